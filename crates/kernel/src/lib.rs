@@ -1,0 +1,33 @@
+//! Tillit's event-sourcing kernel. Every service stands on it.
+//!
+//! - [`ids`]: tenant slugs, bounded contexts, aggregate types and ids, subjects.
+//! - [`clock`]: the one clock every "now" comes from (injectable in tests).
+//! - [`envelope`]: the commit envelope, its hash chain, message ids, loaded histories.
+//! - [`store`]: JetStream streams, appends with optimistic concurrency, loading.
+//! - [`decider`]: the decider pattern and the runner that executes commands.
+//! - [`reservation`]: uniqueness across aggregates.
+//! - [`error`]: the error table and its gRPC mapping.
+//!
+//! The path of a command: a service builds a [`decider::CommandRequest`] and calls
+//! [`decider::Runner::execute`], which loads the aggregate through
+//! [`store::EventStore::load`], folds its events with the decider's `evolve`, calls
+//! `decide` with the clock's now, wraps the events in a [`tillit_proto::kernel::Commit`]
+//! whose `prev_hash` links to the previous commit, and appends it with
+//! [`store::EventStore::append`], expecting the subject's last sequence. A lost race loads
+//! and decides again; the answer carries the commit's position as a consistency token.
+
+pub mod clock;
+pub mod decider;
+pub mod envelope;
+pub mod error;
+pub mod ids;
+pub mod reservation;
+pub mod store;
+
+pub use clock::Clock;
+pub use decider::{CommandRequest, Decider, EventPayload, ExecuteError, Executed, Runner, Target};
+pub use envelope::{CommandMeta, History, StoredCommit};
+pub use error::{AppendError, KernelError};
+pub use ids::{AggregateAddress, AggregateId, AggregateType, BoundedContext, TenantId};
+pub use reservation::{Reservation, ReservationError, Reservations, Reserved};
+pub use store::{EventStore, StoreConfig};

@@ -1,0 +1,249 @@
+//! The event store: JetStream streams per bounded context, appends with optimistic
+//! concurrency and dedupe, and loading one aggregate's commits.
+//!
+//! Every call is bounded by the configured request timeout, so a NATS outage surfaces as
+//! `Unavailable` (or `OutcomeUnknown` for an append) instead of a hung request; the client
+//! reconnects on its own, so the same store works again once the server is back.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{
+    self,
+    context::PublishErrorKind,
+    message::PublishMessage,
+    stream::{self, DiscardPolicy, LastRawMessageErrorKind, RetentionPolicy, StorageType},
+};
+use bytes::Bytes;
+use prost::Message as _;
+use tillit_proto::kernel::Commit;
+
+use crate::clock::Clock;
+use crate::envelope::{History, StoredCommit, payload_hash};
+use crate::error::{AppendError, KernelError};
+use crate::ids::{AggregateAddress, BoundedContext};
+
+/// Settings of the event store; every one has a sensible default.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Stream replicas: 1 locally, 3 in a cluster (power loss needs 3).
+    pub replicas: usize,
+    /// JetStream's `Nats-Msg-Id` dedupe window.
+    pub duplicate_window: Duration,
+    /// Upper bound of every request to NATS, an append's acknowledgement included.
+    pub request_timeout: Duration,
+    /// How often a command is decided again after losing a concurrency race.
+    pub max_attempts: u32,
+    /// How old a reservation must be before another owner may take it over when its owner
+    /// never came to exist (protects a reserver between reserving and creating).
+    pub reservation_takeover_after: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+            request_timeout: Duration::from_secs(5),
+            max_attempts: 32,
+            reservation_takeover_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A handle on the event log; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct EventStore {
+    js: jetstream::Context,
+    config: StoreConfig,
+    clock: Clock,
+}
+
+impl EventStore {
+    /// Connects to NATS at `url`. The client keeps reconnecting after an outage.
+    pub async fn connect(
+        url: &str,
+        config: StoreConfig,
+        clock: Clock,
+    ) -> Result<Self, KernelError> {
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(config.request_timeout)
+            .request_timeout(Some(config.request_timeout))
+            .connect(url)
+            .await
+            .map_err(|e| KernelError::Unavailable(format!("connecting to NATS at {url}: {e}")))?;
+        Ok(Self::with_client(client, config, clock))
+    }
+
+    /// A store over an existing client.
+    pub fn with_client(client: async_nats::Client, config: StoreConfig, clock: Clock) -> Self {
+        let js = jetstream::ContextBuilder::new()
+            .timeout(config.request_timeout)
+            .build(client);
+        Self { js, config, clock }
+    }
+
+    /// The JetStream context, for the projection runner and tests.
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// The store's settings.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The clock every `recorded_at` comes from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The stream configuration DESIGN.md fixes for a context: file storage, kept forever,
+    /// no delete, no purge, no rollup.
+    pub fn stream_config(&self, context: BoundedContext) -> stream::Config {
+        stream::Config {
+            name: context.stream(),
+            subjects: vec![context.subjects()],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            discard: DiscardPolicy::Old,
+            max_age: Duration::ZERO,
+            max_messages: -1,
+            max_bytes: -1,
+            max_messages_per_subject: -1,
+            max_message_size: -1,
+            max_consumers: -1,
+            num_replicas: self.config.replicas,
+            duplicate_window: self.config.duplicate_window,
+            deny_delete: true,
+            deny_purge: true,
+            allow_rollup: false,
+            ..Default::default()
+        }
+    }
+
+    /// Creates the context's stream, or brings an existing one to the configuration above.
+    pub async fn provision(&self, context: BoundedContext) -> Result<(), KernelError> {
+        let config = self.stream_config(context);
+        self.bounded(self.js.create_or_update_stream(config))
+            .await?
+            .map(drop)
+            .map_err(|e| {
+                KernelError::Internal(format!("provisioning stream {}: {e}", context.stream()))
+            })
+    }
+
+    /// Appends one commit's payload to `subject`, expecting the subject's last sequence to
+    /// be `expected` (0 for a new aggregate). Answers the stored sequence.
+    pub async fn append(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        expected: u64,
+        message_id: Option<&str>,
+    ) -> Result<u64, AppendError> {
+        let mut publish = PublishMessage::build()
+            .payload(payload)
+            .expected_last_subject_sequence(expected);
+        if let Some(id) = message_id {
+            publish = publish.message_id(id);
+        }
+        let publish_and_ack = async {
+            let ack = self.js.send_publish(subject.to_owned(), publish).await?;
+            ack.await
+        };
+        let ack = tokio::time::timeout(self.config.request_timeout, publish_and_ack)
+            .await
+            .map_err(|_| AppendError::OutcomeUnknown("no acknowledgement in time".into()))?
+            .map_err(|e| match e.kind() {
+                PublishErrorKind::WrongLastSequence => AppendError::Conflict,
+                PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => {
+                    AppendError::OutcomeUnknown(e.to_string())
+                }
+                PublishErrorKind::MaxAckPending => AppendError::OutcomeUnknown(e.to_string()),
+                _ => AppendError::Refused(e.to_string()),
+            })?;
+        if ack.duplicate {
+            Err(AppendError::Duplicate {
+                sequence: ack.sequence,
+            })
+        } else {
+            Ok(ack.sequence)
+        }
+    }
+
+    /// Loads every commit of one aggregate, checking its envelope chain.
+    pub async fn load(&self, address: &AggregateAddress) -> Result<History, KernelError> {
+        let stream_name = address.context.stream();
+        let subject = address.subject();
+        let stream = self.stream(&stream_name).await?;
+        let mut commits = Vec::new();
+        let mut next = 1;
+        loop {
+            let request = stream
+                .raw_message_builder()
+                .sequence(next)
+                .next_by_subject(subject.clone())
+                .send();
+            let message = match self.bounded(request).await? {
+                Ok(message) => message,
+                Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => break,
+                Err(e) => return Err(KernelError::Unavailable(format!("reading {subject}: {e}"))),
+            };
+            let commit = Commit::decode(message.payload.as_ref()).map_err(|e| {
+                KernelError::Corrupt(format!("{subject} at {}: {e}", message.sequence))
+            })?;
+            next = message.sequence + 1;
+            commits.push(StoredCommit {
+                sequence: message.sequence,
+                hash: payload_hash(&message.payload),
+                commit,
+            });
+        }
+        History::new(address.clone(), stream_name, commits)
+    }
+
+    /// Whether any commit exists on an aggregate subject `tillit.<ctx>.…` (in `<CTX>`'s stream).
+    pub async fn subject_exists(&self, subject: &str) -> Result<bool, KernelError> {
+        let context = subject
+            .strip_prefix("tillit.")
+            .and_then(|rest| rest.split('.').next())
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| {
+                KernelError::Corrupt(format!("{subject} is not an aggregate subject"))
+            })?;
+        let stream = self.stream(&context.to_ascii_uppercase()).await?;
+        match self
+            .bounded(stream.get_last_raw_message_by_subject(subject))
+            .await?
+        {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(false),
+            Err(e) => Err(KernelError::Unavailable(format!("reading {subject}: {e}"))),
+        }
+    }
+
+    /// A handle on a stream, without a round trip.
+    pub(crate) async fn stream(
+        &self,
+        name: &str,
+    ) -> Result<jetstream::stream::Stream<()>, KernelError> {
+        self.bounded(self.js.get_stream_no_info(name))
+            .await?
+            .map_err(|e| KernelError::Unavailable(format!("stream {name}: {e}")))
+    }
+
+    /// Runs a NATS request with the configured upper bound.
+    pub(crate) async fn bounded<T>(
+        &self,
+        request: impl Future<Output = T>,
+    ) -> Result<T, KernelError> {
+        tokio::time::timeout(self.config.request_timeout, request)
+            .await
+            .map_err(|_| {
+                KernelError::Unavailable(format!(
+                    "NATS did not answer within {:?}",
+                    self.config.request_timeout
+                ))
+            })
+    }
+}

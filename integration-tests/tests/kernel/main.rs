@@ -1,0 +1,9 @@
+//! The kernel against a real nats-server: appends, concurrency, idempotency, reservations,
+//! stream protection, outages, and (part 2) projections.
+
+mod appends;
+mod idempotency;
+mod outage;
+mod reservations;
+mod streams;
+mod support;

@@ -1,0 +1,38 @@
+//! Compiles `tillit/**/*.proto` with protox (no system protoc) and writes the encoded file
+//! descriptor set next to the generated code, for gRPC server reflection.
+
+use std::path::{Path, PathBuf};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let mut files = Vec::new();
+    collect_protos(&root.join("tillit"), &mut files)?;
+    files.sort();
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+
+    let descriptors = protox::compile(&files, [&root])?;
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("tillit_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}
+
+fn collect_protos(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_protos(&path, files)?;
+        } else if path.extension().is_some_and(|ext| ext == "proto") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! Wire types of Tillit, generated from the `.proto` sources under `proto/tillit`.
+//!
+//! Module paths follow the proto packages: `tillit::common::v1` holds positions, tokens and
+//! the actor; `tillit::kernel::v1` holds the commit envelope every event stream carries.
+//! [`FILE_DESCRIPTOR_SET`] is the encoded descriptor set for gRPC server reflection.
+
+/// Generated code, one module per proto package.
+pub mod tillit {
+    /// Types shared by every API.
+    pub mod common {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("tillit.common.v1");
+        }
+    }
+    /// The event-log envelope.
+    pub mod kernel {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("tillit.kernel.v1");
+        }
+    }
+}
+
+pub use tillit::common::v1 as common;
+pub use tillit::kernel::v1 as kernel;
+
+/// Encoded `google.protobuf.FileDescriptorSet` of every Tillit proto, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/tillit_descriptor.bin"));
