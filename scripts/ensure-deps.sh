@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what `just up`, `just test` and `just lint` need when it is missing:
+#   nats   nats-server from Debian's packages
+#   buf    the buf CLI from npm (@bufbuild/buf), into .tools/ of this checkout
+#   just   the just command runner from PyPI (rust-just)
+# Usage: scripts/ensure-deps.sh nats buf just
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "ensure-deps: need root to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
+    as_root apt-get update -qq && as_root apt-get install -y --no-install-recommends "$@" >/dev/null
+  }
+}
+
+for dep in "$@"; do
+  case "$dep" in
+    nats)
+      if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+        echo "ensure-deps: installing nats-server (Debian package)"
+        apt_install nats-server
+      fi
+      ;;
+    buf)
+      if [ ! -x .tools/node_modules/.bin/buf ]; then
+        command -v npm >/dev/null || { echo "ensure-deps: installing npm"; apt_install npm; }
+        echo "ensure-deps: installing buf (npm @bufbuild/buf) into .tools/"
+        npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf >/dev/null
+      fi
+      ;;
+    just)
+      if ! command -v just >/dev/null; then
+        echo "ensure-deps: installing just (PyPI rust-just)"
+        python3 -m pip install --quiet rust-just
+      fi
+      ;;
+    *) echo "ensure-deps: unknown dependency $dep" >&2; exit 2 ;;
+  esac
+done
