@@ -6,6 +6,8 @@
 //! - [`store`]: JetStream streams, appends with optimistic concurrency, loading.
 //! - [`decider`]: the decider pattern and the runner that executes commands.
 //! - [`reservation`]: uniqueness across aggregates.
+//! - [`projection`]: redb read models fed from the streams, consistency-token waits.
+//! - [`verify`]: re-checks the `prev_hash` chain of a stream from its raw messages.
 //! - [`error`]: the error table and its gRPC mapping.
 //!
 //! The path of a command: a service builds a [`decider::CommandRequest`] and calls
@@ -15,19 +17,25 @@
 //! whose `prev_hash` links to the previous commit, and appends it with
 //! [`store::EventStore::append`], expecting the subject's last sequence. A lost race loads
 //! and decides again; the answer carries the commit's position as a consistency token.
+//! The [`projection::ProjectionRunner`] of each service applies the commit to its redb
+//! tables, and a later request carrying that token waits in
+//! [`projection::ProjectionRunner::wait_for`] until it has.
 
 pub mod clock;
 pub mod decider;
 pub mod envelope;
 pub mod error;
 pub mod ids;
+pub mod projection;
 pub mod reservation;
 pub mod store;
+pub mod verify;
 
 pub use clock::Clock;
 pub use decider::{CommandRequest, Decider, EventPayload, ExecuteError, Executed, Runner, Target};
 pub use envelope::{CommandMeta, History, StoredCommit};
 pub use error::{AppendError, KernelError};
 pub use ids::{AggregateAddress, AggregateId, AggregateType, BoundedContext, TenantId};
+pub use projection::{Projection, ProjectionConfig, ProjectionRunner};
 pub use reservation::{Reservation, ReservationError, Reservations, Reserved};
 pub use store::{EventStore, StoreConfig};

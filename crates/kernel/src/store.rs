@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{
-    self,
-    context::PublishErrorKind,
+    self, ErrorCode,
+    context::{GetStreamErrorKind, PublishErrorKind},
     message::PublishMessage,
     stream::{self, DiscardPolicy, LastRawMessageErrorKind, RetentionPolicy, StorageType},
 };
@@ -48,6 +48,15 @@ impl Default for StoreConfig {
             reservation_takeover_after: Duration::from_secs(60),
         }
     }
+}
+
+/// What a projection needs to know about a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamState {
+    /// The stream's created time (unix ns): its identity across NATS stores.
+    pub created: i64,
+    /// Its last sequence, 0 when empty.
+    pub last_sequence: u64,
 }
 
 /// A handle on the event log; cheap to clone.
@@ -219,6 +228,28 @@ impl EventStore {
             Ok(_) => Ok(true),
             Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(false),
             Err(e) => Err(KernelError::Unavailable(format!("reading {subject}: {e}"))),
+        }
+    }
+
+    /// The identity (created time, unix ns) and last sequence of a stream, `None` when
+    /// it does not exist.
+    pub async fn stream_state(&self, name: &str) -> Result<Option<StreamState>, KernelError> {
+        match self.bounded(self.js.get_stream(name)).await? {
+            Ok(stream) => {
+                let info = stream.cached_info();
+                Ok(Some(StreamState {
+                    created: i64::try_from(info.created.unix_timestamp_nanos()).unwrap_or(i64::MAX),
+                    last_sequence: info.state.last_sequence,
+                }))
+            }
+            Err(e) => match e.kind() {
+                GetStreamErrorKind::JetStream(js)
+                    if js.error_code() == ErrorCode::STREAM_NOT_FOUND =>
+                {
+                    Ok(None)
+                }
+                _ => Err(KernelError::Unavailable(format!("stream {name}: {e}"))),
+            },
         }
     }
 

@@ -4,6 +4,9 @@
 mod appends;
 mod idempotency;
 mod outage;
+mod projections;
 mod reservations;
 mod streams;
 mod support;
+mod tally_view;
+mod verify;

@@ -1,0 +1,53 @@
+//! Projections: read models in redb, fed from the event streams.
+//!
+//! A [`Projection`] declares its name, schema version and source streams and applies one
+//! commit at a time inside a write transaction it is handed. The [`ProjectionRunner`]
+//! owns the redb file (several projections may share it) and, per source stream, reads the
+//! stream with an ordered consumer from the lowest checkpoint + 1 and applies a batch of
+//! commits (bounded by count and time) in ONE write transaction that also writes the
+//! checkpoints. A crash anywhere therefore loses nothing and applies nothing twice.
+//!
+//! Checkpoints are keyed by (projection, stream) and stored with the projection's schema
+//! version and the stream's identity (its created time). A missing checkpoint, another
+//! schema version or another stream identity (the service was pointed at a different NATS
+//! store) resets the projection's tables and rebuilds it from sequence 1, with progress in
+//! the logs; until every stream has caught up the runner reports not ready.
+//!
+//! Waiters on consistency tokens ([`ProjectionRunner::wait_for`]) are woken by the runner
+//! after each committed batch, never by polling.
+
+mod checkpoint;
+mod runner;
+mod wait;
+
+use redb::WriteTransaction;
+use tillit_proto::common::Position;
+use tillit_proto::kernel::Commit;
+
+use crate::error::KernelError;
+
+pub use runner::{ProjectionConfig, ProjectionRunner};
+
+/// A read model built from commits.
+pub trait Projection: Send + Sync + 'static {
+    /// A name unique within its redb file.
+    fn name(&self) -> &'static str;
+
+    /// Bump it when `apply` or the tables change: the projection is then rebuilt.
+    fn schema_version(&self) -> u32;
+
+    /// The streams it reads, for example `["INCIDENTS"]`.
+    fn streams(&self) -> Vec<String>;
+
+    /// Deletes every table this projection writes (before a rebuild).
+    fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError>;
+
+    /// Applies one commit. Deterministic: it reads only rows that came from the same
+    /// stream and never the clock, so a rebuild reproduces the live state.
+    fn apply(
+        &self,
+        tx: &WriteTransaction,
+        commit: &Commit,
+        position: &Position,
+    ) -> Result<(), KernelError>;
+}

@@ -1,0 +1,71 @@
+//! Consistency-token waits: read-your-writes across services without sleeps.
+
+use std::time::Duration;
+
+use tillit_proto::common::ConsistencyToken;
+
+use super::ProjectionRunner;
+use crate::error::KernelError;
+
+impl ProjectionRunner {
+    /// Resolves once every position of `token` on a stream this runner projects has been
+    /// applied. Positions on other streams are checked to exist but not waited for. A
+    /// position on a stream that does not exist or beyond its stream's end is
+    /// INVALID_ARGUMENT; a wait longer than `timeout` is UNAVAILABLE.
+    pub async fn wait_for(
+        &self,
+        token: &ConsistencyToken,
+        timeout: Duration,
+    ) -> Result<(), KernelError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        for (index, position) in token.positions.iter().enumerate() {
+            let field = |name: &str| format!("consistency.positions[{index}].{name}");
+            if position.sequence == 0 {
+                return Err(KernelError::invalid(
+                    &field("sequence"),
+                    "must be at least 1",
+                ));
+            }
+            let progress = self.inner.streams.get(&position.stream);
+            if progress.is_some_and(|p| *p.applied.borrow() >= position.sequence) {
+                continue;
+            }
+            // Not applied yet (or not ours): the position must exist in the log.
+            let state = self
+                .inner
+                .store
+                .stream_state(&position.stream)
+                .await?
+                .ok_or_else(|| KernelError::invalid(&field("stream"), "no such stream"))?;
+            if position.sequence > state.last_sequence {
+                return Err(KernelError::invalid(
+                    &field("sequence"),
+                    format!(
+                        "beyond the end of stream {} (last sequence {})",
+                        position.stream, state.last_sequence
+                    ),
+                ));
+            }
+            let Some(progress) = progress else { continue };
+            let mut applied = progress.applied.subscribe();
+            let reached = tokio::time::timeout_at(
+                deadline,
+                applied.wait_for(|applied| *applied >= position.sequence),
+            )
+            .await;
+            match reached {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => {
+                    return Err(KernelError::Unavailable("the projection stopped".into()));
+                }
+                Err(_) => {
+                    return Err(KernelError::Unavailable(format!(
+                        "projection of {} did not reach sequence {} within {timeout:?}",
+                        position.stream, position.sequence
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
