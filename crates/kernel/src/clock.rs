@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use time::{Duration, OffsetDateTime};
+pub use prost_types::Timestamp;
+use time::Duration;
+pub use time::OffsetDateTime;
 
 /// A source of the current time; cheap to clone, clones share their setting.
 #[derive(Clone, Debug)]
