@@ -125,7 +125,6 @@ impl Reservations {
                     from: e.taken_over_from.clone(),
                 }
             }
-            Some(_) if executed.replayed => Reserved::AlreadyHeld,
             Some(_) => Reserved::Fresh,
         };
         Ok(Reservation {

@@ -69,27 +69,24 @@ async fn start(
         .unwrap_or_else(|e| panic!("starting the projection runner: {e}"))
 }
 
-/// Runs a fresh projection to `last` and answers its digest: the state of one uninterrupted run.
-async fn reference<const N: usize>(
+/// Runs the view over `streams` on `path` until `last` is applied; answers its digest.
+async fn run_to(
+    path: &Path,
     store: &EventStore,
     streams: &[&str],
-    last: [Position; N],
+    last: ConsistencyToken,
 ) -> (String, u64) {
-    let dir = tempfile::tempdir().expect("dir");
-    let runner = start(
-        &dir.path().join("ref.redb"),
-        store,
-        TallyView::over(streams),
-        ProjectionConfig::default(),
-    )
-    .await;
-    runner
-        .wait_for(&token(last), WAIT)
-        .await
-        .expect("reference caught up");
+    let runner = start(path, store, TallyView::over(streams), small_batches()).await;
+    runner.wait_for(&last, WAIT).await.expect("caught up");
     let digest = digest(runner.database());
     runner.shutdown().await;
     digest
+}
+
+/// The state of one uninterrupted run of a fresh projection to `last`.
+async fn reference(store: &EventStore, streams: &[&str], last: ConsistencyToken) -> (String, u64) {
+    let dir = tempfile::tempdir().expect("dir");
+    run_to(&dir.path().join("reference.redb"), store, streams, last).await
 }
 
 fn small_batches() -> ProjectionConfig {
@@ -138,22 +135,11 @@ async fn a_projection_crashed_inside_a_batch_restarts_to_the_state_of_an_uninter
     );
     runner.abort().await;
 
-    let runner = start(
-        &path,
-        &harness.store,
-        TallyView::over(&[STREAM]),
-        small_batches(),
-    )
-    .await;
-    runner
-        .wait_for(&token([last.clone()]), WAIT)
-        .await
-        .expect("caught up after the crash");
-    let recovered = digest(runner.database());
-    runner.shutdown().await;
-
-    let expected = reference(&harness.store, &[STREAM], [last]).await;
-    assert_eq!(recovered, expected);
+    let recovered = run_to(&path, &harness.store, &[STREAM], token([last.clone()])).await;
+    assert_eq!(
+        recovered,
+        reference(&harness.store, &[STREAM], token([last])).await
+    );
     assert_eq!(recovered.1, 300, "every commit applied exactly once");
 }
 
@@ -181,23 +167,10 @@ async fn a_projection_aborted_between_batches_restarts_to_the_state_of_an_uninte
         .expect("midway");
     runner.abort().await;
 
-    let runner = start(
-        &path,
-        &harness.store,
-        TallyView::over(&[STREAM]),
-        small_batches(),
-    )
-    .await;
-    runner
-        .wait_for(&token([last.clone()]), WAIT)
-        .await
-        .expect("caught up");
-    let recovered = digest(runner.database());
-    runner.shutdown().await;
-
+    let recovered = run_to(&path, &harness.store, &[STREAM], token([last.clone()])).await;
     assert_eq!(
         recovered,
-        reference(&harness.store, &[STREAM], [last]).await
+        reference(&harness.store, &[STREAM], token([last])).await
     );
     assert_eq!(recovered.1, 300);
 }
@@ -233,19 +206,7 @@ async fn deleting_the_file_rebuilds_identical_tables_over_two_streams_written_co
     runner.shutdown().await;
 
     std::fs::remove_file(&path).expect("delete the projection file");
-    let runner = start(
-        &path,
-        &harness.store,
-        TallyView::over(&streams),
-        small_batches(),
-    )
-    .await;
-    runner
-        .wait_for(&token([a, b]), WAIT)
-        .await
-        .expect("rebuilt");
-    let rebuilt = digest(runner.database());
-    runner.shutdown().await;
+    let rebuilt = run_to(&path, &harness.store, &streams, token([a, b])).await;
 
     assert_eq!(rebuilt, live);
     assert_eq!(live.1, 400);
@@ -332,7 +293,7 @@ async fn a_projection_pointed_at_a_fresh_nats_store_rebuilds_instead_of_keeping_
     let pointed = digest(runner.database());
     runner.shutdown().await;
 
-    assert_eq!(pointed, reference(&store, &[STREAM], [last]).await);
+    assert_eq!(pointed, reference(&store, &[STREAM], token([last])).await);
     assert_eq!(pointed.1, 60, "none of the old store's rows survived");
 }
 

@@ -131,6 +131,17 @@ impl Harness {
         Self { nats, store }
     }
 
+    /// How many commits the test stream holds, read from the server.
+    pub async fn commit_count(&self) -> u64 {
+        let mut stream = self
+            .store
+            .jetstream()
+            .get_stream(CONTEXT.stream())
+            .await
+            .expect("the test stream");
+        stream.info().await.expect("stream info").state.messages
+    }
+
     pub fn tallies(&self) -> Runner<Tally> {
         Runner::new(self.store.clone(), CONTEXT)
     }
