@@ -18,10 +18,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("tillit_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
+    // Type names (`prost::Name`) give every event payload its fully qualified name.
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
-        .compile_fds(descriptors)?;
+        .compile_fds_with_config(descriptors, config)?;
     Ok(())
 }
 

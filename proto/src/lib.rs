@@ -1,7 +1,8 @@
 //! Wire types of Tillit, generated from the `.proto` sources under `proto/tillit`.
 //!
 //! Module paths follow the proto packages: `tillit::common::v1` holds positions, tokens and
-//! the actor; `tillit::kernel::v1` holds the commit envelope every event stream carries.
+//! the actor; `tillit::kernel::v1` holds the commit envelope every event stream carries;
+//! `tillit::identity::v1` the identity API and its event payloads.
 //! [`FILE_DESCRIPTOR_SET`] is the encoded descriptor set for gRPC server reflection.
 
 /// Generated code, one module per proto package.
@@ -11,6 +12,13 @@ pub mod tillit {
         /// Version 1.
         pub mod v1 {
             tonic::include_proto!("tillit.common.v1");
+        }
+    }
+    /// Tenants, users, keys, credentials and the identity API.
+    pub mod identity {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("tillit.identity.v1");
         }
     }
     /// The event-log envelope.
@@ -23,6 +31,7 @@ pub mod tillit {
 }
 
 pub use tillit::common::v1 as common;
+pub use tillit::identity::v1 as identity;
 pub use tillit::kernel::v1 as kernel;
 
 /// Encoded `google.protobuf.FileDescriptorSet` of every Tillit proto, for server reflection.

@@ -290,3 +290,62 @@ fn backoff(attempt: u32) -> Duration {
     let ceiling_ms = 1u64 << attempt.min(6);
     Duration::from_micros(fastrand::u64(0..=ceiling_ms * 1_000))
 }
+
+/// Encodes a protobuf event payload under its fully qualified type name.
+pub fn encode_event<M: prost::Name>(message: &M, schema_version: u32) -> Event {
+    Event {
+        r#type: M::full_name(),
+        schema_version,
+        payload: message.encode_to_vec(),
+    }
+}
+
+/// Decodes an event payload of type `M`; a bad payload is [`KernelError::Corrupt`].
+pub fn decode_event<M: prost::Name + Default>(event: &Event) -> Result<M, KernelError> {
+    M::decode(event.payload.as_slice())
+        .map_err(|e| KernelError::Corrupt(format!("{}: {e}", event.r#type)))
+}
+
+/// Declares an enum of protobuf event payloads and its [`EventPayload`] impl: each variant
+/// is stored under its message's fully qualified name, schema version 1.
+///
+/// ```ignore
+/// tillit_kernel::event_enum! {
+///     /// Events of a user.
+///     pub enum UserEvent {
+///         Created(UserCreated),
+///         Deactivated(UserDeactivated),
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! event_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident($payload:ty)),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant($payload)),+
+        }
+
+        impl $crate::EventPayload for $name {
+            fn to_event(&self) -> $crate::reexports::Event {
+                match self {
+                    $(Self::$variant(payload) => $crate::decider::encode_event(payload, 1)),+
+                }
+            }
+
+            fn from_event(event: &$crate::reexports::Event) -> Result<Self, $crate::KernelError> {
+                $(
+                    if event.r#type == <$payload as $crate::reexports::prost::Name>::full_name() {
+                        return $crate::decider::decode_event::<$payload>(event).map(Self::$variant);
+                    }
+                )+
+                Err($crate::KernelError::Corrupt(format!(
+                    "{} is not an event of {}",
+                    event.r#type,
+                    stringify!($name)
+                )))
+            }
+        }
+    };
+}

@@ -39,3 +39,9 @@ pub use ids::{AggregateAddress, AggregateId, AggregateType, BoundedContext, Tena
 pub use projection::{Projection, ProjectionConfig, ProjectionRunner};
 pub use reservation::{Reservation, ReservationError, Reservations, Reserved};
 pub use store::{EventStore, StoreConfig};
+
+/// Crates the kernel's macros need at their call sites.
+pub mod reexports {
+    pub use prost;
+    pub use tillit_proto::kernel::Event;
+}

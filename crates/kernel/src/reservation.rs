@@ -8,14 +8,13 @@
 //! and creating) is taken over once the reservation is older than the configured grace, by
 //! a commit that expects the reservation's last sequence. Releasing is a commit too.
 
-use prost::Message as _;
 use sha2::{Digest, Sha256};
 use tillit_proto::common::Position;
-use tillit_proto::kernel::{Event, KeyReleased, KeyReserved};
+use tillit_proto::kernel::{KeyReleased, KeyReserved};
 use time::OffsetDateTime;
 
 use crate::clock::from_timestamp;
-use crate::decider::{CommandRequest, Decider, EventPayload, ExecuteError, Runner, Target};
+use crate::decider::{CommandRequest, Decider, ExecuteError, Runner, Target};
 use crate::envelope::CommandMeta;
 use crate::error::KernelError;
 use crate::ids::{AggregateAddress, AggregateId, AggregateType, BoundedContext, TenantId};
@@ -240,13 +239,14 @@ pub enum ReservationCommand {
     },
 }
 
-/// Events of a reservation.
-#[derive(Clone, Debug)]
-pub enum ReservationEvent {
-    /// The key is held.
-    Reserved(KeyReserved),
-    /// The key is free.
-    Released(KeyReleased),
+crate::event_enum! {
+    /// Events of a reservation.
+    pub enum ReservationEvent {
+        /// The key is held.
+        Reserved(KeyReserved),
+        /// The key is free.
+        Released(KeyReleased),
+    }
 }
 
 impl Decider for ReservationDecider {
@@ -303,39 +303,6 @@ impl Decider for ReservationDecider {
                 holder: Some(e.owner.clone()),
             },
             ReservationEvent::Released(_) => ReservationState { holder: None },
-        }
-    }
-}
-
-const RESERVED: &str = "tillit.kernel.v1.KeyReserved";
-const RELEASED: &str = "tillit.kernel.v1.KeyReleased";
-
-impl EventPayload for ReservationEvent {
-    fn to_event(&self) -> Event {
-        let (type_name, payload) = match self {
-            Self::Reserved(e) => (RESERVED, e.encode_to_vec()),
-            Self::Released(e) => (RELEASED, e.encode_to_vec()),
-        };
-        Event {
-            r#type: type_name.to_owned(),
-            schema_version: 1,
-            payload,
-        }
-    }
-
-    fn from_event(event: &Event) -> Result<Self, KernelError> {
-        let corrupt =
-            |e: prost::DecodeError| KernelError::Corrupt(format!("{}: {e}", event.r#type));
-        match event.r#type.as_str() {
-            RESERVED => KeyReserved::decode(event.payload.as_slice())
-                .map(Self::Reserved)
-                .map_err(corrupt),
-            RELEASED => KeyReleased::decode(event.payload.as_slice())
-                .map(Self::Released)
-                .map_err(corrupt),
-            other => Err(KernelError::Corrupt(format!(
-                "unknown reservation event {other}"
-            ))),
         }
     }
 }

@@ -50,7 +50,7 @@ impl Default for ProjectionConfig {
 /// Runs projections over their streams and answers consistency waits.
 pub struct ProjectionRunner {
     pub(super) inner: Arc<Inner>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -158,7 +158,7 @@ impl ProjectionRunner {
             .collect();
         Ok(Self {
             inner,
-            tasks,
+            tasks: std::sync::Mutex::new(tasks),
             shutdown,
         })
     }
@@ -207,31 +207,43 @@ impl ProjectionRunner {
             .is_ok_and(|changed| changed.is_ok())
     }
 
-    /// Stops after the batch in hand and waits for the followers and their writes.
-    pub async fn shutdown(mut self) {
+    /// Stops after the batch in hand, waits for the followers and their writes, and
+    /// closes the file.
+    pub async fn shutdown(self) {
+        self.stop().await;
+    }
+
+    /// Like [`ProjectionRunner::shutdown`] for a shared runner; the file closes when the
+    /// last handle is dropped.
+    pub async fn stop(&self) {
         let _ = self.shutdown.send(true);
-        for task in self.tasks.drain(..) {
+        for task in self.take_tasks() {
             let _ = task.await;
         }
         let _ = self.inner.write_lock.lock().await;
     }
 
-    /// Cancels the followers where they are (as a dying process would, between batches)
-    /// and waits until no write is in flight, so the file can be opened again.
-    pub async fn abort(mut self) {
-        for task in &self.tasks {
+    /// Cancels the followers where they are (as a dying process would, between batches),
+    /// waits until no write is in flight and closes the file, so it can be opened again.
+    pub async fn abort(self) {
+        let tasks = self.take_tasks();
+        for task in &tasks {
             task.abort();
         }
-        for task in self.tasks.drain(..) {
+        for task in tasks {
             let _ = task.await;
         }
         let _ = self.inner.write_lock.lock().await;
+    }
+
+    fn take_tasks(&self) -> Vec<JoinHandle<()>> {
+        std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
 impl Drop for ProjectionRunner {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in self.take_tasks() {
             task.abort();
         }
     }

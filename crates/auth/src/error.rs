@@ -1,0 +1,28 @@
+//! Authentication and authorization failures and their one mapping to gRPC statuses.
+
+use tonic::{Code, Status};
+
+/// Why a call was refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// No token, or one that is not valid now.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// A valid caller whose roles do not allow it.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// Missing, or another tenant's (indistinguishable on purpose).
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+impl From<AuthError> for Status {
+    fn from(error: AuthError) -> Self {
+        let code = match error {
+            AuthError::Unauthenticated(_) => Code::Unauthenticated,
+            AuthError::PermissionDenied(_) => Code::PermissionDenied,
+            AuthError::NotFound(_) => Code::NotFound,
+        };
+        Status::new(code, error.to_string())
+    }
+}

@@ -1,0 +1,97 @@
+//! Local token verification: no call to identity per request.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use tillit_kernel::TenantId;
+
+use crate::caller::Caller;
+use crate::claims::{AUDIENCE, Claims};
+use crate::error::AuthError;
+use crate::permissions::Role;
+use crate::view::ViewReader;
+
+/// Seconds of clock skew tolerated for `exp` and `nbf`.
+pub const LEEWAY_SECONDS: u64 = 5;
+
+/// Verifies access tokens against the identity view.
+#[derive(Clone)]
+pub struct Verifier {
+    view: ViewReader,
+    issuer: String,
+}
+
+impl Verifier {
+    /// A verifier accepting tokens of `issuer` whose keys and principals are in `view`.
+    pub fn new(view: ViewReader, issuer: impl Into<String>) -> Self {
+        Self {
+            view,
+            issuer: issuer.into(),
+        }
+    }
+
+    /// The view it reads.
+    pub fn view(&self) -> &ViewReader {
+        &self.view
+    }
+
+    /// Checks `token` and answers who it belongs to. EdDSA only (`none` and HMAC are
+    /// refused before any key is looked at), an active key by `kid`, `iss`, `aud`, `exp`,
+    /// `nbf` with a small leeway, then the principal: it exists in the claimed tenant, is
+    /// active, and its session version is not above the token's `sv`.
+    pub fn authenticate(&self, token: &str) -> Result<Caller, AuthError> {
+        let refuse = |reason: &str| AuthError::Unauthenticated(reason.to_owned());
+        let header = jsonwebtoken::decode_header(token).map_err(|_| refuse("malformed token"))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(refuse("algorithm not accepted"));
+        }
+        let kid = header.kid.ok_or_else(|| refuse("token without kid"))?;
+        let key = self
+            .view
+            .key(&kid)
+            .map_err(|_| refuse("key lookup failed"))?
+            .filter(|key| key.active)
+            .ok_or_else(|| refuse("unknown or retired signing key"))?;
+
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[self.issuer.as_str()]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        let claims = jsonwebtoken::decode::<Claims>(
+            token,
+            &DecodingKey::from_ed_der(&key.public_key),
+            &validation,
+        )
+        .map_err(|e| AuthError::Unauthenticated(format!("invalid token: {e}")))?
+        .claims;
+
+        let tenant =
+            TenantId::parse(&claims.tenant, "tenant").map_err(|_| refuse("bad tenant claim"))?;
+        let roles = claims
+            .roles
+            .iter()
+            .map(|name| Role::parse(name).ok_or_else(|| refuse("unknown role in token")))
+            .collect::<Result<_, _>>()?;
+        let principal = self
+            .view
+            .principal(&claims.sub)
+            .map_err(|_| refuse("principal lookup failed"))?
+            .ok_or_else(|| refuse("unknown principal"))?;
+        if principal.tenant != claims.tenant {
+            return Err(refuse("principal belongs to another tenant"));
+        }
+        if !principal.active {
+            return Err(refuse("account deactivated"));
+        }
+        if claims.sv < principal.session_version {
+            return Err(refuse("session revoked; log in again"));
+        }
+        Ok(Caller {
+            subject: claims.sub,
+            tenant,
+            roles,
+            session_version: claims.sv,
+            expires_at: claims.exp,
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! The identity view: what every service must know to verify a token locally, projected
+//! from the IDENTITY stream into the service's own redb file.
+//!
+//! Tables: signing keys (kid → public key, active), principals (subject → tenant, active,
+//! session version) and tenants (slug → active). Revocation is as fast as this projection:
+//! the moment a deactivation or role revocation is applied here, this service refuses the
+//! user's older tokens.
+
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use tillit_kernel::{EventPayload, KernelError, Projection};
+use tillit_proto::common::Position;
+use tillit_proto::identity::{
+    RoleRevoked, SessionVersionRaised, SigningKeyActivated, SigningKeyRetired, TenantCreated,
+    UserCreated, UserDeactivated,
+};
+use tillit_proto::kernel::Commit;
+
+const KEYS: TableDefinition<&str, (&[u8], bool)> = TableDefinition::new("identity_view_keys");
+const PRINCIPALS: TableDefinition<&str, (&str, bool, u64)> =
+    TableDefinition::new("identity_view_principals");
+const TENANTS: TableDefinition<&str, bool> = TableDefinition::new("identity_view_tenants");
+
+tillit_kernel::event_enum! {
+    /// The IDENTITY events the view needs (others are skipped).
+    pub enum ViewEvent {
+        /// A tenant exists.
+        TenantCreated(TenantCreated),
+        /// A principal exists, session version 1.
+        UserCreated(UserCreated),
+        /// Session version raised.
+        RoleRevoked(RoleRevoked),
+        /// Inactive, session version raised.
+        UserDeactivated(UserDeactivated),
+        /// Session version raised.
+        SessionVersionRaised(SessionVersionRaised),
+        /// A key verifies.
+        SigningKeyActivated(SigningKeyActivated),
+        /// A key no longer verifies.
+        SigningKeyRetired(SigningKeyRetired),
+    }
+}
+
+/// The projection; add it to the service's projection runner.
+pub struct IdentityView;
+
+/// The stream the view reads.
+pub const IDENTITY_STREAM: &str = "IDENTITY";
+
+fn storage(e: impl Into<redb::Error>) -> KernelError {
+    KernelError::from(e.into())
+}
+
+impl Projection for IdentityView {
+    fn name(&self) -> &'static str {
+        "identity_view"
+    }
+
+    fn schema_version(&self) -> u32 {
+        1
+    }
+
+    fn streams(&self) -> Vec<String> {
+        vec![IDENTITY_STREAM.to_owned()]
+    }
+
+    fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
+        tx.delete_table(KEYS).map_err(storage)?;
+        tx.delete_table(PRINCIPALS).map_err(storage)?;
+        tx.delete_table(TENANTS).map_err(storage)?;
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        tx: &WriteTransaction,
+        commit: &Commit,
+        _: &Position,
+    ) -> Result<(), KernelError> {
+        let mut keys = tx.open_table(KEYS).map_err(storage)?;
+        let mut principals = tx.open_table(PRINCIPALS).map_err(storage)?;
+        let mut tenants = tx.open_table(TENANTS).map_err(storage)?;
+        let subject = commit.aggregate_id.as_str();
+        for event in &commit.events {
+            // Events this view does not need (roles granted, reservations, ...) are skipped.
+            let Ok(event) = ViewEvent::from_event(event) else {
+                continue;
+            };
+            let principal = |principals: &redb::Table<&str, (&str, bool, u64)>| {
+                principals.get(subject).map(|row| {
+                    row.map(|r| {
+                        let (t, a, s) = r.value();
+                        (t.to_owned(), a, s)
+                    })
+                })
+            };
+            match event {
+                ViewEvent::TenantCreated(e) => {
+                    tenants
+                        .insert(e.tenant_id.as_str(), true)
+                        .map_err(storage)?;
+                }
+                ViewEvent::UserCreated(e) => {
+                    principals
+                        .insert(e.user_id.as_str(), (e.tenant_id.as_str(), true, 1))
+                        .map_err(storage)?;
+                }
+                ViewEvent::RoleRevoked(RoleRevoked {
+                    session_version, ..
+                })
+                | ViewEvent::SessionVersionRaised(SessionVersionRaised {
+                    session_version, ..
+                }) => {
+                    if let Some((tenant, active, _)) = principal(&principals).map_err(storage)? {
+                        principals
+                            .insert(subject, (tenant.as_str(), active, session_version))
+                            .map_err(storage)?;
+                    }
+                }
+                ViewEvent::UserDeactivated(e) => {
+                    if let Some((tenant, _, _)) = principal(&principals).map_err(storage)? {
+                        principals
+                            .insert(subject, (tenant.as_str(), false, e.session_version))
+                            .map_err(storage)?;
+                    }
+                }
+                ViewEvent::SigningKeyActivated(e) => {
+                    keys.insert(e.kid.as_str(), (e.public_key.as_slice(), true))
+                        .map_err(storage)?;
+                }
+                ViewEvent::SigningKeyRetired(e) => {
+                    let public_key = keys
+                        .get(e.kid.as_str())
+                        .map_err(storage)?
+                        .map(|row| row.value().0.to_vec());
+                    if let Some(public_key) = public_key {
+                        keys.insert(e.kid.as_str(), (public_key.as_slice(), false))
+                            .map_err(storage)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A signing key as the view knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Key id.
+    pub kid: String,
+    /// Raw Ed25519 public key.
+    pub public_key: Vec<u8>,
+    /// Whether tokens it signed are accepted.
+    pub active: bool,
+}
+
+/// A user or service account as the view knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrincipalRecord {
+    /// Tenant slug.
+    pub tenant: String,
+    /// Not deactivated.
+    pub active: bool,
+    /// Current session version.
+    pub session_version: u64,
+}
+
+/// Reads the view from the service's redb file.
+#[derive(Clone)]
+pub struct ViewReader {
+    db: Arc<Database>,
+}
+
+impl ViewReader {
+    /// A reader over the file the projection runner writes.
+    pub fn new(db: Arc<Database>) -> Self {
+        Self { db }
+    }
+
+    /// The key with this id.
+    pub fn key(&self, kid: &str) -> Result<Option<KeyRecord>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = match tx.open_table(KEYS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        Ok(table.get(kid).map_err(storage)?.map(|row| {
+            let (public_key, active) = row.value();
+            KeyRecord {
+                kid: kid.to_owned(),
+                public_key: public_key.to_vec(),
+                active,
+            }
+        }))
+    }
+
+    /// Every key that verifies tokens now.
+    pub fn active_keys(&self) -> Result<Vec<KeyRecord>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = match tx.open_table(KEYS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(storage(e)),
+        };
+        let mut keys = Vec::new();
+        for row in table.iter().map_err(storage)? {
+            let (kid, value) = row.map_err(storage)?;
+            let (public_key, active) = value.value();
+            if active {
+                keys.push(KeyRecord {
+                    kid: kid.value().to_owned(),
+                    public_key: public_key.to_vec(),
+                    active,
+                });
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The principal with this subject.
+    pub fn principal(&self, subject: &str) -> Result<Option<PrincipalRecord>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = match tx.open_table(PRINCIPALS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        Ok(table.get(subject).map_err(storage)?.map(|row| {
+            let (tenant, active, session_version) = row.value();
+            PrincipalRecord {
+                tenant: tenant.to_owned(),
+                active,
+                session_version,
+            }
+        }))
+    }
+
+    /// Whether the tenant exists.
+    pub fn tenant_exists(&self, tenant: &str) -> Result<bool, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        match tx.open_table(TENANTS) {
+            Ok(table) => Ok(table.get(tenant).map_err(storage)?.is_some()),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
+            Err(e) => Err(storage(e)),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Typed configuration from `TILLIT_*` environment variables, layered over dev defaults and
+//! validated once at start.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use tillit_kernel::StoreConfig;
+
+/// A setting that could not be used.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: String,
+    /// What is wrong with its value.
+    pub problem: String,
+}
+
+/// The variables a service reads: the process environment, or a map in tests.
+#[derive(Clone, Debug, Default)]
+pub struct Env(BTreeMap<String, String>);
+
+impl Env {
+    /// The process's `TILLIT_*` variables (and nothing else).
+    pub fn from_process() -> Self {
+        Self(
+            std::env::vars()
+                .filter(|(name, _)| name.starts_with("TILLIT_"))
+                .collect(),
+        )
+    }
+
+    /// Given variables (tests).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
+    }
+
+    /// The raw value, if set and not empty.
+    pub fn get(&self, variable: &str) -> Option<&str> {
+        self.0
+            .get(variable)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A parsed value, or `default` when unset.
+    pub fn parse<T: FromStr>(&self, variable: &str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(variable) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError {
+                variable: variable.to_owned(),
+                problem: format!("{raw:?} is not valid: {e}"),
+            }),
+        }
+    }
+
+    /// A duration given in milliseconds.
+    pub fn millis(&self, variable: &str, default: Duration) -> Result<Duration, ConfigError> {
+        let millis = self.parse(
+            variable,
+            u64::try_from(default.as_millis()).unwrap_or(u64::MAX),
+        )?;
+        Ok(Duration::from_millis(millis))
+    }
+
+    /// A socket address.
+    pub fn addr(&self, variable: &str, default: &str) -> Result<SocketAddr, ConfigError> {
+        self.parse(
+            variable,
+            default.parse().expect("default addresses are valid"),
+        )
+    }
+
+    /// A string, or `default`.
+    pub fn string(&self, variable: &str, default: &str) -> String {
+        self.get(variable).unwrap_or(default).to_owned()
+    }
+
+    /// A path, or `None`.
+    pub fn path(&self, variable: &str) -> Option<PathBuf> {
+        self.get(variable).map(PathBuf::from)
+    }
+}
+
+/// Settings every service shares.
+#[derive(Clone, Debug)]
+pub struct PlatformConfig {
+    /// `TILLIT_NATS_URL` (default `nats://127.0.0.1:14222`, the server of `just up`).
+    pub nats_url: String,
+    /// `TILLIT_DATA_DIR` (default `.data`): where `<service>.redb` lives.
+    pub data_dir: PathBuf,
+    /// `TILLIT_ISSUER` (default `http://127.0.0.1:50051`): the `iss` of access tokens.
+    pub issuer: String,
+    /// `TILLIT_STREAM_REPLICAS` (1; 3 in a cluster), `TILLIT_NATS_TIMEOUT_MS` (5000),
+    /// `TILLIT_DUPLICATE_WINDOW_MS` (120000), `TILLIT_MAX_ATTEMPTS` (32).
+    pub store: StoreConfig,
+    /// `TILLIT_CONSISTENCY_TIMEOUT_MS` (5000): longest wait for a request's consistency token.
+    pub consistency_timeout: Duration,
+}
+
+impl PlatformConfig {
+    /// Reads the shared settings.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = StoreConfig::default();
+        let store = StoreConfig {
+            replicas: env.parse("TILLIT_STREAM_REPLICAS", defaults.replicas)?,
+            request_timeout: env.millis("TILLIT_NATS_TIMEOUT_MS", defaults.request_timeout)?,
+            duplicate_window: env
+                .millis("TILLIT_DUPLICATE_WINDOW_MS", defaults.duplicate_window)?,
+            max_attempts: env.parse("TILLIT_MAX_ATTEMPTS", defaults.max_attempts)?,
+            ..defaults
+        };
+        if !matches!(store.replicas, 1 | 3 | 5) {
+            return Err(ConfigError {
+                variable: "TILLIT_STREAM_REPLICAS".into(),
+                problem: format!("{} replicas; use 1, 3 or 5", store.replicas),
+            });
+        }
+        Ok(Self {
+            nats_url: env.string("TILLIT_NATS_URL", "nats://127.0.0.1:14222"),
+            data_dir: env
+                .path("TILLIT_DATA_DIR")
+                .unwrap_or_else(|| PathBuf::from(".data")),
+            issuer: env.string("TILLIT_ISSUER", "http://127.0.0.1:50051"),
+            store,
+            consistency_timeout: env
+                .millis("TILLIT_CONSISTENCY_TIMEOUT_MS", Duration::from_secs(5))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_has_a_default() {
+        let config = PlatformConfig::from_env(&Env::default()).unwrap();
+        assert_eq!(config.nats_url, "nats://127.0.0.1:14222");
+        assert_eq!(config.store.replicas, 1);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let env = Env::from_pairs([("TILLIT_NATS_TIMEOUT_MS", "soon")]);
+        let error = PlatformConfig::from_env(&env).unwrap_err();
+        assert_eq!(error.variable, "TILLIT_NATS_TIMEOUT_MS");
+        let env = Env::from_pairs([("TILLIT_STREAM_REPLICAS", "2")]);
+        assert_eq!(
+            PlatformConfig::from_env(&env).unwrap_err().variable,
+            "TILLIT_STREAM_REPLICAS"
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! What every Tillit service starts with, written once.
+//!
+//! - [`config`]: typed settings from `TILLIT_*` variables with a dev default for each, an
+//!   error naming the variable when one is wrong.
+//! - [`telemetry`]: logging (human on a terminal, JSON otherwise).
+//! - [`server`]: the gRPC server (authentication layer, `grpc.health.v1`, reflection v1
+//!   and v1alpha) and the admin HTTP server (`/livez`, `/readyz`, extra routes such as
+//!   JWKS) run side by side until the shutdown signal, then drain.
+//!
+//! A service's `run(config, grpc_listener, admin_listener, shutdown)` wires its parts and
+//! calls [`server::serve`]; `main` only loads the config, binds, and waits for Ctrl-C.
+
+pub mod config;
+pub mod server;
+pub mod telemetry;
+
+pub use config::{ConfigError, Env, PlatformConfig};
+pub use server::{Readiness, ServeParts, serve, shutdown_signal};

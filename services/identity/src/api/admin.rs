@@ -1,0 +1,595 @@
+//! Tenants, users, roles, deactivation, password reset, unlock and key retirement.
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use tillit_auth::caller::ListScope;
+use tillit_auth::layer::caller;
+use tillit_auth::{Caller, Permission, Role};
+use tillit_kernel::{AggregateId, CommandRequest, KernelError, Target, TenantId};
+use tillit_proto::common::{PageRequest, PageResponse};
+use tillit_proto::identity::{
+    Contact, ContractTerms, CreateTenantRequest, CreateTenantResponse, CreateUserRequest,
+    CreateUserResponse, DeactivateUserRequest, DeactivateUserResponse, GetTenantRequest,
+    GetTenantResponse, GetUserRequest, GetUserResponse, GrantRoleRequest, GrantRoleResponse,
+    ListTenantsRequest, ListTenantsResponse, ListUsersRequest, ListUsersResponse,
+    ResetPasswordRequest, ResetPasswordResponse, RetireSigningKeyRequest, RetireSigningKeyResponse,
+    RevokeRoleRequest, RevokeRoleResponse, Tenant as TenantRow, TenantCreated, TransferOutsideEu,
+    UnlockUserRequest, UnlockUserResponse, User as UserRow, UserCreated,
+};
+use tonic::{Request, Response, Status};
+
+use super::errors::reservation;
+use super::{IdentityApi, actor_of, email_key, meta, status};
+use crate::domain::DomainError;
+use crate::domain::credential::CredentialCommand;
+use crate::domain::signing_key::SigningKeyCommand;
+use crate::domain::tenant::TenantCommand;
+use crate::domain::user::UserCommand;
+use crate::domain::validate;
+use crate::projection::UserFilter;
+
+/// Default and largest page sizes of list queries.
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+/// Default notice hours when a contract leaves them at 0 (DOMAIN.md: 24).
+const DEFAULT_NOTICE_HOURS: u32 = 24;
+
+fn tenant_id(field: &'static str, raw: &str) -> Result<TenantId, Status> {
+    TenantId::parse(raw, field).map_err(Status::from)
+}
+
+fn user_id(raw: &str) -> Result<AggregateId, Status> {
+    AggregateId::parse(raw, "user_id").map_err(Status::from)
+}
+
+fn page_size(page: Option<&PageRequest>) -> usize {
+    match page.map_or(0, |p| p.page_size) {
+        0 => DEFAULT_PAGE,
+        n => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
+    }
+}
+
+fn page_token(page: Option<&PageRequest>) -> Result<Option<String>, Status> {
+    let raw = page.map(|p| p.page_token.as_str()).unwrap_or_default();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            KernelError::invalid("page.page_token", "not a token of this listing").into()
+        })
+}
+
+fn next_page(last: Option<String>, full: bool) -> Option<PageResponse> {
+    Some(PageResponse {
+        next_page_token: last
+            .filter(|_| full)
+            .map(|key| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key))
+            .unwrap_or_default(),
+    })
+}
+
+fn validate_contacts(contacts: &[Contact]) -> Result<Vec<Contact>, DomainError> {
+    if contacts.is_empty() {
+        return Err(DomainError::invalid(
+            "incident_contacts",
+            "at least one contact is required",
+        ));
+    }
+    contacts
+        .iter()
+        .map(|c| {
+            Ok(Contact {
+                name: validate::text("incident_contacts.name", &c.name, 200)?,
+                email: validate::email("incident_contacts.email", &c.email)?,
+                phone: validate::text("incident_contacts.phone", &c.phone, 40)?,
+            })
+        })
+        .collect()
+}
+
+fn validate_contract(contract: Option<&ContractTerms>) -> Result<ContractTerms, DomainError> {
+    let contract = contract.cloned().unwrap_or_default();
+    let hours = |field: &'static str, value: u32| match value {
+        0 => Ok(DEFAULT_NOTICE_HOURS),
+        1..=8760 => Ok(value),
+        _ => Err(DomainError::invalid(
+            field,
+            "must be between 1 and 8760 hours",
+        )),
+    };
+    let transfers = contract
+        .transfers_outside_eu
+        .iter()
+        .map(|t| {
+            Ok(TransferOutsideEu {
+                recipient: validate::text(
+                    "contract.transfers_outside_eu.recipient",
+                    &t.recipient,
+                    200,
+                )?,
+                country: validate::text("contract.transfers_outside_eu.country", &t.country, 60)?,
+                safeguard: t.safeguard.trim().to_owned(),
+            })
+        })
+        .collect::<Result<_, DomainError>>()?;
+    Ok(ContractTerms {
+        breach_notice_hours: hours("contract.breach_notice_hours", contract.breach_notice_hours)?,
+        outage_notice_hours: hours("contract.outage_notice_hours", contract.outage_notice_hours)?,
+        transfers_outside_eu: transfers,
+        ..contract
+    })
+}
+
+impl IdentityApi {
+    /// The directory row of a user the caller may see, else NOT_FOUND.
+    fn visible_user(&self, caller: &Caller, id: &AggregateId) -> Result<UserRow, Status> {
+        let row = self
+            .identity
+            .directory
+            .user(id.as_str())?
+            .ok_or_else(|| Status::not_found("user not found"))?;
+        let tenant = tenant_id("user_id", &row.tenant_id)?;
+        caller.scope(&tenant, "user")?;
+        Ok(row)
+    }
+
+    /// May the caller read users (of the tenants it sees)?
+    fn require_user_reader(caller: &Caller) -> Result<(), Status> {
+        Ok(caller.require_any(&[
+            Permission::ManageUsers,
+            Permission::ReadEverything,
+            Permission::RunAccessReviews,
+            Permission::ReadOwnTenantUsers,
+        ])?)
+    }
+
+    /// Runs a user command for an admin on a user it may see.
+    async fn user_command<T>(
+        &self,
+        request: &Request<T>,
+        raw_user_id: &str,
+        name: &str,
+        command: UserCommand,
+    ) -> Result<tillit_proto::common::ConsistencyToken, Status> {
+        let caller = caller(request)?;
+        caller.require(Permission::ManageUsers)?;
+        let id = user_id(raw_user_id)?;
+        let row = self.visible_user(&caller, &id)?;
+        let executed = self
+            .identity
+            .users
+            .execute(CommandRequest {
+                tenant: tenant_id("user_id", &row.tenant_id)?,
+                target: Target::Existing(id),
+                name: name.into(),
+                command,
+                meta: meta(request, actor_of(&caller)),
+            })
+            .await
+            .map_err(status)?;
+        Ok(executed.consistency())
+    }
+
+    pub(super) async fn create_tenant(
+        &self,
+        request: Request<CreateTenantRequest>,
+    ) -> Result<Response<CreateTenantResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        caller.require(Permission::ManageTenants)?;
+        let body = request.get_ref();
+        let slug = tenant_id("tenant_id", &body.tenant_id)?;
+        let created = TenantCreated {
+            tenant_id: slug.as_str().to_owned(),
+            name: validate::text("name", &body.name, 200)?,
+            organisation_number: validate::organisation_number(
+                "organisation_number",
+                &body.organisation_number,
+            )?,
+            incident_contacts: validate_contacts(&body.incident_contacts)?,
+            contract: Some(validate_contract(body.contract.as_ref())?),
+        };
+        let executed = self
+            .identity
+            .tenants
+            .execute(CommandRequest {
+                tenant: TenantId::internal(),
+                target: Target::At(AggregateId::parse(slug.as_str(), "tenant_id")?),
+                name: "tillit.identity.v1.CreateTenant".into(),
+                command: TenantCommand::Create(created.clone()),
+                meta: meta(&request, actor_of(&caller)),
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(CreateTenantResponse {
+            tenant: Some(TenantRow {
+                tenant_id: created.tenant_id,
+                name: created.name,
+                organisation_number: created.organisation_number,
+                incident_contacts: created.incident_contacts,
+                contract: created.contract,
+                status: "active".into(),
+            }),
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    pub(super) async fn get_tenant(
+        &self,
+        request: Request<GetTenantRequest>,
+    ) -> Result<Response<GetTenantResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let slug = tenant_id("tenant_id", &request.get_ref().tenant_id)?;
+        caller.scope(&slug, "tenant")?;
+        if caller.tenant != slug {
+            caller.require_any(&[Permission::ReadEverything, Permission::ManageTenants])?;
+        }
+        let tenant = self
+            .identity
+            .directory
+            .tenant(slug.as_str())?
+            .ok_or_else(|| Status::not_found("tenant not found"))?;
+        Ok(Response::new(GetTenantResponse {
+            tenant: Some(tenant),
+        }))
+    }
+
+    pub(super) async fn list_tenants(
+        &self,
+        request: Request<ListTenantsRequest>,
+    ) -> Result<Response<ListTenantsResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let only = if caller.tenant.is_internal() {
+            caller.require_any(&[Permission::ReadEverything, Permission::ManageTenants])?;
+            None
+        } else {
+            Some(caller.tenant.as_str().to_owned())
+        };
+        let page = request.get_ref().page.as_ref();
+        let limit = page_size(page);
+        let after = page_token(page)?;
+        let tenants = self
+            .identity
+            .directory
+            .tenants(only.as_deref(), after.as_deref(), limit)?;
+        let last = tenants.last().map(|t| t.tenant_id.clone());
+        let full = tenants.len() == limit;
+        Ok(Response::new(ListTenantsResponse {
+            tenants,
+            page: next_page(last, full),
+        }))
+    }
+
+    pub(super) async fn create_user(
+        &self,
+        request: Request<CreateUserRequest>,
+    ) -> Result<Response<CreateUserResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        caller.require(Permission::ManageUsers)?;
+        let body = request.get_ref();
+        // Every field is checked before anything is written.
+        let tenant = tenant_id("tenant_id", &body.tenant_id)?;
+        let email = validate::email("email", &body.email)?;
+        let display_name = validate::text("display_name", &body.display_name, 200)?;
+        let roles = body
+            .roles
+            .iter()
+            .map(|r| validate::role("roles", r))
+            .collect::<Result<BTreeSet<Role>, _>>()?;
+        if roles.is_empty() {
+            return Err(DomainError::invalid("roles", "at least one role is required").into());
+        }
+        if let Some(role) = roles.iter().find(|r| !r.allowed_in(tenant.is_internal())) {
+            return Err(DomainError::invalid(
+                "roles",
+                format!("{role} cannot be held in tenant {tenant}"),
+            )
+            .into());
+        }
+        let password = validate::password("temporary_password", &body.temporary_password)?;
+        let (tenant_state, _) = self
+            .identity
+            .tenants
+            .load(&self.identity.tenants.address(
+                &TenantId::internal(),
+                AggregateId::parse(tenant.as_str(), "tenant_id")?,
+            ))
+            .await?;
+        if tenant_state.created.is_none() {
+            return Err(Status::not_found("tenant not found"));
+        }
+
+        let command_meta = meta(&request, actor_of(&caller));
+        let id = command_meta
+            .idempotency_key
+            .as_deref()
+            .map_or_else(AggregateId::generate, |key| {
+                AggregateId::derived(&tenant, "user", key)
+            });
+        let owner = self.identity.users.address(&tenant, id.clone());
+        self.identity
+            .reservations
+            .reserve(
+                &TenantId::internal(),
+                &email_key(&email),
+                &owner,
+                command_meta.clone(),
+            )
+            .await
+            .map_err(reservation)?;
+        let created = UserCreated {
+            user_id: id.as_str().to_owned(),
+            tenant_id: tenant.as_str().to_owned(),
+            email,
+            display_name,
+            roles: Vec::new(),
+        };
+        let executed = self
+            .identity
+            .users
+            .execute(CommandRequest {
+                tenant: tenant.clone(),
+                target: Target::At(id.clone()),
+                name: "tillit.identity.v1.CreateUser".into(),
+                command: UserCommand::Create {
+                    tenant_is_internal: tenant.is_internal(),
+                    created,
+                    roles,
+                },
+                meta: command_meta.clone(),
+            })
+            .await
+            .map_err(status)?;
+        let hash = self.hash(password).await?;
+        self.identity
+            .credentials
+            .execute(CommandRequest {
+                tenant,
+                target: Target::At(id),
+                name: "tillit.identity.v1.CreateUser".into(),
+                command: CredentialCommand::SetInitial {
+                    hash,
+                    temporary: true,
+                },
+                meta: command_meta,
+            })
+            .await
+            .map_err(status)?;
+        let user = executed.events.first().and_then(|event| match event {
+            crate::domain::user::UserEvent::Created(e) => Some(UserRow {
+                user_id: e.user_id.clone(),
+                tenant_id: e.tenant_id.clone(),
+                email: e.email.clone(),
+                display_name: e.display_name.clone(),
+                roles: e.roles.clone(),
+                status: "active".into(),
+            }),
+            _ => None,
+        });
+        Ok(Response::new(CreateUserResponse {
+            user,
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    pub(super) async fn get_user(
+        &self,
+        request: Request<GetUserRequest>,
+    ) -> Result<Response<GetUserResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let id = user_id(&request.get_ref().user_id)?;
+        if id.as_str() != caller.subject {
+            Self::require_user_reader(&caller)?;
+        }
+        let user = self.visible_user(&caller, &id)?;
+        Ok(Response::new(GetUserResponse { user: Some(user) }))
+    }
+
+    pub(super) async fn list_users(
+        &self,
+        request: Request<ListUsersRequest>,
+    ) -> Result<Response<ListUsersResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        Self::require_user_reader(&caller)?;
+        let body = request.get_ref();
+        let requested = match body.tenant_id.as_str() {
+            "" => None,
+            raw => Some(tenant_id("tenant_id", raw)?),
+        };
+        let role = match body.role.as_str() {
+            "" => None,
+            raw => Some(validate::role("role", raw)?.as_str().to_owned()),
+        };
+        let status_filter = match body.status.as_str() {
+            "" => None,
+            "active" | "deactivated" => Some(body.status.clone()),
+            _ => {
+                return Err(DomainError::invalid("status", "must be active or deactivated").into());
+            }
+        };
+        let tenant = match caller.list_scope(requested) {
+            ListScope::All => None,
+            ListScope::Tenant(tenant) => Some(tenant.as_str().to_owned()),
+            ListScope::Nothing => {
+                return Ok(Response::new(ListUsersResponse {
+                    users: Vec::new(),
+                    page: next_page(None, false),
+                }));
+            }
+        };
+        let filter = UserFilter {
+            tenant,
+            role,
+            status: status_filter,
+        };
+        let limit = page_size(body.page.as_ref());
+        let after = page_token(body.page.as_ref())?;
+        let after_key = after
+            .as_deref()
+            .map(|key| {
+                key.split_once('\u{0}').ok_or_else(|| {
+                    Status::from(KernelError::invalid(
+                        "page.page_token",
+                        "not a token of this listing",
+                    ))
+                })
+            })
+            .transpose()?;
+        let users = self.identity.directory.users(&filter, after_key, limit)?;
+        let last = users
+            .last()
+            .map(|u| format!("{}\u{0}{}", u.tenant_id, u.email));
+        let full = users.len() == limit;
+        Ok(Response::new(ListUsersResponse {
+            users,
+            page: next_page(last, full),
+        }))
+    }
+
+    pub(super) async fn grant_role(
+        &self,
+        request: Request<GrantRoleRequest>,
+    ) -> Result<Response<GrantRoleResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let role = validate::role("role", &request.get_ref().role)?;
+        let consistency = self
+            .user_command(
+                &request,
+                &request.get_ref().user_id,
+                "tillit.identity.v1.GrantRole",
+                UserCommand::Grant(role),
+            )
+            .await?;
+        Ok(Response::new(GrantRoleResponse {
+            consistency: Some(consistency),
+        }))
+    }
+
+    pub(super) async fn revoke_role(
+        &self,
+        request: Request<RevokeRoleRequest>,
+    ) -> Result<Response<RevokeRoleResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let role = validate::role("role", &request.get_ref().role)?;
+        let consistency = self
+            .user_command(
+                &request,
+                &request.get_ref().user_id,
+                "tillit.identity.v1.RevokeRole",
+                UserCommand::Revoke(role),
+            )
+            .await?;
+        Ok(Response::new(RevokeRoleResponse {
+            consistency: Some(consistency),
+        }))
+    }
+
+    pub(super) async fn deactivate_user(
+        &self,
+        request: Request<DeactivateUserRequest>,
+    ) -> Result<Response<DeactivateUserResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let consistency = self
+            .user_command(
+                &request,
+                &request.get_ref().user_id,
+                "tillit.identity.v1.DeactivateUser",
+                UserCommand::Deactivate,
+            )
+            .await?;
+        Ok(Response::new(DeactivateUserResponse {
+            consistency: Some(consistency),
+        }))
+    }
+
+    pub(super) async fn reset_password(
+        &self,
+        request: Request<ResetPasswordRequest>,
+    ) -> Result<Response<ResetPasswordResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        caller.require(Permission::ManageUsers)?;
+        let id = user_id(&request.get_ref().user_id)?;
+        let password =
+            validate::password("temporary_password", &request.get_ref().temporary_password)?;
+        let row = self.visible_user(&caller, &id)?;
+        let tenant = tenant_id("user_id", &row.tenant_id)?;
+        let hash = self.hash(password).await?;
+        let change = super::session::PasswordChange {
+            tenant,
+            user_id: id,
+            hash,
+            temporary: true,
+            reason: "password reset by an admin",
+        };
+        let consistency = self
+            .set_password(&request, actor_of(&caller), change)
+            .await?;
+        Ok(Response::new(ResetPasswordResponse {
+            consistency: Some(consistency),
+        }))
+    }
+
+    pub(super) async fn unlock_user(
+        &self,
+        request: Request<UnlockUserRequest>,
+    ) -> Result<Response<UnlockUserResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        caller.require(Permission::UnlockAccounts)?;
+        let id = user_id(&request.get_ref().user_id)?;
+        let row = self.visible_user(&caller, &id)?;
+        self.identity
+            .credentials
+            .execute(CommandRequest {
+                tenant: tenant_id("user_id", &row.tenant_id)?,
+                target: Target::Existing(id),
+                name: "tillit.identity.v1.UnlockUser".into(),
+                command: CredentialCommand::Unlock,
+                meta: meta(&request, actor_of(&caller)),
+            })
+            .await
+            .map_err(status)?;
+        // Credentials positions never appear in tokens.
+        Ok(Response::new(UnlockUserResponse {
+            consistency: Some(Default::default()),
+        }))
+    }
+
+    pub(super) async fn retire_signing_key(
+        &self,
+        request: Request<RetireSigningKeyRequest>,
+    ) -> Result<Response<RetireSigningKeyResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        caller.require(Permission::ManageSigningKeys)?;
+        let kid = AggregateId::parse(&request.get_ref().kid, "kid")?;
+        let executed = self
+            .identity
+            .keys
+            .execute(CommandRequest {
+                tenant: TenantId::internal(),
+                target: Target::Existing(kid),
+                name: "tillit.identity.v1.RetireSigningKey".into(),
+                command: SigningKeyCommand::Retire,
+                meta: meta(&request, actor_of(&caller)),
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(RetireSigningKeyResponse {
+            consistency: Some(executed.consistency()),
+        }))
+    }
+}

@@ -1,0 +1,271 @@
+//! The gRPC API: authenticate (the layer did), authorize, parse input into domain values,
+//! wait for the request's consistency token, run the command or query, map the answer.
+//!
+//! - [`session`]: Login, Refresh, Logout, ChangePassword, WhoAmI.
+//! - [`admin`]: tenants, users, roles, deactivation, password reset, unlock, key retirement.
+//! - [`errors`]: the one mapping of identity's errors to gRPC statuses.
+
+mod admin;
+mod errors;
+mod session;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tillit_auth::Caller;
+use tillit_kernel::{
+    AggregateId, CommandMeta, EventStore, ProjectionRunner, Reservations, Runner, TenantId,
+};
+use tillit_proto::common::{Actor, ConsistencyToken};
+use tonic::Status;
+
+use crate::config::IdentityConfig;
+use crate::domain::credential::Credential;
+use crate::domain::refresh::RefreshChain;
+use crate::domain::signing_key::SigningKey;
+use crate::domain::tenant::Tenant;
+use crate::domain::user::User;
+use crate::keys::SigningMaterial;
+use crate::projection::DirectoryReader;
+
+pub use errors::status;
+
+/// Methods callable without an access token (they prove identity otherwise).
+pub const PUBLIC_METHODS: [&str; 4] = [
+    "/tillit.identity.v1.IdentityService/Login",
+    "/tillit.identity.v1.IdentityService/Refresh",
+    "/tillit.identity.v1.IdentityService/Logout",
+    "/tillit.identity.v1.IdentityService/ChangePassword",
+];
+
+/// What the handlers share.
+pub struct Identity {
+    /// Settings.
+    pub config: IdentityConfig,
+    /// The event store.
+    pub store: EventStore,
+    /// Tenants.
+    pub tenants: Runner<Tenant>,
+    /// Users.
+    pub users: Runner<User>,
+    /// Credentials (CREDENTIALS stream).
+    pub credentials: Runner<Credential>,
+    /// Refresh chains (CREDENTIALS stream).
+    pub chains: Runner<RefreshChain>,
+    /// Signing keys.
+    pub keys: Runner<SigningKey>,
+    /// E-mail uniqueness, under tenant `internal`.
+    pub reservations: Reservations,
+    /// The directory and the identity view.
+    pub projections: Arc<ProjectionRunner>,
+    /// Reads the directory.
+    pub directory: DirectoryReader,
+    /// The active signing key.
+    pub signing: SigningMaterial,
+    /// Logins for e-mails nobody has (a metric, never an event).
+    pub unknown_email_logins: AtomicU64,
+}
+
+/// The `IdentityService` implementation.
+#[derive(Clone)]
+pub struct IdentityApi {
+    identity: Arc<Identity>,
+}
+
+impl IdentityApi {
+    /// The API over shared state.
+    pub fn new(identity: Arc<Identity>) -> Self {
+        Self { identity }
+    }
+
+    /// Waits until this service's projections have applied the request's token.
+    async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
+        match token {
+            Some(token) if !token.positions.is_empty() => Ok(self
+                .identity
+                .projections
+                .wait_for(token, self.identity.config.platform.consistency_timeout)
+                .await?),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The reservation key of an e-mail address.
+pub(crate) fn email_key(email: &str) -> String {
+    format!("email:{email}")
+}
+
+/// Envelope data for a command by `caller`, from the request's metadata.
+pub(crate) fn meta<T>(request: &tonic::Request<T>, actor: Actor) -> CommandMeta {
+    let header = |name: &str| {
+        request
+            .metadata()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .filter(|v| !v.is_empty())
+    };
+    CommandMeta {
+        actor,
+        idempotency_key: header("idempotency-key"),
+        correlation_id: header("x-correlation-id")
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+        causation_id: String::new(),
+    }
+}
+
+/// The actor of an authenticated caller.
+pub(crate) fn actor_of(caller: &Caller) -> Actor {
+    Actor {
+        subject: caller.subject.clone(),
+        tenant: caller.tenant.as_str().to_owned(),
+        roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        on_behalf_of: String::new(),
+    }
+}
+
+/// Where a user's aggregates live, read from the owner subject of its e-mail reservation
+/// (`tillit.identity.<tenant>.user.<id>`).
+pub(crate) fn user_of_subject(subject: &str) -> Option<(TenantId, AggregateId)> {
+    let mut parts = subject.split('.');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("tillit"), Some("identity"), Some(tenant), Some("user"), Some(id)) => Some((
+            TenantId::parse(tenant, "tenant").ok()?,
+            AggregateId::parse(id, "user_id").ok()?,
+        )),
+        _ => None,
+    }
+}
+
+use tillit_proto::identity::identity_service_server::IdentityService;
+use tillit_proto::identity::*;
+use tonic::{Request, Response};
+
+#[tonic::async_trait]
+impl IdentityService for IdentityApi {
+    async fn login(
+        &self,
+        request: Request<LoginRequest>,
+    ) -> Result<Response<LoginResponse>, Status> {
+        IdentityApi::login(self, request).await
+    }
+
+    async fn refresh(
+        &self,
+        request: Request<RefreshRequest>,
+    ) -> Result<Response<RefreshResponse>, Status> {
+        IdentityApi::refresh(self, request).await
+    }
+
+    async fn logout(
+        &self,
+        request: Request<LogoutRequest>,
+    ) -> Result<Response<LogoutResponse>, Status> {
+        IdentityApi::logout(self, request).await
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<ChangePasswordRequest>,
+    ) -> Result<Response<ChangePasswordResponse>, Status> {
+        IdentityApi::change_password(self, request).await
+    }
+
+    async fn who_am_i(
+        &self,
+        request: Request<WhoAmIRequest>,
+    ) -> Result<Response<WhoAmIResponse>, Status> {
+        IdentityApi::who_am_i(self, request).await
+    }
+
+    async fn create_tenant(
+        &self,
+        request: Request<CreateTenantRequest>,
+    ) -> Result<Response<CreateTenantResponse>, Status> {
+        IdentityApi::create_tenant(self, request).await
+    }
+
+    async fn get_tenant(
+        &self,
+        request: Request<GetTenantRequest>,
+    ) -> Result<Response<GetTenantResponse>, Status> {
+        IdentityApi::get_tenant(self, request).await
+    }
+
+    async fn list_tenants(
+        &self,
+        request: Request<ListTenantsRequest>,
+    ) -> Result<Response<ListTenantsResponse>, Status> {
+        IdentityApi::list_tenants(self, request).await
+    }
+
+    async fn create_user(
+        &self,
+        request: Request<CreateUserRequest>,
+    ) -> Result<Response<CreateUserResponse>, Status> {
+        IdentityApi::create_user(self, request).await
+    }
+
+    async fn get_user(
+        &self,
+        request: Request<GetUserRequest>,
+    ) -> Result<Response<GetUserResponse>, Status> {
+        IdentityApi::get_user(self, request).await
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<ListUsersRequest>,
+    ) -> Result<Response<ListUsersResponse>, Status> {
+        IdentityApi::list_users(self, request).await
+    }
+
+    async fn grant_role(
+        &self,
+        request: Request<GrantRoleRequest>,
+    ) -> Result<Response<GrantRoleResponse>, Status> {
+        IdentityApi::grant_role(self, request).await
+    }
+
+    async fn revoke_role(
+        &self,
+        request: Request<RevokeRoleRequest>,
+    ) -> Result<Response<RevokeRoleResponse>, Status> {
+        IdentityApi::revoke_role(self, request).await
+    }
+
+    async fn deactivate_user(
+        &self,
+        request: Request<DeactivateUserRequest>,
+    ) -> Result<Response<DeactivateUserResponse>, Status> {
+        IdentityApi::deactivate_user(self, request).await
+    }
+
+    async fn reset_password(
+        &self,
+        request: Request<ResetPasswordRequest>,
+    ) -> Result<Response<ResetPasswordResponse>, Status> {
+        IdentityApi::reset_password(self, request).await
+    }
+
+    async fn unlock_user(
+        &self,
+        request: Request<UnlockUserRequest>,
+    ) -> Result<Response<UnlockUserResponse>, Status> {
+        IdentityApi::unlock_user(self, request).await
+    }
+
+    async fn retire_signing_key(
+        &self,
+        request: Request<RetireSigningKeyRequest>,
+    ) -> Result<Response<RetireSigningKeyResponse>, Status> {
+        IdentityApi::retire_signing_key(self, request).await
+    }
+}

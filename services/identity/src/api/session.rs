@@ -1,0 +1,466 @@
+//! Login, Refresh, Logout, ChangePassword and WhoAmI.
+
+use std::sync::atomic::Ordering;
+
+use sha2::{Digest, Sha256};
+use tillit_auth::layer::caller;
+use tillit_kernel::clock::to_timestamp;
+use tillit_kernel::{AggregateAddress, AggregateId, CommandMeta, CommandRequest, Target, TenantId};
+use tillit_proto::common::{Actor, ConsistencyToken};
+use tillit_proto::identity::{
+    ChangePasswordRequest, ChangePasswordResponse, LoginRequest, LoginResponse, LogoutRequest,
+    LogoutResponse, RefreshChainStarted, RefreshRequest, RefreshResponse, WhoAmIRequest,
+    WhoAmIResponse,
+};
+use tonic::{Request, Response, Status};
+
+use super::{IdentityApi, email_key, meta, status, user_of_subject};
+use crate::domain::DomainError;
+use crate::domain::credential::{CredentialCommand, CredentialEvent, CredentialState};
+use crate::domain::refresh::{RefreshCommand, RefreshEvent};
+use crate::domain::user::{UserCommand, UserState};
+use crate::domain::validate;
+use crate::passwords;
+use crate::tokens::{self, RefreshToken};
+
+/// The same answer for an unknown e-mail and a wrong password, so neither is revealed.
+const WRONG_CREDENTIALS: &str = "wrong e-mail or password";
+
+/// A user whose password was just proven.
+pub(super) struct Authenticated {
+    pub tenant: TenantId,
+    pub user_id: AggregateId,
+    pub user: UserState,
+    pub credential: CredentialState,
+}
+
+/// A new password hash for a user.
+pub(super) struct PasswordChange {
+    pub tenant: TenantId,
+    pub user_id: AggregateId,
+    pub hash: String,
+    pub temporary: bool,
+    pub reason: &'static str,
+}
+
+/// Tokens issued at a login or refresh.
+struct Issued {
+    access_token: String,
+    refresh_token: String,
+    expires_in: u32,
+}
+
+impl IdentityApi {
+    /// Checks e-mail and password with lockout, recording the attempt on the credential.
+    pub(super) async fn authenticate_password<T>(
+        &self,
+        request: &Request<T>,
+        email: &str,
+        password: &str,
+    ) -> Result<Authenticated, Status> {
+        let identity = &self.identity;
+        let holder = identity
+            .reservations
+            .holder(&TenantId::internal(), &email_key(email))
+            .await?;
+        let Some((tenant, user_id)) = holder.as_deref().and_then(user_of_subject) else {
+            // Not an event: nobody may fill the log without an account.
+            identity
+                .unknown_email_logins
+                .fetch_add(1, Ordering::Relaxed);
+            let digest = hex::encode(&Sha256::digest(email.as_bytes())[..6]);
+            tracing::info!(email_digest = %digest, "login for an unknown e-mail address");
+            return Err(Status::unauthenticated(WRONG_CREDENTIALS));
+        };
+        let user_address = identity.users.address(&tenant, user_id.clone());
+        let (user, _) = identity.users.load(&user_address).await?;
+        let credential_address = identity.credentials.address(&tenant, user_id.clone());
+        let (credential, _) = identity.credentials.load(&credential_address).await?;
+
+        let now = identity.store.clock().now();
+        let checkable = user.active && !credential.is_locked(now);
+        let password_ok = match credential.password_hash.clone().filter(|_| checkable) {
+            Some(hash) => {
+                let password = password.to_owned();
+                tokio::task::spawn_blocking(move || passwords::verify(&password, &hash))
+                    .await
+                    .map_err(|e| Status::internal(e.to_string()))?
+            }
+            None => false,
+        };
+        let actor = Actor {
+            subject: user_id.as_str().to_owned(),
+            tenant: tenant.as_str().to_owned(),
+            roles: Vec::new(),
+            on_behalf_of: String::new(),
+        };
+        let recorded = identity
+            .credentials
+            .execute(CommandRequest {
+                tenant: tenant.clone(),
+                target: Target::At(user_id.clone()),
+                name: "tillit.identity.v1.Login".into(),
+                command: CredentialCommand::RecordLogin {
+                    password_ok: password_ok && user.active,
+                    policy: identity.config.lockout,
+                },
+                meta: CommandMeta {
+                    idempotency_key: None,
+                    ..meta(request, actor)
+                },
+            })
+            .await
+            .map_err(status)?;
+        let succeeded = recorded
+            .events
+            .iter()
+            .any(|e| matches!(e, CredentialEvent::LoginSucceeded(_)));
+        if !succeeded {
+            let locked = recorded.events.iter().any(|e| match e {
+                CredentialEvent::Locked(_) => true,
+                CredentialEvent::LoginFailed(f) => f.while_locked,
+                _ => false,
+            });
+            return Err(Status::unauthenticated(if locked {
+                "account locked after too many failed logins; try later or ask an admin"
+            } else {
+                WRONG_CREDENTIALS
+            }));
+        }
+        Ok(Authenticated {
+            tenant,
+            user_id,
+            user,
+            credential,
+        })
+    }
+
+    /// Signs an access token for the user's current roles and session version.
+    fn access_token(
+        &self,
+        tenant: &TenantId,
+        user_id: &AggregateId,
+        user: &UserState,
+    ) -> Result<(String, u32), Status> {
+        let identity = &self.identity;
+        let ttl = identity.config.access_token_ttl;
+        let grant = tokens::Grant {
+            subject: user_id.as_str().to_owned(),
+            tenant: tenant.as_str().to_owned(),
+            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            session_version: user.session_version,
+        };
+        let token = tokens::access_token(
+            &identity.signing,
+            &identity.config.platform.issuer,
+            grant,
+            identity.store.clock().now(),
+            ttl,
+        )
+        .map_err(Status::internal)?;
+        Ok((token, u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX)))
+    }
+
+    /// Starts a refresh chain and signs the access token of a fresh login.
+    async fn issue<T>(
+        &self,
+        request: &Request<T>,
+        account: &Authenticated,
+    ) -> Result<Issued, Status> {
+        let identity = &self.identity;
+        let chain_id = AggregateId::generate();
+        let refresh = RefreshToken::new(account.tenant.as_str(), chain_id.as_str());
+        let expires_at = identity.store.clock().now() + identity.config.refresh_token_ttl;
+        identity
+            .chains
+            .execute(CommandRequest {
+                tenant: account.tenant.clone(),
+                target: Target::At(chain_id),
+                name: "tillit.identity.v1.Login".into(),
+                command: RefreshCommand::Start(RefreshChainStarted {
+                    user_id: account.user_id.as_str().to_owned(),
+                    token_hash: refresh.hash(),
+                    session_version: account.user.session_version,
+                    expires_at: Some(to_timestamp(expires_at)),
+                }),
+                meta: CommandMeta {
+                    idempotency_key: None,
+                    ..meta(request, self.user_actor(account))
+                },
+            })
+            .await
+            .map_err(status)?;
+        let (access_token, expires_in) =
+            self.access_token(&account.tenant, &account.user_id, &account.user)?;
+        Ok(Issued {
+            access_token,
+            refresh_token: refresh.encode(),
+            expires_in,
+        })
+    }
+
+    fn user_actor(&self, account: &Authenticated) -> Actor {
+        Actor {
+            subject: account.user_id.as_str().to_owned(),
+            tenant: account.tenant.as_str().to_owned(),
+            roles: account
+                .user
+                .roles
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+            on_behalf_of: String::new(),
+        }
+    }
+
+    pub(super) async fn login(
+        &self,
+        request: Request<LoginRequest>,
+    ) -> Result<Response<LoginResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let email = validate::email("email", &request.get_ref().email)?;
+        let account = self
+            .authenticate_password(&request, &email, &request.get_ref().password)
+            .await?;
+        if account.credential.temporary {
+            return Err(Status::failed_precondition(
+                "password change required: call ChangePassword with the temporary password",
+            ));
+        }
+        let issued = self.issue(&request, &account).await?;
+        Ok(Response::new(LoginResponse {
+            access_token: issued.access_token,
+            refresh_token: issued.refresh_token,
+            expires_in: issued.expires_in,
+            // Credentials positions never appear in tokens.
+            consistency: Some(ConsistencyToken::default()),
+        }))
+    }
+
+    /// The chain a presented refresh token names, or UNAUTHENTICATED.
+    fn chain_of(&self, raw: &str) -> Result<(RefreshToken, TenantId, AggregateId), Status> {
+        let refused = || Status::unauthenticated("refresh token not valid");
+        let token = RefreshToken::parse(raw).ok_or_else(refused)?;
+        let tenant = TenantId::parse(&token.tenant, "refresh_token").map_err(|_| refused())?;
+        let chain_id =
+            AggregateId::parse(&token.chain_id, "refresh_token").map_err(|_| refused())?;
+        Ok((token, tenant, chain_id))
+    }
+
+    pub(super) async fn refresh(
+        &self,
+        request: Request<RefreshRequest>,
+    ) -> Result<Response<RefreshResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let identity = &self.identity;
+        let (presented, tenant, chain_id) = self.chain_of(&request.get_ref().refresh_token)?;
+        let (chain, _) = identity
+            .chains
+            .load(&identity.chains.address(&tenant, chain_id.clone()))
+            .await?;
+        let user_id = AggregateId::parse(&chain.user_id, "user_id")
+            .map_err(|_| Status::unauthenticated("refresh token not valid"))?;
+        let (user, _) = identity
+            .users
+            .load(&identity.users.address(&tenant, user_id.clone()))
+            .await?;
+        let next = RefreshToken::new(tenant.as_str(), chain_id.as_str());
+        let actor = Actor {
+            subject: user_id.as_str().to_owned(),
+            tenant: tenant.as_str().to_owned(),
+            roles: Vec::new(),
+            on_behalf_of: String::new(),
+        };
+        let rotated = identity
+            .chains
+            .execute(CommandRequest {
+                tenant: tenant.clone(),
+                target: Target::Existing(chain_id),
+                name: "tillit.identity.v1.Refresh".into(),
+                command: RefreshCommand::Rotate {
+                    presented: presented.hash(),
+                    next: next.hash(),
+                    expires_at: identity.store.clock().now() + identity.config.refresh_token_ttl,
+                    session_version: user.active.then_some(user.session_version),
+                },
+                meta: CommandMeta {
+                    idempotency_key: None,
+                    ..meta(&request, actor)
+                },
+            })
+            .await
+            .map_err(|e| match e {
+                tillit_kernel::ExecuteError::Kernel(tillit_kernel::KernelError::NotFound(_)) => {
+                    Status::unauthenticated("refresh token not valid")
+                }
+                other => status(other),
+            })?;
+        if let Some(RefreshEvent::Revoked(revoked)) = rotated.events.first() {
+            return Err(Status::unauthenticated(format!(
+                "refresh token refused; the chain was revoked: {}",
+                revoked.reason
+            )));
+        }
+        let (access_token, expires_in) = self.access_token(&tenant, &user_id, &user)?;
+        Ok(Response::new(RefreshResponse {
+            access_token,
+            refresh_token: next.encode(),
+            expires_in,
+            consistency: Some(ConsistencyToken::default()),
+        }))
+    }
+
+    pub(super) async fn logout(
+        &self,
+        request: Request<LogoutRequest>,
+    ) -> Result<Response<LogoutResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let identity = &self.identity;
+        let (presented, tenant, chain_id) = self.chain_of(&request.get_ref().refresh_token)?;
+        let (chain, _) = identity
+            .chains
+            .load(&identity.chains.address(&tenant, chain_id.clone()))
+            .await?;
+        let actor = Actor {
+            subject: chain.user_id.clone(),
+            tenant: tenant.as_str().to_owned(),
+            roles: Vec::new(),
+            on_behalf_of: String::new(),
+        };
+        identity
+            .chains
+            .execute(CommandRequest {
+                tenant,
+                target: Target::Existing(chain_id),
+                name: "tillit.identity.v1.Logout".into(),
+                command: RefreshCommand::Revoke {
+                    presented: presented.hash(),
+                    reason: "logout",
+                },
+                meta: CommandMeta {
+                    idempotency_key: None,
+                    ..meta(&request, actor)
+                },
+            })
+            .await
+            .map_err(|e| match e {
+                tillit_kernel::ExecuteError::Kernel(tillit_kernel::KernelError::NotFound(_)) => {
+                    Status::unauthenticated("refresh token not valid")
+                }
+                other => status(other),
+            })?;
+        Ok(Response::new(LogoutResponse {
+            consistency: Some(ConsistencyToken::default()),
+        }))
+    }
+
+    pub(super) async fn change_password(
+        &self,
+        request: Request<ChangePasswordRequest>,
+    ) -> Result<Response<ChangePasswordResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let body = request.get_ref();
+        let email = validate::email("email", &body.email)?;
+        let new_password = validate::password("new_password", &body.new_password)?;
+        if new_password == body.current_password {
+            return Err(DomainError::invalid(
+                "new_password",
+                "must differ from the current password",
+            )
+            .into());
+        }
+        let account = self
+            .authenticate_password(&request, &email, &body.current_password)
+            .await?;
+        let hash = self.hash(new_password).await?;
+        let change = PasswordChange {
+            tenant: account.tenant.clone(),
+            user_id: account.user_id.clone(),
+            hash,
+            temporary: false,
+            reason: "password changed",
+        };
+        let raised = self
+            .set_password(&request, self.user_actor(&account), change)
+            .await?;
+        Ok(Response::new(ChangePasswordResponse {
+            consistency: Some(raised),
+        }))
+    }
+
+    /// Hashes a password on the blocking pool.
+    pub(super) async fn hash(&self, password: String) -> Result<String, Status> {
+        let cost = self.identity.config.hash_cost;
+        tokio::task::spawn_blocking(move || passwords::hash(&password, cost))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(Status::internal)
+    }
+
+    /// Raises the session version (existing tokens die), then stores the new hash.
+    pub(super) async fn set_password<T>(
+        &self,
+        request: &Request<T>,
+        actor: Actor,
+        change: PasswordChange,
+    ) -> Result<ConsistencyToken, Status> {
+        let PasswordChange {
+            tenant,
+            user_id,
+            hash,
+            temporary,
+            reason,
+        } = change;
+        let (tenant, user_id) = (&tenant, &user_id);
+        let identity = &self.identity;
+        let command_meta = meta(request, actor);
+        let raised = identity
+            .users
+            .execute(CommandRequest {
+                tenant: tenant.clone(),
+                target: Target::Existing(user_id.clone()),
+                name: "tillit.identity.v1.SetPassword".into(),
+                command: UserCommand::RaiseSessionVersion(reason),
+                meta: command_meta.clone(),
+            })
+            .await
+            .map_err(status)?;
+        identity
+            .credentials
+            .execute(CommandRequest {
+                tenant: tenant.clone(),
+                target: Target::At(user_id.clone()),
+                name: "tillit.identity.v1.SetPassword".into(),
+                command: CredentialCommand::Set { hash, temporary },
+                meta: command_meta,
+            })
+            .await
+            .map_err(status)?;
+        Ok(raised.consistency())
+    }
+
+    pub(super) async fn who_am_i(
+        &self,
+        request: Request<WhoAmIRequest>,
+    ) -> Result<Response<WhoAmIResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let user_id = AggregateId::parse(&caller.subject, "sub")
+            .map_err(|_| Status::unauthenticated("bad subject"))?;
+        let address: AggregateAddress = self.identity.users.address(&caller.tenant, user_id);
+        let (user, _) = self.identity.users.load(&address).await?;
+        let created = user.created.unwrap_or_default();
+        Ok(Response::new(WhoAmIResponse {
+            subject: caller.subject,
+            tenant_id: caller.tenant.as_str().to_owned(),
+            roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            session_version: caller.session_version,
+            expires_at: Some(prost_types::Timestamp {
+                seconds: caller.expires_at,
+                nanos: 0,
+            }),
+            email: created.email,
+            display_name: created.display_name,
+        }))
+    }
+}

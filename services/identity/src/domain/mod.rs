@@ -1,0 +1,53 @@
+//! Identity's business rules as pure deciders: no I/O, no clock (time comes in).
+//!
+//! - [`tenant`]: `internal` and the customers, with their contract terms.
+//! - [`user`]: accounts, roles (staff only in `internal`, `customer` only outside),
+//!   deactivation, the session version that makes revocation immediate.
+//! - [`credential`]: password hash, temporary flag, failed logins and lockout (CREDENTIALS).
+//! - [`refresh`]: refresh-token chains, rotated on each use, revoked on reuse (CREDENTIALS).
+//! - [`signing_key`]: public signing keys, activated and retired.
+//! - [`validate`]: parsing of request input into values that cannot be invalid.
+
+pub mod credential;
+pub mod refresh;
+pub mod signing_key;
+pub mod tenant;
+pub mod user;
+pub mod validate;
+
+use tillit_kernel::KernelError;
+
+/// Why identity refuses a command.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum DomainError {
+    /// Bad input in `field`.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The request field.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// It exists already.
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    /// The state does not allow it.
+    #[error("{0}")]
+    Precondition(String),
+    /// A credential or refresh token that does not prove who the caller is.
+    #[error("{0}")]
+    NotAuthenticated(String),
+    /// The kernel failed.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
+
+impl DomainError {
+    /// Bad input in `field`.
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

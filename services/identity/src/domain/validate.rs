@@ -1,0 +1,157 @@
+//! Request input parsed into values that cannot be invalid; each error names its field.
+
+use tillit_auth::Role;
+
+use super::DomainError;
+
+/// Minimum password length (characters).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// A lower-cased, plausible e-mail address: one `@`, a non-empty local part, a domain with
+/// a dot, no whitespace, at most 254 characters.
+pub fn email(field: &'static str, raw: &str) -> Result<String, DomainError> {
+    let value = raw.trim().to_lowercase();
+    let valid = value.len() <= 254
+        && !value.chars().any(char::is_whitespace)
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if valid {
+        Ok(value)
+    } else {
+        Err(DomainError::invalid(field, "not an e-mail address"))
+    }
+}
+
+/// A password of at least 12 characters and at most 1024 bytes.
+pub fn password(field: &'static str, raw: &str) -> Result<String, DomainError> {
+    if raw.chars().count() < MIN_PASSWORD_CHARS {
+        Err(DomainError::invalid(
+            field,
+            format!("must have at least {MIN_PASSWORD_CHARS} characters"),
+        ))
+    } else if raw.len() > 1024 {
+        Err(DomainError::invalid(field, "must be at most 1024 bytes"))
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+/// A non-empty text of at most `max` characters, trimmed.
+pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        Err(DomainError::invalid(field, "must not be empty"))
+    } else if value.chars().count() > max {
+        Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// A role name of the permission table.
+pub fn role(field: &'static str, raw: &str) -> Result<Role, DomainError> {
+    Role::parse(raw).ok_or_else(|| {
+        DomainError::invalid(
+            field,
+            format!(
+                "unknown role {raw:?}; one of {}",
+                Role::ALL.map(Role::as_str).join(", ")
+            ),
+        )
+    })
+}
+
+/// A Swedish organisation number, `NNNNNN-NNNN` (the dash optional), Luhn-checked.
+pub fn organisation_number(field: &'static str, raw: &str) -> Result<String, DomainError> {
+    let digits: String = raw.trim().chars().filter(|c| *c != '-').collect();
+    let valid = digits.len() == 10 && digits.chars().all(|c| c.is_ascii_digit()) && luhn(&digits);
+    if valid {
+        Ok(format!("{}-{}", &digits[..6], &digits[6..]))
+    } else {
+        Err(DomainError::invalid(
+            field,
+            "not a Swedish organisation number (NNNNNN-NNNN)",
+        ))
+    }
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e_mail_addresses_are_lower_cased_and_checked() {
+        assert_eq!(
+            email("email", " Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.se",
+            "ada@.se",
+        ] {
+            assert_eq!(
+                email("email", bad),
+                Err(DomainError::invalid("email", "not an e-mail address")),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_need_twelve_characters() {
+        assert!(password("password", "elva tecken").is_err());
+        assert!(password("password", "tolv tecken!").is_ok());
+        assert!(
+            password("password", "åäöåäöåäöåäö").is_ok(),
+            "characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn organisation_numbers_are_luhn_checked() {
+        assert_eq!(
+            organisation_number("org", "5560360793").unwrap(),
+            "556036-0793"
+        );
+        assert!(organisation_number("org", "556036-0794").is_err());
+        assert!(organisation_number("org", "55603607").is_err());
+    }
+
+    #[test]
+    fn unknown_roles_are_named() {
+        assert!(role("role", "root").is_err());
+        assert_eq!(role("role", "auditor").unwrap(), Role::Auditor);
+    }
+}

@@ -1,0 +1,246 @@
+//! Identity's read model: the directory of tenants and users that the list and get
+//! queries read. Rows are the API's own messages, encoded; users are indexed by
+//! (tenant, e-mail) for ordered, tenant-scoped listing.
+
+use std::sync::Arc;
+
+use prost::Message as _;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use tillit_kernel::{EventPayload, KernelError, Projection};
+use tillit_proto::common::Position;
+use tillit_proto::identity::{Tenant as TenantRow, User as UserRow};
+use tillit_proto::kernel::Commit;
+
+use crate::domain::tenant::{Tenant, TenantEvent};
+use crate::domain::user::{User, UserEvent};
+
+const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("directory_tenants");
+const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("directory_users");
+const USERS_BY_TENANT: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("directory_users_by_tenant");
+
+fn storage(e: impl Into<redb::Error>) -> KernelError {
+    KernelError::from(e.into())
+}
+
+fn corrupt(e: prost::DecodeError) -> KernelError {
+    KernelError::Corrupt(format!("directory row: {e}"))
+}
+
+/// The directory projection.
+pub struct Directory;
+
+impl Projection for Directory {
+    fn name(&self) -> &'static str {
+        "identity_directory"
+    }
+
+    fn schema_version(&self) -> u32 {
+        1
+    }
+
+    fn streams(&self) -> Vec<String> {
+        vec!["IDENTITY".into()]
+    }
+
+    fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
+        tx.delete_table(TENANTS).map_err(storage)?;
+        tx.delete_table(USERS).map_err(storage)?;
+        tx.delete_table(USERS_BY_TENANT).map_err(storage)?;
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        tx: &WriteTransaction,
+        commit: &Commit,
+        _: &Position,
+    ) -> Result<(), KernelError> {
+        use tillit_kernel::Decider as _;
+        if commit.aggregate_type == Tenant::TYPE.as_str() {
+            let mut tenants = tx.open_table(TENANTS).map_err(storage)?;
+            for event in &commit.events {
+                let TenantEvent::Created(created) = TenantEvent::from_event(event)?;
+                let row = TenantRow {
+                    tenant_id: created.tenant_id.clone(),
+                    name: created.name,
+                    organisation_number: created.organisation_number,
+                    incident_contacts: created.incident_contacts,
+                    contract: created.contract,
+                    status: "active".into(),
+                };
+                tenants
+                    .insert(created.tenant_id.as_str(), row.encode_to_vec().as_slice())
+                    .map_err(storage)?;
+            }
+        } else if commit.aggregate_type == User::TYPE.as_str() {
+            let mut users = tx.open_table(USERS).map_err(storage)?;
+            let mut by_tenant = tx.open_table(USERS_BY_TENANT).map_err(storage)?;
+            let id = commit.aggregate_id.as_str();
+            for event in &commit.events {
+                let current = users
+                    .get(id)
+                    .map_err(storage)?
+                    .map(|row| UserRow::decode(row.value()))
+                    .transpose()
+                    .map_err(corrupt)?;
+                let row = match (UserEvent::from_event(event)?, current) {
+                    (UserEvent::Created(e), _) => {
+                        by_tenant
+                            .insert((e.tenant_id.as_str(), e.email.as_str()), id)
+                            .map_err(storage)?;
+                        UserRow {
+                            user_id: e.user_id,
+                            tenant_id: e.tenant_id,
+                            email: e.email,
+                            display_name: e.display_name,
+                            roles: e.roles,
+                            status: "active".into(),
+                        }
+                    }
+                    (_, None) => continue,
+                    (UserEvent::RoleGranted(e), Some(mut row)) => {
+                        if !row.roles.contains(&e.role) {
+                            row.roles.push(e.role);
+                            row.roles.sort();
+                        }
+                        row
+                    }
+                    (UserEvent::RoleRevoked(e), Some(mut row)) => {
+                        row.roles.retain(|r| *r != e.role);
+                        row
+                    }
+                    (UserEvent::Deactivated(_), Some(mut row)) => {
+                        row.status = "deactivated".into();
+                        row
+                    }
+                    (UserEvent::SessionVersionRaised(_), Some(_)) => continue,
+                };
+                users
+                    .insert(id, row.encode_to_vec().as_slice())
+                    .map_err(storage)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which users a listing returns.
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    /// Only this tenant.
+    pub tenant: Option<String>,
+    /// Only holders of this role.
+    pub role: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+}
+
+/// Reads the directory.
+#[derive(Clone)]
+pub struct DirectoryReader {
+    db: Arc<Database>,
+}
+
+impl DirectoryReader {
+    /// A reader over the service's redb file.
+    pub fn new(db: Arc<Database>) -> Self {
+        Self { db }
+    }
+
+    /// One tenant.
+    pub fn tenant(&self, slug: &str) -> Result<Option<TenantRow>, KernelError> {
+        self.get(TENANTS, slug)
+    }
+
+    /// One user.
+    pub fn user(&self, id: &str) -> Result<Option<UserRow>, KernelError> {
+        self.get(USERS, id)
+    }
+
+    /// Tenants in slug order after `after`, at most `limit`.
+    pub fn tenants(
+        &self,
+        only: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TenantRow>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = match tx.open_table(TENANTS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(storage(e)),
+        };
+        let mut rows = Vec::new();
+        for row in table.range(after.unwrap_or("")..).map_err(storage)? {
+            let (key, value) = row.map_err(storage)?;
+            if Some(key.value()) == after || only.is_some_and(|o| o != key.value()) {
+                continue;
+            }
+            rows.push(TenantRow::decode(value.value()).map_err(corrupt)?);
+            if rows.len() == limit {
+                break;
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Users in (tenant, e-mail) order after the key `after`, filtered, at most `limit`.
+    pub fn users(
+        &self,
+        filter: &UserFilter,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<UserRow>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let (index, users) = match (tx.open_table(USERS_BY_TENANT), tx.open_table(USERS)) {
+            (Ok(index), Ok(users)) => (index, users),
+            (Err(redb::TableError::TableDoesNotExist(_)), _)
+            | (_, Err(redb::TableError::TableDoesNotExist(_))) => return Ok(Vec::new()),
+            (Err(e), _) | (_, Err(e)) => return Err(storage(e)),
+        };
+        let start = after.unwrap_or((filter.tenant.as_deref().unwrap_or(""), ""));
+        let mut rows = Vec::new();
+        for entry in index.range(start..).map_err(storage)? {
+            let (key, id) = entry.map_err(storage)?;
+            let (tenant, email) = key.value();
+            if Some((tenant, email)) == after {
+                continue;
+            }
+            if filter.tenant.as_deref().is_some_and(|t| t != tenant) {
+                break;
+            }
+            let Some(row) = users.get(id.value()).map_err(storage)? else {
+                continue;
+            };
+            let user = UserRow::decode(row.value()).map_err(corrupt)?;
+            let wanted = filter.role.as_ref().is_none_or(|r| user.roles.contains(r))
+                && filter.status.as_ref().is_none_or(|s| *s == user.status);
+            if wanted {
+                rows.push(user);
+                if rows.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    fn get<M: prost::Message + Default>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        key: &str,
+    ) -> Result<Option<M>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = match tx.open_table(table) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        table
+            .get(key)
+            .map_err(storage)?
+            .map(|row| M::decode(row.value()).map_err(corrupt))
+            .transpose()
+    }
+}
