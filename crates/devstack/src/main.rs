@@ -2,8 +2,9 @@
 //!
 //! Starts the project's own nats-server with JetStream on 127.0.0.1:14222 and its store
 //! under `<data dir>/nats` (so deleting `.data` resets everything), or uses the server at
-//! `TILLIT_NATS_URL` after checking it has JetStream. Stays in the foreground until Ctrl-C
-//! (or SIGTERM), then stops everything it started. Services join here as they are built.
+//! `TILLIT_NATS_URL` after checking it has JetStream, then runs every service built so far
+//! in this process (identity), each through its `run(listeners, shutdown)` like the tests
+//! do. Stays in the foreground until Ctrl-C (or SIGTERM), then stops everything it started.
 
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
@@ -62,6 +63,7 @@ async fn main() -> ExitCode {
 }
 
 async fn up(config: DevConfig) -> Result<(), String> {
+    tillit_runtime::telemetry::init("tillit-dev");
     let (url, mut nats) = match &config.nats_url {
         Some(url) => {
             check_jetstream(url).await?;
@@ -74,23 +76,132 @@ async fn up(config: DevConfig) -> Result<(), String> {
         }
     };
 
-    println!();
-    println!("Tillit is running locally.");
-    println!("  NATS JetStream  {url}");
-    println!("  data            {}", config.data_dir.display());
-    println!("  services        none yet: identity (gRPC 127.0.0.1:50051, with the admin");
-    println!("                  login printed here) joins with the identity service.");
-    println!("Press Ctrl-C to stop everything started here.");
-
-    let outcome = tokio::select! {
-        () = shutdown_signal() => Ok(()),
-        status = wait_child(&mut nats) => Err(format!("nats-server exited unexpectedly ({status})")),
+    let outcome = match Identity::start(&config, &url).await {
+        Ok(mut identity) => {
+            print_banner(&config, &url, &identity);
+            let outcome = tokio::select! {
+                () = tillit_runtime::shutdown_signal() => Ok(()),
+                status = wait_child(&mut nats) => Err(format!("nats-server exited unexpectedly ({status})")),
+                ended = &mut identity.task => Err(format!("identity stopped: {}", ended.map_err(|e| e.to_string()).and_then(|r| r).err().unwrap_or_default())),
+            };
+            identity.stop().await;
+            outcome
+        }
+        Err(e) => Err(e),
     };
     if let Some(child) = nats.as_mut() {
         stop(child).await;
     }
     println!("Stopped.");
     outcome
+}
+
+/// Identity running in this process.
+struct Identity {
+    grpc: std::net::SocketAddr,
+    admin: std::net::SocketAddr,
+    email: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl Identity {
+    /// Starts identity with the `TILLIT_*` settings, on this NATS and data directory.
+    async fn start(config: &DevConfig, nats_url: &str) -> Result<Self, String> {
+        let mut settings =
+            tillit_identity::IdentityConfig::from_env(&tillit_runtime::Env::from_process())
+                .map_err(|e| format!("configuration: {e}"))?;
+        settings.platform.nats_url = nats_url.to_owned();
+        settings.platform.data_dir = config.data_dir.clone();
+        let bind = |addr| async move {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("binding {addr}: {e} (is another `just up` running?)"))
+        };
+        let grpc_listener = bind(settings.grpc_addr).await?;
+        let admin_listener = bind(settings.admin_addr).await?;
+        let (grpc, admin) = (settings.grpc_addr, settings.admin_addr);
+        let email = settings.bootstrap_admin_email.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(tillit_identity::run(
+            settings,
+            grpc_listener,
+            admin_listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let identity = Self {
+            grpc,
+            admin,
+            email,
+            stop: Some(stop),
+            task,
+        };
+        identity.wait_ready().await?;
+        Ok(identity)
+    }
+
+    /// Waits until `/readyz` answers 200 (projections caught up), or identity fails.
+    async fn wait_ready(&self) -> Result<(), String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if self.task.is_finished() {
+                return Err("identity failed to start (see the log above)".into());
+            }
+            if let Ok(mut stream) = tokio::net::TcpStream::connect(self.admin).await {
+                let _ = stream.write_all(b"GET /readyz HTTP/1.0\r\n\r\n").await;
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer).await;
+                if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err("identity did not become ready within 120 s".into())
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(Duration::from_secs(15), &mut self.task).await {
+            Ok(Ok(Err(e))) => eprintln!("identity: {e}"),
+            Err(_) => self.task.abort(),
+            _ => {}
+        }
+    }
+}
+
+fn print_banner(config: &DevConfig, url: &str, identity: &Identity) {
+    println!();
+    println!("Tillit is running locally.");
+    println!("  NATS JetStream   {url}");
+    println!("  data             {}", config.data_dir.display());
+    println!(
+        "  identity gRPC    {}  (tillit.identity.v1.IdentityService, reflection on)",
+        identity.grpc
+    );
+    println!(
+        "  identity admin   http://{}  (/readyz, /livez, /.well-known/jwks.json)",
+        identity.admin
+    );
+    println!(
+        "  admin login      {} with the password printed above on the first start",
+        identity.email
+    );
+    println!("                   (or TILLIT_BOOTSTRAP_ADMIN_PASSWORD); `just reset` starts over.");
+    println!(
+        "  try              grpcurl -plaintext -d '{{\"email\":\"{}\",\"password\":\"...\"}}' \\",
+        identity.email
+    );
+    println!(
+        "                     {} tillit.identity.v1.IdentityService/Login",
+        identity.grpc
+    );
+    println!("Press Ctrl-C to stop everything started here.");
 }
 
 /// Starts nats-server with JetStream on 127.0.0.1 and the store under the data dir.
@@ -200,13 +311,4 @@ async fn stop(child: &mut Child) {
         }
     }
     let _ = child.kill().await;
-}
-
-async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-    }
 }

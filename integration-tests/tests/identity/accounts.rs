@@ -31,15 +31,26 @@ async fn five_wrong_passwords_lock_the_account_until_the_lock_ends_or_an_admin_u
     let stack = Stack::with(&[("TILLIT_LOCKOUT_DURATION_SECONDS", "1")]).await;
     let admin = stack.identity.admin_token().await;
     let email = "mallory@tillit.test";
-    let (user, _, _) = stack.identity.create_user(&admin, "internal", email, &["employee"]).await;
+    let (user, _, _) = stack
+        .identity
+        .create_user(&admin, "internal", email, &["employee"])
+        .await;
     let password = user_password(email);
 
     for _ in 0..5 {
-        let wrong = stack.identity.login(email, "not-the-password").await.unwrap_err();
+        let wrong = stack
+            .identity
+            .login(email, "not-the-password")
+            .await
+            .unwrap_err();
         assert_eq!(wrong.code(), Code::Unauthenticated);
     }
     let locked = stack.identity.login(email, &password).await.unwrap_err();
-    assert_eq!(locked.code(), Code::Unauthenticated, "the right password is refused while locked");
+    assert_eq!(
+        locked.code(),
+        Code::Unauthenticated,
+        "the right password is refused while locked"
+    );
     assert!(locked.message().contains("locked"), "{}", locked.message());
 
     // An admin unlocks.
@@ -47,10 +58,20 @@ async fn five_wrong_passwords_lock_the_account_until_the_lock_ends_or_an_admin_u
         .identity
         .client()
         .await
-        .unlock_user(bearer(&admin, UnlockUserRequest { user_id: user.user_id.clone(), consistency: None }))
+        .unlock_user(bearer(
+            &admin,
+            UnlockUserRequest {
+                user_id: user.user_id.clone(),
+                consistency: None,
+            },
+        ))
         .await
         .expect("unlock");
-    stack.identity.login(email, &password).await.expect("unlocked");
+    stack
+        .identity
+        .login(email, &password)
+        .await
+        .expect("unlocked");
 
     // Locked again; this time the (1-second) lock runs out.
     for _ in 0..5 {
@@ -58,7 +79,11 @@ async fn five_wrong_passwords_lock_the_account_until_the_lock_ends_or_an_admin_u
     }
     assert!(stack.identity.login(email, &password).await.is_err());
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    stack.identity.login(email, &password).await.expect("the lock ended");
+    stack
+        .identity
+        .login(email, &password)
+        .await
+        .expect("the lock ended");
 }
 
 #[tokio::test]
@@ -67,44 +92,99 @@ async fn a_customer_sees_only_its_tenant_and_other_tenants_answer_not_found() {
     let admin = stack.identity.admin_token().await;
     let mut client = stack.identity.client().await;
     for slug in ["acme", "globex"] {
-        client.create_tenant(bearer(&admin, tenant_request(slug))).await.expect("tenant");
+        client
+            .create_tenant(bearer(&admin, tenant_request(slug)))
+            .await
+            .expect("tenant");
     }
-    let (_, alice, _) = stack.identity.create_user(&admin, "acme", "alice@acme.example", &["customer"]).await;
-    let (_, _, _) = stack.identity.create_user(&admin, "acme", "anna@acme.example", &["customer"]).await;
-    let (bob, _, created) = stack.identity.create_user(&admin, "globex", "bob@globex.example", &["customer"]).await;
+    let (_, alice, _) = stack
+        .identity
+        .create_user(&admin, "acme", "alice@acme.example", &["customer"])
+        .await;
+    let (_, _, _) = stack
+        .identity
+        .create_user(&admin, "acme", "anna@acme.example", &["customer"])
+        .await;
+    let (bob, _, created) = stack
+        .identity
+        .create_user(&admin, "globex", "bob@globex.example", &["customer"])
+        .await;
 
     let listed = client
-        .list_users(bearer(&alice.access_token, ListUsersRequest { consistency: Some(created.clone()), ..Default::default() }))
+        .list_users(bearer(
+            &alice.access_token,
+            ListUsersRequest {
+                consistency: Some(created.clone()),
+                ..Default::default()
+            },
+        ))
         .await
         .expect("list")
         .into_inner();
     let emails: Vec<_> = listed.users.iter().map(|u| u.email.as_str()).collect();
     assert_eq!(emails, vec!["alice@acme.example", "anna@acme.example"]);
     let foreign = client
-        .list_users(bearer(&alice.access_token, ListUsersRequest { tenant_id: "globex".into(), ..Default::default() }))
+        .list_users(bearer(
+            &alice.access_token,
+            ListUsersRequest {
+                tenant_id: "globex".into(),
+                ..Default::default()
+            },
+        ))
         .await
         .expect("list")
         .into_inner();
-    assert!(foreign.users.is_empty(), "another tenant's users are invisible");
+    assert!(
+        foreign.users.is_empty(),
+        "another tenant's users are invisible"
+    );
 
     let other = client
-        .get_user(bearer(&alice.access_token, GetUserRequest { user_id: bob.user_id.clone(), consistency: None }))
+        .get_user(bearer(
+            &alice.access_token,
+            GetUserRequest {
+                user_id: bob.user_id.clone(),
+                consistency: None,
+            },
+        ))
         .await
         .unwrap_err();
     let missing = client
-        .get_user(bearer(&alice.access_token, GetUserRequest { user_id: "0192c3a0-7b7e-7c3e-8f00-0123456789ab".into(), consistency: None }))
+        .get_user(bearer(
+            &alice.access_token,
+            GetUserRequest {
+                user_id: "0192c3a0-7b7e-7c3e-8f00-0123456789ab".into(),
+                consistency: None,
+            },
+        ))
         .await
         .unwrap_err();
     assert_eq!(other.code(), Code::NotFound);
-    assert_eq!((other.code(), other.message()), (missing.code(), missing.message()), "indistinguishable from a missing user");
+    assert_eq!(
+        (other.code(), other.message()),
+        (missing.code(), missing.message()),
+        "indistinguishable from a missing user"
+    );
 
     let everyone = client
-        .list_users(bearer(&admin, ListUsersRequest { page: Some(tillit_proto::common::PageRequest { page_size: 2, page_token: String::new() }), ..Default::default() }))
+        .list_users(bearer(
+            &admin,
+            ListUsersRequest {
+                page: Some(tillit_proto::common::PageRequest {
+                    page_size: 2,
+                    page_token: String::new(),
+                }),
+                ..Default::default()
+            },
+        ))
         .await
         .expect("admin list")
         .into_inner();
     assert_eq!(everyone.users.len(), 2);
-    assert!(!everyone.page.expect("page").next_page_token.is_empty(), "more pages");
+    assert!(
+        !everyone.page.expect("page").next_page_token.is_empty(),
+        "more pages"
+    );
 }
 
 #[tokio::test]
@@ -112,24 +192,51 @@ async fn an_employee_may_not_grant_and_admin_is_no_role_for_a_customer() {
     let stack = Stack::start().await;
     let admin = stack.identity.admin_token().await;
     let mut client = stack.identity.client().await;
-    client.create_tenant(bearer(&admin, tenant_request("acme"))).await.expect("tenant");
-    let (customer, _, _) = stack.identity.create_user(&admin, "acme", "carl@acme.example", &["customer"]).await;
-    let (_, employee, _) = stack.identity.create_user(&admin, "internal", "emma@tillit.test", &["employee"]).await;
+    client
+        .create_tenant(bearer(&admin, tenant_request("acme")))
+        .await
+        .expect("tenant");
+    let (customer, _, _) = stack
+        .identity
+        .create_user(&admin, "acme", "carl@acme.example", &["customer"])
+        .await;
+    let (_, employee, _) = stack
+        .identity
+        .create_user(&admin, "internal", "emma@tillit.test", &["employee"])
+        .await;
 
     let denied = client
-        .grant_role(bearer(&employee.access_token, GrantRoleRequest { user_id: customer.user_id.clone(), role: "customer".into(), consistency: None }))
+        .grant_role(bearer(
+            &employee.access_token,
+            GrantRoleRequest {
+                user_id: customer.user_id.clone(),
+                role: "customer".into(),
+                consistency: None,
+            },
+        ))
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
 
     let before = stream_messages(&stack.nats, "IDENTITY").await;
     let invalid = client
-        .grant_role(bearer(&admin, GrantRoleRequest { user_id: customer.user_id.clone(), role: "admin".into(), consistency: None }))
+        .grant_role(bearer(
+            &admin,
+            GrantRoleRequest {
+                user_id: customer.user_id.clone(),
+                role: "admin".into(),
+                consistency: None,
+            },
+        ))
         .await
         .unwrap_err();
     assert_eq!(invalid.code(), Code::InvalidArgument);
     assert_eq!(field_of(&invalid), "role");
-    assert_eq!(stream_messages(&stack.nats, "IDENTITY").await, before, "nothing appended");
+    assert_eq!(
+        stream_messages(&stack.nats, "IDENTITY").await,
+        before,
+        "nothing appended"
+    );
 }
 
 fn field_of(status: &tonic::Status) -> String {
@@ -155,25 +262,87 @@ async fn invalid_input_names_the_field_and_appends_nothing() {
         consistency: None,
     };
     let cases = [
-        ("email", CreateUserRequest { email: "not-an-email".into(), ..good.clone() }),
-        ("temporary_password", CreateUserRequest { temporary_password: "short".into(), ..good.clone() }),
-        ("roles", CreateUserRequest { roles: vec!["overlord".into()], ..good.clone() }),
-        ("tenant_id", CreateUserRequest { tenant_id: "Not A Slug".into(), ..good.clone() }),
-        ("roles", CreateUserRequest { roles: vec!["customer".into()], ..good.clone() }),
+        (
+            "email",
+            CreateUserRequest {
+                email: "not-an-email".into(),
+                ..good.clone()
+            },
+        ),
+        (
+            "temporary_password",
+            CreateUserRequest {
+                temporary_password: "short".into(),
+                ..good.clone()
+            },
+        ),
+        (
+            "roles",
+            CreateUserRequest {
+                roles: vec!["overlord".into()],
+                ..good.clone()
+            },
+        ),
+        (
+            "tenant_id",
+            CreateUserRequest {
+                tenant_id: "Not A Slug".into(),
+                ..good.clone()
+            },
+        ),
+        (
+            "roles",
+            CreateUserRequest {
+                roles: vec!["customer".into()],
+                ..good.clone()
+            },
+        ),
     ];
     let identity_before = stream_messages(&stack.nats, "IDENTITY").await;
     let credentials_before = stream_messages(&stack.nats, "CREDENTIALS").await;
     for (field, request) in cases {
-        let status = client.create_user(bearer(&admin, request)).await.unwrap_err();
+        let status = client
+            .create_user(bearer(&admin, request))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
         assert_eq!(field_of(&status), field);
     }
-    let bad_tenant = client.create_tenant(bearer(&admin, CreateTenantRequest { tenant_id: "-bad".into(), ..tenant_request("x") })).await.unwrap_err();
+    let bad_tenant = client
+        .create_tenant(bearer(
+            &admin,
+            CreateTenantRequest {
+                tenant_id: "-bad".into(),
+                ..tenant_request("x")
+            },
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(field_of(&bad_tenant), "tenant_id");
-    let bad_org = client.create_tenant(bearer(&admin, CreateTenantRequest { organisation_number: "123".into(), ..tenant_request("okay") })).await.unwrap_err();
+    let bad_org = client
+        .create_tenant(bearer(
+            &admin,
+            CreateTenantRequest {
+                organisation_number: "123".into(),
+                ..tenant_request("okay")
+            },
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(field_of(&bad_org), "organisation_number");
-    assert_eq!(stream_messages(&stack.nats, "IDENTITY").await, identity_before, "IDENTITY unchanged");
-    assert_eq!(stream_messages(&stack.nats, "CREDENTIALS").await, credentials_before, "CREDENTIALS unchanged");
+    assert_eq!(
+        stream_messages(&stack.nats, "IDENTITY").await,
+        identity_before,
+        "IDENTITY unchanged"
+    );
+    assert_eq!(
+        stream_messages(&stack.nats, "CREDENTIALS").await,
+        credentials_before,
+        "CREDENTIALS unchanged"
+    );
 
-    client.create_user(bearer(&admin, good)).await.expect("the valid request still works");
+    client
+        .create_user(bearer(&admin, good))
+        .await
+        .expect("the valid request still works");
 }

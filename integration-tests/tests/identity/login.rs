@@ -1,8 +1,8 @@
 //! Login, WhoAmI, refresh rotation and reuse, logout, temporary passwords, JWKS.
 
 use tillit_proto::identity::{
-    ChangePasswordRequest, CreateUserRequest, GrantRoleRequest, LogoutRequest,
-    RefreshRequest, WhoAmIRequest,
+    ChangePasswordRequest, CreateUserRequest, GrantRoleRequest, LogoutRequest, RefreshRequest,
+    WhoAmIRequest,
 };
 use tonic::Code;
 
@@ -11,7 +11,11 @@ use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack, bearer};
 #[tokio::test]
 async fn a_login_gives_a_token_whose_claims_whoami_shows_and_another_process_accepts() {
     let stack = Stack::start().await;
-    let login = stack.identity.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.expect("login");
+    let login = stack
+        .identity
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login");
     assert_eq!(login.expires_in, 900, "15-minute access tokens");
     assert!(login.refresh_token.starts_with("rt1.internal."));
 
@@ -43,13 +47,19 @@ async fn a_login_gives_a_token_whose_claims_whoami_shows_and_another_process_acc
     assert_eq!(claims["aud"], "tillit");
     assert_eq!(claims["sub"], me.subject.as_str());
     assert_eq!(claims["sv"], 1);
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
     for claim in ["nbf", "jti", "tenant", "roles"] {
         assert!(!claims[claim].is_null(), "{claim}");
     }
 
     let other = stack.second_process().await;
-    let caller = other.verifier.authenticate(&login.access_token).expect("accepted elsewhere");
+    let caller = other
+        .verifier
+        .authenticate(&login.access_token)
+        .expect("accepted elsewhere");
     assert_eq!(caller.subject, me.subject);
     assert_eq!(caller.tenant.as_str(), "internal");
 
@@ -66,17 +76,23 @@ async fn a_temporary_password_must_be_changed_before_the_first_login() {
     let admin = stack.identity.admin_token().await;
     let mut client = stack.identity.client().await;
     client
-        .create_user(bearer(&admin, CreateUserRequest {
-            tenant_id: "internal".into(),
-            email: "new@tillit.test".into(),
-            display_name: "New".into(),
-            roles: vec!["employee".into()],
-            temporary_password: "temporary-password-1".into(),
-            consistency: None,
-        }))
+        .create_user(bearer(
+            &admin,
+            CreateUserRequest {
+                tenant_id: "internal".into(),
+                email: "new@tillit.test".into(),
+                display_name: "New".into(),
+                roles: vec!["employee".into()],
+                temporary_password: "temporary-password-1".into(),
+                consistency: None,
+            },
+        ))
         .await
         .expect("create");
-    let first = stack.identity.login("new@tillit.test", "temporary-password-1").await;
+    let first = stack
+        .identity
+        .login("new@tillit.test", "temporary-password-1")
+        .await;
     assert_eq!(first.unwrap_err().code(), Code::FailedPrecondition);
     client
         .change_password(ChangePasswordRequest {
@@ -87,8 +103,17 @@ async fn a_temporary_password_must_be_changed_before_the_first_login() {
         })
         .await
         .expect("change");
-    assert!(stack.identity.login("new@tillit.test", "a brand new password").await.is_ok());
-    let old = stack.identity.login("new@tillit.test", "temporary-password-1").await;
+    assert!(
+        stack
+            .identity
+            .login("new@tillit.test", "a brand new password")
+            .await
+            .is_ok()
+    );
+    let old = stack
+        .identity
+        .login("new@tillit.test", "temporary-password-1")
+        .await;
     assert_eq!(old.unwrap_err().code(), Code::Unauthenticated);
 }
 
@@ -96,17 +121,30 @@ async fn a_temporary_password_must_be_changed_before_the_first_login() {
 async fn refresh_rotates_rereads_roles_and_a_reused_token_revokes_its_successor() {
     let stack = Stack::start().await;
     let admin = stack.identity.admin_token().await;
-    let (user, login, _) = stack.identity.create_user(&admin, "internal", "eve@tillit.test", &["employee"]).await;
+    let (user, login, _) = stack
+        .identity
+        .create_user(&admin, "internal", "eve@tillit.test", &["employee"])
+        .await;
     let mut client = stack.identity.client().await;
 
     let granted = client
-        .grant_role(bearer(&admin, GrantRoleRequest { user_id: user.user_id.clone(), role: "auditor".into(), consistency: None }))
+        .grant_role(bearer(
+            &admin,
+            GrantRoleRequest {
+                user_id: user.user_id.clone(),
+                role: "auditor".into(),
+                consistency: None,
+            },
+        ))
         .await
         .expect("grant")
         .into_inner();
     assert!(granted.consistency.is_some());
     let refreshed = client
-        .refresh(RefreshRequest { refresh_token: login.refresh_token.clone(), consistency: None })
+        .refresh(RefreshRequest {
+            refresh_token: login.refresh_token.clone(),
+            consistency: None,
+        })
         .await
         .expect("refresh")
         .into_inner();
@@ -116,20 +154,61 @@ async fn refresh_rotates_rereads_roles_and_a_reused_token_revokes_its_successor(
         .await
         .expect("whoami")
         .into_inner();
-    assert_eq!(me.roles, vec!["employee".to_owned(), "auditor".to_owned()], "refresh re-read the roles");
+    assert_eq!(
+        me.roles,
+        vec!["employee".to_owned(), "auditor".to_owned()],
+        "refresh re-read the roles"
+    );
 
     // The first token was rotated away: presenting it again is a replay.
-    let replay = client.refresh(RefreshRequest { refresh_token: login.refresh_token.clone(), consistency: None }).await;
+    let replay = client
+        .refresh(RefreshRequest {
+            refresh_token: login.refresh_token.clone(),
+            consistency: None,
+        })
+        .await;
     assert_eq!(replay.unwrap_err().code(), Code::Unauthenticated);
-    let successor = client.refresh(RefreshRequest { refresh_token: refreshed.refresh_token.clone(), consistency: None }).await;
-    assert_eq!(successor.unwrap_err().code(), Code::Unauthenticated, "the successor was revoked with the chain");
+    let successor = client
+        .refresh(RefreshRequest {
+            refresh_token: refreshed.refresh_token.clone(),
+            consistency: None,
+        })
+        .await;
+    assert_eq!(
+        successor.unwrap_err().code(),
+        Code::Unauthenticated,
+        "the successor was revoked with the chain"
+    );
 
     // Logout ends a fresh chain.
-    let again = stack.identity.login("eve@tillit.test", &crate::support::user_password("eve@tillit.test")).await.expect("login");
-    client.logout(LogoutRequest { refresh_token: again.refresh_token.clone(), consistency: None }).await.expect("logout");
-    let after = client.refresh(RefreshRequest { refresh_token: again.refresh_token, consistency: None }).await;
+    let again = stack
+        .identity
+        .login(
+            "eve@tillit.test",
+            &crate::support::user_password("eve@tillit.test"),
+        )
+        .await
+        .expect("login");
+    client
+        .logout(LogoutRequest {
+            refresh_token: again.refresh_token.clone(),
+            consistency: None,
+        })
+        .await
+        .expect("logout");
+    let after = client
+        .refresh(RefreshRequest {
+            refresh_token: again.refresh_token,
+            consistency: None,
+        })
+        .await;
     assert_eq!(after.unwrap_err().code(), Code::Unauthenticated);
-    let garbage = client.refresh(RefreshRequest { refresh_token: "rt1.internal.nope.nope".into(), consistency: None }).await;
+    let garbage = client
+        .refresh(RefreshRequest {
+            refresh_token: "rt1.internal.nope.nope".into(),
+            consistency: None,
+        })
+        .await;
     assert_eq!(garbage.unwrap_err().code(), Code::Unauthenticated);
 }
 
@@ -137,10 +216,29 @@ async fn refresh_rotates_rereads_roles_and_a_reused_token_revokes_its_successor(
 async fn an_unknown_e_mail_and_a_wrong_password_get_the_same_answer_and_no_event() {
     let stack = Stack::start().await;
     let before = crate::support::stream_messages(&stack.nats, "CREDENTIALS").await;
-    let unknown = stack.identity.login("nobody@tillit.test", "whatever-password").await.unwrap_err();
+    let unknown = stack
+        .identity
+        .login("nobody@tillit.test", "whatever-password")
+        .await
+        .unwrap_err();
     assert_eq!(unknown.code(), Code::Unauthenticated);
-    assert_eq!(crate::support::stream_messages(&stack.nats, "CREDENTIALS").await, before, "no event for an unknown e-mail");
-    let wrong = stack.identity.login(ADMIN_EMAIL, "wrong-password-here").await.unwrap_err();
-    assert_eq!((wrong.code(), wrong.message()), (unknown.code(), unknown.message()));
-    assert_eq!(crate::support::stream_messages(&stack.nats, "CREDENTIALS").await, before + 1, "the failure is recorded");
+    assert_eq!(
+        crate::support::stream_messages(&stack.nats, "CREDENTIALS").await,
+        before,
+        "no event for an unknown e-mail"
+    );
+    let wrong = stack
+        .identity
+        .login(ADMIN_EMAIL, "wrong-password-here")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (wrong.code(), wrong.message()),
+        (unknown.code(), unknown.message())
+    );
+    assert_eq!(
+        crate::support::stream_messages(&stack.nats, "CREDENTIALS").await,
+        before + 1,
+        "the failure is recorded"
+    );
 }

@@ -26,7 +26,9 @@ fn files(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[tokio::test]
@@ -34,12 +36,18 @@ async fn passwords_and_refresh_tokens_never_appear_in_streams_or_projection_file
     let stack = Stack::start().await;
     let admin = stack.identity.admin_token().await;
     let email = "secret@tillit.test";
-    let (_, login, _) = stack.identity.create_user(&admin, "internal", email, &["employee"]).await;
+    let (_, login, _) = stack
+        .identity
+        .create_user(&admin, "internal", email, &["employee"])
+        .await;
     let rotated = stack
         .identity
         .client()
         .await
-        .refresh(RefreshRequest { refresh_token: login.refresh_token.clone(), consistency: None })
+        .refresh(RefreshRequest {
+            refresh_token: login.refresh_token.clone(),
+            consistency: None,
+        })
         .await
         .expect("refresh")
         .into_inner();
@@ -65,7 +73,11 @@ async fn passwords_and_refresh_tokens_never_appear_in_streams_or_projection_file
     let mut credential_hashes_seen = false;
     for (path, bytes) in streams.iter().chain(projections.iter()) {
         for secret in &secrets {
-            assert!(!contains(bytes, secret.as_bytes()), "{} holds a secret", path.display());
+            assert!(
+                !contains(bytes, secret.as_bytes()),
+                "{} holds a secret",
+                path.display()
+            );
         }
         let in_identity = path.components().any(|c| c.as_os_str() == "IDENTITY");
         let in_credentials = path.components().any(|c| c.as_os_str() == "CREDENTIALS");
@@ -73,7 +85,13 @@ async fn passwords_and_refresh_tokens_never_appear_in_streams_or_projection_file
             assert!(in_credentials, "{} holds a password hash", path.display());
             credential_hashes_seen = true;
         }
-        assert!(!(in_identity && contains(bytes, b"token_hash")), "IDENTITY holds refresh-token data");
+        assert!(
+            !(in_identity && contains(bytes, b"token_hash")),
+            "IDENTITY holds refresh-token data"
+        );
     }
-    assert!(credential_hashes_seen, "the scan did read the CREDENTIALS stream's files");
+    assert!(
+        credential_hashes_seen,
+        "the scan did read the CREDENTIALS stream's files"
+    );
 }

@@ -9,10 +9,14 @@ use std::time::Duration;
 use tillit_auth::view::ViewReader;
 use tillit_auth::{IdentityView, Verifier};
 use tillit_identity::IdentityConfig;
-use tillit_kernel::{Clock, EventStore, Projection, ProjectionConfig, ProjectionRunner, StoreConfig};
+use tillit_kernel::{
+    Clock, EventStore, Projection, ProjectionConfig, ProjectionRunner, StoreConfig,
+};
 use tillit_proto::common::ConsistencyToken;
 use tillit_proto::identity::identity_service_client::IdentityServiceClient;
-use tillit_proto::identity::{ChangePasswordRequest, CreateUserRequest, LoginRequest, LoginResponse, User};
+use tillit_proto::identity::{
+    ChangePasswordRequest, CreateUserRequest, LoginRequest, LoginResponse, User,
+};
 use tillit_runtime::Env;
 use tillit_testkit::NatsServer;
 use tokio::sync::oneshot;
@@ -53,14 +57,23 @@ impl Identity {
     /// Starts identity on free ports and waits until its health says SERVING.
     pub async fn start(config: IdentityConfig) -> Self {
         tillit_testkit::init_logging();
-        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let grpc = grpc_listener.local_addr().expect("addr");
         let admin = admin_listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(tillit_identity::run(config.clone(), grpc_listener, admin_listener, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(tillit_identity::run(
+            config.clone(),
+            grpc_listener,
+            admin_listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let server = Self {
             grpc,
             admin,
@@ -92,47 +105,71 @@ impl Identity {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("identity task").expect("identity ran cleanly");
+            task.await
+                .expect("identity task")
+                .expect("identity ran cleanly");
         }
     }
 
     /// A gRPC client.
     pub async fn client(&self) -> IdentityServiceClient<Channel> {
-        IdentityServiceClient::connect(format!("http://{}", self.grpc)).await.expect("connect")
+        IdentityServiceClient::connect(format!("http://{}", self.grpc))
+            .await
+            .expect("connect")
     }
 
     /// A gRPC channel.
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.grpc)).expect("url").connect().await.expect("connect")
+        Channel::from_shared(format!("http://{}", self.grpc))
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect")
     }
 
     /// Logs in.
     pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse, tonic::Status> {
         self.client()
             .await
-            .login(LoginRequest { email: email.into(), password: password.into(), consistency: None })
+            .login(LoginRequest {
+                email: email.into(),
+                password: password.into(),
+                consistency: None,
+            })
             .await
             .map(tonic::Response::into_inner)
     }
 
     /// The admin's access token.
     pub async fn admin_token(&self) -> String {
-        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.expect("admin login").access_token
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .expect("admin login")
+            .access_token
     }
 
     /// Creates a user as the admin, changes the temporary password, logs in; answers the
     /// user and its login.
-    pub async fn create_user(&self, admin_token: &str, tenant: &str, email: &str, roles: &[&str]) -> (User, LoginResponse, ConsistencyToken) {
+    pub async fn create_user(
+        &self,
+        admin_token: &str,
+        tenant: &str,
+        email: &str,
+        roles: &[&str],
+    ) -> (User, LoginResponse, ConsistencyToken) {
         let mut client = self.client().await;
         let created = client
-            .create_user(bearer(admin_token, CreateUserRequest {
-                tenant_id: tenant.into(),
-                email: email.into(),
-                display_name: email.split('@').next().unwrap_or("user").into(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                temporary_password: "temporary-password-1".into(),
-                consistency: None,
-            }))
+            .create_user(bearer(
+                admin_token,
+                CreateUserRequest {
+                    tenant_id: tenant.into(),
+                    email: email.into(),
+                    display_name: email.split('@').next().unwrap_or("user").into(),
+                    roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                    temporary_password: "temporary-password-1".into(),
+                    consistency: None,
+                },
+            ))
             .await
             .expect("create user")
             .into_inner();
@@ -145,20 +182,32 @@ impl Identity {
             })
             .await
             .expect("change the temporary password");
-        let login = self.login(email, &user_password(email)).await.expect("user login");
-        (created.user.expect("user"), login, created.consistency.unwrap_or_default())
+        let login = self
+            .login(email, &user_password(email))
+            .await
+            .expect("user login");
+        (
+            created.user.expect("user"),
+            login,
+            created.consistency.unwrap_or_default(),
+        )
     }
 
     /// Raw GET on the admin port; answers status line and body.
     pub async fn admin_get(&self, path: &str) -> (String, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(self.admin).await.expect("admin port");
+        let mut stream = tokio::net::TcpStream::connect(self.admin)
+            .await
+            .expect("admin port");
         let request = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut response = String::new();
         stream.read_to_string(&mut response).await.expect("read");
         let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+        (
+            head.lines().next().unwrap_or_default().to_owned(),
+            body.to_owned(),
+        )
     }
 }
 
@@ -178,9 +227,10 @@ pub fn user_password(email: &str) -> String {
 /// A request with `authorization: Bearer <token>`.
 pub fn bearer<T>(token: &str, body: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(body);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().expect("ascii token"));
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii token"),
+    );
     request
 }
 
@@ -200,7 +250,11 @@ impl Stack {
         let nats = NatsServer::start();
         let data = tempfile::tempdir().expect("data dir");
         let identity = Identity::start(test_config(&nats.url(), data.path(), extra)).await;
-        Self { nats, data, identity }
+        Self {
+            nats,
+            data,
+            identity,
+        }
     }
 
     /// A second process embedding only `tillit-auth`: its own identity view over the
@@ -211,12 +265,21 @@ impl Stack {
             .expect("connect");
         let dir = tempfile::tempdir().expect("dir");
         let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(IdentityView)];
-        let runner = ProjectionRunner::start(&dir.path().join("other.redb"), store, projections, ProjectionConfig::default())
-            .await
-            .expect("second process projections");
+        let runner = ProjectionRunner::start(
+            &dir.path().join("other.redb"),
+            store,
+            projections,
+            ProjectionConfig::default(),
+        )
+        .await
+        .expect("second process projections");
         assert!(runner.wait_ready(WAIT).await);
         let verifier = Verifier::new(ViewReader::new(runner.database().clone()), ISSUER);
-        SecondProcess { runner, verifier, _dir: dir }
+        SecondProcess {
+            runner,
+            verifier,
+            _dir: dir,
+        }
     }
 }
 
@@ -230,7 +293,10 @@ pub struct SecondProcess {
 impl SecondProcess {
     /// Waits until this process has applied `token`.
     pub async fn caught_up(&self, token: &ConsistencyToken) {
-        self.runner.wait_for(token, WAIT).await.expect("second process caught up");
+        self.runner
+            .wait_for(token, WAIT)
+            .await
+            .expect("second process caught up");
     }
 }
 

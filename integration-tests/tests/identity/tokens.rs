@@ -18,7 +18,9 @@ fn now() -> i64 {
 
 /// Valid claims for the admin, as identity would issue them.
 fn claims_of(token: &str) -> Claims {
-    let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1).expect("payload")).expect("base64");
+    let payload = URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).expect("payload"))
+        .expect("base64");
     serde_json::from_slice(&payload).expect("claims")
 }
 
@@ -40,7 +42,8 @@ impl Forger {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         let der = self.key.to_pkcs8_der().expect("der");
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(der.as_bytes())).expect("sign")
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(der.as_bytes()))
+            .expect("sign")
     }
 }
 
@@ -51,74 +54,181 @@ fn refused(result: Result<tillit_auth::Caller, AuthError>) -> bool {
 #[tokio::test]
 async fn forged_expired_and_misaddressed_tokens_are_unauthenticated() {
     let stack = Stack::start().await;
-    let login = stack.identity.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.expect("login");
-    let kid = jsonwebtoken::decode_header(&login.access_token).expect("header").kid.expect("kid");
+    let login = stack
+        .identity
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login");
+    let kid = jsonwebtoken::decode_header(&login.access_token)
+        .expect("header")
+        .kid
+        .expect("kid");
     let forger = Forger::from_file(&stack.data.path().join("identity-signing-key.pem"), &kid);
     let good = claims_of(&login.access_token);
     let other = stack.second_process().await;
-    assert!(other.verifier.authenticate(&forger.sign(&good)).is_ok(), "the forger's control token is valid");
+    assert!(
+        other.verifier.authenticate(&forger.sign(&good)).is_ok(),
+        "the forger's control token is valid"
+    );
 
     let mut cases: Vec<(&str, String)> = Vec::new();
-    cases.push(("expired", forger.sign(&Claims { exp: now() - 60, iat: now() - 1000, nbf: now() - 1000, ..good.clone() })));
-    cases.push(("not yet valid", forger.sign(&Claims { nbf: now() + 600, ..good.clone() })));
-    cases.push(("wrong aud", forger.sign(&Claims { aud: "someone-else".into(), ..good.clone() })));
-    cases.push(("wrong iss", forger.sign(&Claims { iss: "https://evil.example".into(), ..good.clone() })));
-    let unknown = Forger { key: ed25519_dalek::SigningKey::from_bytes(&[7; 32]), kid: "0123456789abcdef".into() };
+    cases.push((
+        "expired",
+        forger.sign(&Claims {
+            exp: now() - 60,
+            iat: now() - 1000,
+            nbf: now() - 1000,
+            ..good.clone()
+        }),
+    ));
+    cases.push((
+        "not yet valid",
+        forger.sign(&Claims {
+            nbf: now() + 600,
+            ..good.clone()
+        }),
+    ));
+    cases.push((
+        "wrong aud",
+        forger.sign(&Claims {
+            aud: "someone-else".into(),
+            ..good.clone()
+        }),
+    ));
+    cases.push((
+        "wrong iss",
+        forger.sign(&Claims {
+            iss: "https://evil.example".into(),
+            ..good.clone()
+        }),
+    ));
+    let unknown = Forger {
+        key: ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+        kid: "0123456789abcdef".into(),
+    };
     cases.push(("unknown kid", unknown.sign(&good)));
-    let none_header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
+    let none_header =
+        URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&good).expect("json"));
     cases.push(("alg none", format!("{none_header}.{payload}.")));
     let public_key = forger.key.verifying_key().to_bytes();
     let mut hs_header = Header::new(Algorithm::HS256);
     hs_header.kid = Some(kid.clone());
-    cases.push(("HS256 with the public key as secret", jsonwebtoken::encode(&hs_header, &good, &EncodingKey::from_secret(&public_key)).expect("hs256")));
+    cases.push((
+        "HS256 with the public key as secret",
+        jsonwebtoken::encode(&hs_header, &good, &EncodingKey::from_secret(&public_key))
+            .expect("hs256"),
+    ));
     let mut flipped = login.access_token.clone().into_bytes();
     let last = flipped.len() - 5;
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
-    cases.push(("one flipped signature byte", String::from_utf8(flipped).expect("ascii")));
-    cases.push(("a session version below the current one", forger.sign(&Claims { sv: 0, ..good.clone() })));
-    cases.push(("another tenant claimed", forger.sign(&Claims { tenant: "acme".into(), ..good.clone() })));
+    cases.push((
+        "one flipped signature byte",
+        String::from_utf8(flipped).expect("ascii"),
+    ));
+    cases.push((
+        "a session version below the current one",
+        forger.sign(&Claims {
+            sv: 0,
+            ..good.clone()
+        }),
+    ));
+    cases.push((
+        "another tenant claimed",
+        forger.sign(&Claims {
+            tenant: "acme".into(),
+            ..good.clone()
+        }),
+    ));
 
     let mut client = stack.identity.client().await;
     for (name, token) in cases {
-        assert!(refused(other.verifier.authenticate(&token)), "second process accepted: {name}");
-        let status = client.who_am_i(bearer(&token, WhoAmIRequest::default())).await.expect_err(name);
+        assert!(
+            refused(other.verifier.authenticate(&token)),
+            "second process accepted: {name}"
+        );
+        let status = client
+            .who_am_i(bearer(&token, WhoAmIRequest::default()))
+            .await
+            .expect_err(name);
         assert_eq!(status.code(), Code::Unauthenticated, "{name}: {status:?}");
     }
-    let missing = client.who_am_i(WhoAmIRequest::default()).await.expect_err("no token");
+    let missing = client
+        .who_am_i(WhoAmIRequest::default())
+        .await
+        .expect_err("no token");
     assert_eq!(missing.code(), Code::Unauthenticated);
 }
 
 #[tokio::test]
 async fn after_rotation_the_old_key_verifies_until_it_is_retired() {
     let mut stack = Stack::start().await;
-    let old = stack.identity.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.expect("login").access_token;
-    let old_kid = jsonwebtoken::decode_header(&old).expect("header").kid.expect("kid");
+    let old = stack
+        .identity
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login")
+        .access_token;
+    let old_kid = jsonwebtoken::decode_header(&old)
+        .expect("header")
+        .kid
+        .expect("kid");
 
     // Rotation: a new key file, identity restarted with it.
     stack.identity.stop().await;
     let new_key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
     let key_file = stack.data.path().join("rotated.pem");
-    std::fs::write(&key_file, new_key.to_pkcs8_pem(Default::default()).expect("pem").as_bytes()).expect("key file");
+    std::fs::write(
+        &key_file,
+        new_key
+            .to_pkcs8_pem(Default::default())
+            .expect("pem")
+            .as_bytes(),
+    )
+    .expect("key file");
     let key_path = key_file.display().to_string();
-    let config = test_config(&stack.nats.url(), stack.data.path(), &[("TILLIT_IDENTITY_SIGNING_KEY_FILE", key_path.as_str())]);
+    let config = test_config(
+        &stack.nats.url(),
+        stack.data.path(),
+        &[("TILLIT_IDENTITY_SIGNING_KEY_FILE", key_path.as_str())],
+    );
     stack.identity = Identity::start(config).await;
 
-    let new = stack.identity.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.expect("login").access_token;
-    let new_kid = jsonwebtoken::decode_header(&new).expect("header").kid.expect("kid");
+    let new = stack
+        .identity
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login")
+        .access_token;
+    let new_kid = jsonwebtoken::decode_header(&new)
+        .expect("header")
+        .kid
+        .expect("kid");
     assert_ne!(new_kid, old_kid, "the new key signs");
     let other = stack.second_process().await;
-    assert!(other.verifier.authenticate(&old).is_ok(), "the old key still verifies");
+    assert!(
+        other.verifier.authenticate(&old).is_ok(),
+        "the old key still verifies"
+    );
 
     let retired = stack
         .identity
         .client()
         .await
-        .retire_signing_key(bearer(&new, RetireSigningKeyRequest { kid: old_kid, consistency: None }))
+        .retire_signing_key(bearer(
+            &new,
+            RetireSigningKeyRequest {
+                kid: old_kid,
+                consistency: None,
+            },
+        ))
         .await
         .expect("retire")
         .into_inner();
     other.caught_up(&retired.consistency.expect("token")).await;
-    assert!(refused(other.verifier.authenticate(&old)), "a retired key's token is refused");
+    assert!(
+        refused(other.verifier.authenticate(&old)),
+        "a retired key's token is refused"
+    );
     assert!(other.verifier.authenticate(&new).is_ok());
 }
