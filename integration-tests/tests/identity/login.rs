@@ -227,6 +227,11 @@ async fn an_unknown_e_mail_and_a_wrong_password_get_the_same_answer_and_no_event
         before,
         "no event for an unknown e-mail"
     );
+    let (_, metrics) = stack.identity.admin_get("/metrics").await;
+    assert!(
+        metrics.contains("tillit_identity_login_unknown_email_total 1"),
+        "{metrics}"
+    );
     let wrong = stack
         .identity
         .login(ADMIN_EMAIL, "wrong-password-here")

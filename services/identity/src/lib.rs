@@ -132,6 +132,20 @@ pub async fn run(
             }
         }),
     );
+    let counters = identity.clone();
+    let admin = admin.route(
+        "/metrics",
+        get(move || {
+            let unknown = counters.unknown_email_logins.load(std::sync::atomic::Ordering::Relaxed);
+            async move {
+                format!(
+                    "# HELP tillit_identity_login_unknown_email_total Logins for e-mail addresses no account has (never events).\n\
+                     # TYPE tillit_identity_login_unknown_email_total counter\n\
+                     tillit_identity_login_unknown_email_total {unknown}\n"
+                )
+            }
+        }),
+    );
     let ready_projections = projections.clone();
     tracing::info!(
         grpc = %grpc_listener.local_addr().map_err(|e| e.to_string())?,
