@@ -71,76 +71,76 @@ async fn forged_expired_and_misaddressed_tokens_are_unauthenticated() {
         "the forger's control token is valid"
     );
 
-    let mut cases: Vec<(&str, String)> = Vec::new();
-    cases.push((
-        "expired",
-        forger.sign(&Claims {
-            exp: now() - 60,
-            iat: now() - 1000,
-            nbf: now() - 1000,
-            ..good.clone()
-        }),
-    ));
-    cases.push((
-        "not yet valid",
-        forger.sign(&Claims {
-            nbf: now() + 600,
-            ..good.clone()
-        }),
-    ));
-    cases.push((
-        "wrong aud",
-        forger.sign(&Claims {
-            aud: "someone-else".into(),
-            ..good.clone()
-        }),
-    ));
-    cases.push((
-        "wrong iss",
-        forger.sign(&Claims {
-            iss: "https://evil.example".into(),
-            ..good.clone()
-        }),
-    ));
     let unknown = Forger {
         key: ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
         kid: "0123456789abcdef".into(),
     };
-    cases.push(("unknown kid", unknown.sign(&good)));
     let none_header =
         URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&good).expect("json"));
-    cases.push(("alg none", format!("{none_header}.{payload}.")));
     let public_key = forger.key.verifying_key().to_bytes();
     let mut hs_header = Header::new(Algorithm::HS256);
     hs_header.kid = Some(kid.clone());
-    cases.push((
-        "HS256 with the public key as secret",
-        jsonwebtoken::encode(&hs_header, &good, &EncodingKey::from_secret(&public_key))
-            .expect("hs256"),
-    ));
     let mut flipped = login.access_token.clone().into_bytes();
     let last = flipped.len() - 5;
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
-    cases.push((
-        "one flipped signature byte",
-        String::from_utf8(flipped).expect("ascii"),
-    ));
-    cases.push((
-        "a session version below the current one",
-        forger.sign(&Claims {
-            sv: 0,
-            ..good.clone()
-        }),
-    ));
-    cases.push((
-        "another tenant claimed",
-        forger.sign(&Claims {
-            tenant: "acme".into(),
-            ..good.clone()
-        }),
-    ));
-
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "expired",
+            forger.sign(&Claims {
+                exp: now() - 60,
+                iat: now() - 1000,
+                nbf: now() - 1000,
+                ..good.clone()
+            }),
+        ),
+        (
+            "not yet valid",
+            forger.sign(&Claims {
+                nbf: now() + 600,
+                ..good.clone()
+            }),
+        ),
+        (
+            "wrong aud",
+            forger.sign(&Claims {
+                aud: "someone-else".into(),
+                ..good.clone()
+            }),
+        ),
+        (
+            "wrong iss",
+            forger.sign(&Claims {
+                iss: "https://evil.example".into(),
+                ..good.clone()
+            }),
+        ),
+        ("unknown kid", unknown.sign(&good)),
+        ("alg none", format!("{none_header}.{payload}.")),
+        (
+            "HS256 with the public key as secret",
+            jsonwebtoken::encode(&hs_header, &good, &EncodingKey::from_secret(&public_key))
+                .expect("hs256"),
+        ),
+        (
+            "one flipped signature byte",
+            String::from_utf8(flipped).expect("ascii"),
+        ),
+        (
+            "a session version below the current one",
+            forger.sign(&Claims {
+                sv: 0,
+                ..good.clone()
+            }),
+        ),
+        (
+            "another tenant claimed",
+            forger.sign(&Claims {
+                tenant: "acme".into(),
+                ..good.clone()
+            }),
+        ),
+    ];
     let mut client = stack.identity.client().await;
     for (name, token) in cases {
         assert!(
