@@ -1,8 +1,8 @@
 //! The identity view: what every service must know to verify a token locally, projected
 //! from the IDENTITY stream into the service's own redb file.
 //!
-//! Tables: signing keys (kid → public key, active), principals (subject → tenant, active,
-//! session version) and tenants (slug → active). Revocation is as fast as this projection:
+//! Tables: signing keys (kid → public key, active), principals — users and service
+//! accounts — (subject → tenant, active, session version) and tenants (slug → active). Revocation is as fast as this projection:
 //! the moment a deactivation or role revocation is applied here, this service refuses the
 //! user's older tokens.
 
@@ -12,8 +12,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTran
 use tillit_kernel::{EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
 use tillit_proto::identity::{
-    RoleRevoked, SessionVersionRaised, SigningKeyActivated, SigningKeyRetired, TenantCreated,
-    UserCreated, UserDeactivated,
+    RoleRevoked, ServiceAccountCreated, ServiceAccountDeactivated, ServiceAccountSecretRotated,
+    SessionVersionRaised, SigningKeyActivated, SigningKeyRetired, TenantCreated, UserCreated,
+    UserDeactivated,
 };
 use tillit_proto::kernel::Commit;
 
@@ -39,6 +40,12 @@ tillit_kernel::event_enum! {
         SigningKeyActivated(SigningKeyActivated),
         /// A key no longer verifies.
         SigningKeyRetired(SigningKeyRetired),
+        /// A service-account principal exists, session version 1.
+        ServiceAccountCreated(ServiceAccountCreated),
+        /// Session version raised.
+        ServiceAccountSecretRotated(ServiceAccountSecretRotated),
+        /// Inactive, session version raised.
+        ServiceAccountDeactivated(ServiceAccountDeactivated),
     }
 }
 
@@ -58,7 +65,7 @@ impl Projection for IdentityView {
     }
 
     fn schema_version(&self) -> u32 {
-        1
+        2
     }
 
     fn streams(&self) -> Vec<String> {
@@ -106,8 +113,19 @@ impl Projection for IdentityView {
                         .insert(e.user_id.as_str(), (e.tenant_id.as_str(), true, 1))
                         .map_err(storage)?;
                 }
+                ViewEvent::ServiceAccountCreated(e) => {
+                    principals
+                        .insert(
+                            e.service_account_id.as_str(),
+                            (e.tenant_id.as_str(), true, 1),
+                        )
+                        .map_err(storage)?;
+                }
                 ViewEvent::RoleRevoked(RoleRevoked {
                     session_version, ..
+                })
+                | ViewEvent::ServiceAccountSecretRotated(ServiceAccountSecretRotated {
+                    session_version,
                 })
                 | ViewEvent::SessionVersionRaised(SessionVersionRaised {
                     session_version, ..
@@ -118,10 +136,13 @@ impl Projection for IdentityView {
                             .map_err(storage)?;
                     }
                 }
-                ViewEvent::UserDeactivated(e) => {
+                ViewEvent::UserDeactivated(UserDeactivated { session_version })
+                | ViewEvent::ServiceAccountDeactivated(ServiceAccountDeactivated {
+                    session_version,
+                }) => {
                     if let Some((tenant, _, _)) = principal(&principals).map_err(storage)? {
                         principals
-                            .insert(subject, (tenant.as_str(), false, e.session_version))
+                            .insert(subject, (tenant.as_str(), false, session_version))
                             .map_err(storage)?;
                     }
                 }

@@ -1,9 +1,11 @@
 //! The identity service: tenants, users, credentials, login and EdDSA access tokens.
 //!
 //! - [`config`]: settings from `TILLIT_*` variables.
-//! - [`domain`]: the deciders (tenant, user, credential, refresh chain, signing key) and
-//!   input validation; pure.
-//! - [`projection`]: the directory of tenants and users for queries.
+//! - [`domain`]: the deciders (tenant, user, credential, refresh chain, signing key,
+//!   service account, policy, acknowledgement, training, access review) and input
+//!   validation; pure.
+//! - [`projection`]: the directory (tenants, users, service accounts) and the compliance
+//!   read model (policies, acknowledgements, trainings, access reviews) for queries.
 //! - [`api`]: the `tillit.identity.v1.IdentityService` handlers.
 //! - [`keys`], [`tokens`], [`passwords`]: the signing key, token issuing, argon2id.
 //! - [`bootstrap`]: tenant `internal` and the first admin on a first start.
@@ -42,7 +44,7 @@ pub use config::IdentityConfig;
 use crate::api::{Identity, IdentityApi, PUBLIC_METHODS};
 use crate::bootstrap::Bootstrapped;
 use crate::domain::signing_key::SigningKeyCommand;
-use crate::projection::{Directory, DirectoryReader};
+use crate::projection::{Compliance, ComplianceReader, Directory, DirectoryReader};
 
 /// The fully qualified gRPC service name.
 pub const SERVICE_NAME: &str = "tillit.identity.v1.IdentityService";
@@ -78,7 +80,11 @@ pub async fn run(
         None => keys::load_or_generate(&platform.data_dir.join("identity-signing-key.pem"), true)?,
     };
 
-    let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(IdentityView), Arc::new(Directory)];
+    let projections: Vec<Arc<dyn Projection>> = vec![
+        Arc::new(IdentityView),
+        Arc::new(Directory),
+        Arc::new(Compliance),
+    ];
     let projections = Arc::new(
         ProjectionRunner::start(
             &platform.data_dir.join("identity.redb"),
@@ -96,8 +102,14 @@ pub async fn run(
         credentials: Runner::new(store.clone(), BoundedContext::CREDENTIALS),
         chains: Runner::new(store.clone(), BoundedContext::CREDENTIALS),
         keys: Runner::new(store.clone(), BoundedContext::IDENTITY),
+        service_accounts: Runner::new(store.clone(), BoundedContext::IDENTITY),
+        policies: Runner::new(store.clone(), BoundedContext::IDENTITY),
+        acknowledgements: Runner::new(store.clone(), BoundedContext::IDENTITY),
+        trainings: Runner::new(store.clone(), BoundedContext::IDENTITY),
+        access_reviews: Runner::new(store.clone(), BoundedContext::IDENTITY),
         reservations: Reservations::new(store.clone(), BoundedContext::IDENTITY),
         directory: DirectoryReader::new(db.clone()),
+        compliance: ComplianceReader::new(db.clone()),
         projections: projections.clone(),
         signing,
         unknown_email_logins: AtomicU64::new(0),

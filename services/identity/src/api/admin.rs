@@ -128,6 +128,20 @@ fn validate_contract(contract: Option<&ContractTerms>) -> Result<ContractTerms, 
 }
 
 impl IdentityApi {
+    /// NOT_FOUND unless the tenant exists (read from the log, not a projection).
+    pub(super) async fn require_tenant(&self, tenant: &TenantId) -> Result<(), Status> {
+        let id = AggregateId::parse(tenant.as_str(), "tenant_id")?;
+        let (state, _) = self
+            .identity
+            .tenants
+            .load(&self.identity.tenants.address(&TenantId::internal(), id))
+            .await?;
+        match state.created {
+            Some(_) => Ok(()),
+            None => Err(Status::not_found("tenant not found")),
+        }
+    }
+
     /// The directory row of a user the caller may see, else NOT_FOUND.
     fn visible_user(&self, caller: &Caller, id: &AggregateId) -> Result<UserRow, Status> {
         let row = self
@@ -297,17 +311,7 @@ impl IdentityApi {
             .into());
         }
         let password = validate::password("temporary_password", &body.temporary_password)?;
-        let (tenant_state, _) = self
-            .identity
-            .tenants
-            .load(&self.identity.tenants.address(
-                &TenantId::internal(),
-                AggregateId::parse(tenant.as_str(), "tenant_id")?,
-            ))
-            .await?;
-        if tenant_state.created.is_none() {
-            return Err(Status::not_found("tenant not found"));
-        }
+        self.require_tenant(&tenant).await?;
 
         let command_meta = meta(&request, actor_of(&caller));
         let id = command_meta

@@ -3,10 +3,14 @@
 //!
 //! - [`session`]: Login, Refresh, Logout, ChangePassword, WhoAmI.
 //! - [`admin`]: tenants, users, roles, deactivation, password reset, unlock, key retirement.
+//! - [`service_accounts`]: machine clients and `IssueServiceToken`.
+//! - [`compliance`]: policies and acknowledgements, trainings, access reviews.
 //! - [`errors`]: the one mapping of identity's errors to gRPC statuses.
 
 mod admin;
+mod compliance;
 mod errors;
+mod service_accounts;
 mod session;
 
 use std::sync::Arc;
@@ -20,19 +24,24 @@ use tillit_proto::common::{Actor, ConsistencyToken};
 use tonic::Status;
 
 use crate::config::IdentityConfig;
+use crate::domain::access_review::AccessReview;
 use crate::domain::credential::Credential;
+use crate::domain::policy::{Acknowledgement, Policy};
 use crate::domain::refresh::RefreshChain;
+use crate::domain::service_account::ServiceAccount;
 use crate::domain::signing_key::SigningKey;
 use crate::domain::tenant::Tenant;
+use crate::domain::training::Training;
 use crate::domain::user::User;
 use crate::keys::SigningMaterial;
-use crate::projection::DirectoryReader;
+use crate::projection::{ComplianceReader, DirectoryReader};
 
 pub use errors::status;
 
 /// Methods callable without an access token (they prove identity otherwise).
-pub const PUBLIC_METHODS: [&str; 4] = [
+pub const PUBLIC_METHODS: [&str; 5] = [
     "/tillit.identity.v1.IdentityService/Login",
+    "/tillit.identity.v1.IdentityService/IssueServiceToken",
     "/tillit.identity.v1.IdentityService/Refresh",
     "/tillit.identity.v1.IdentityService/Logout",
     "/tillit.identity.v1.IdentityService/ChangePassword",
@@ -54,12 +63,24 @@ pub struct Identity {
     pub chains: Runner<RefreshChain>,
     /// Signing keys.
     pub keys: Runner<SigningKey>,
+    /// Service accounts.
+    pub service_accounts: Runner<ServiceAccount>,
+    /// Policy documents.
+    pub policies: Runner<Policy>,
+    /// Policy acknowledgements.
+    pub acknowledgements: Runner<Acknowledgement>,
+    /// Training records.
+    pub trainings: Runner<Training>,
+    /// Access-review campaigns.
+    pub access_reviews: Runner<AccessReview>,
     /// E-mail uniqueness, under tenant `internal`.
     pub reservations: Reservations,
     /// The directory and the identity view.
     pub projections: Arc<ProjectionRunner>,
     /// Reads the directory.
     pub directory: DirectoryReader,
+    /// Reads policies, acknowledgements, trainings and campaigns.
+    pub compliance: ComplianceReader,
     /// The active signing key.
     pub signing: SigningMaterial,
     /// Logins for e-mails nobody has (a metric, never an event).
@@ -267,5 +288,110 @@ impl IdentityService for IdentityApi {
         request: Request<RetireSigningKeyRequest>,
     ) -> Result<Response<RetireSigningKeyResponse>, Status> {
         IdentityApi::retire_signing_key(self, request).await
+    }
+
+    async fn create_service_account(
+        &self,
+        request: Request<CreateServiceAccountRequest>,
+    ) -> Result<Response<CreateServiceAccountResponse>, Status> {
+        IdentityApi::create_service_account(self, request).await
+    }
+
+    async fn rotate_service_account_secret(
+        &self,
+        request: Request<RotateServiceAccountSecretRequest>,
+    ) -> Result<Response<RotateServiceAccountSecretResponse>, Status> {
+        IdentityApi::rotate_service_account_secret(self, request).await
+    }
+
+    async fn deactivate_service_account(
+        &self,
+        request: Request<DeactivateServiceAccountRequest>,
+    ) -> Result<Response<DeactivateServiceAccountResponse>, Status> {
+        IdentityApi::deactivate_service_account(self, request).await
+    }
+
+    async fn list_service_accounts(
+        &self,
+        request: Request<ListServiceAccountsRequest>,
+    ) -> Result<Response<ListServiceAccountsResponse>, Status> {
+        IdentityApi::list_service_accounts(self, request).await
+    }
+
+    async fn issue_service_token(
+        &self,
+        request: Request<IssueServiceTokenRequest>,
+    ) -> Result<Response<IssueServiceTokenResponse>, Status> {
+        IdentityApi::issue_service_token(self, request).await
+    }
+
+    async fn publish_policy(
+        &self,
+        request: Request<PublishPolicyRequest>,
+    ) -> Result<Response<PublishPolicyResponse>, Status> {
+        IdentityApi::publish_policy(self, request).await
+    }
+
+    async fn get_policy(
+        &self,
+        request: Request<GetPolicyRequest>,
+    ) -> Result<Response<GetPolicyResponse>, Status> {
+        IdentityApi::get_policy(self, request).await
+    }
+
+    async fn acknowledge_policy(
+        &self,
+        request: Request<AcknowledgePolicyRequest>,
+    ) -> Result<Response<AcknowledgePolicyResponse>, Status> {
+        IdentityApi::acknowledge_policy(self, request).await
+    }
+
+    async fn get_policy_coverage(
+        &self,
+        request: Request<GetPolicyCoverageRequest>,
+    ) -> Result<Response<GetPolicyCoverageResponse>, Status> {
+        IdentityApi::get_policy_coverage(self, request).await
+    }
+
+    async fn record_training(
+        &self,
+        request: Request<RecordTrainingRequest>,
+    ) -> Result<Response<RecordTrainingResponse>, Status> {
+        IdentityApi::record_training(self, request).await
+    }
+
+    async fn get_training_gaps(
+        &self,
+        request: Request<GetTrainingGapsRequest>,
+    ) -> Result<Response<GetTrainingGapsResponse>, Status> {
+        IdentityApi::get_training_gaps(self, request).await
+    }
+
+    async fn start_access_review(
+        &self,
+        request: Request<StartAccessReviewRequest>,
+    ) -> Result<Response<StartAccessReviewResponse>, Status> {
+        IdentityApi::start_access_review(self, request).await
+    }
+
+    async fn decide_access_review_item(
+        &self,
+        request: Request<DecideAccessReviewItemRequest>,
+    ) -> Result<Response<DecideAccessReviewItemResponse>, Status> {
+        IdentityApi::decide_access_review_item(self, request).await
+    }
+
+    async fn list_access_reviews(
+        &self,
+        request: Request<ListAccessReviewsRequest>,
+    ) -> Result<Response<ListAccessReviewsResponse>, Status> {
+        IdentityApi::list_access_reviews(self, request).await
+    }
+
+    async fn get_access_review(
+        &self,
+        request: Request<GetAccessReviewRequest>,
+    ) -> Result<Response<GetAccessReviewResponse>, Status> {
+        IdentityApi::get_access_review(self, request).await
     }
 }

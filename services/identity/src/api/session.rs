@@ -74,22 +74,44 @@ impl IdentityApi {
         };
         let user_address = identity.users.address(&tenant, user_id.clone());
         let (user, _) = identity.users.load(&user_address).await?;
-        let credential_address = identity.credentials.address(&tenant, user_id.clone());
+        let credential = self
+            .check_secret(request, &tenant, &user_id, user.active, password)
+            .await?;
+        Ok(Authenticated {
+            tenant,
+            user_id,
+            user,
+            credential,
+        })
+    }
+
+    /// Checks a password or client secret against the principal's credential, with
+    /// lockout, and records the attempt there. Answers the credential as it was.
+    pub(super) async fn check_secret<T>(
+        &self,
+        request: &Request<T>,
+        tenant: &TenantId,
+        principal: &AggregateId,
+        active: bool,
+        secret: &str,
+    ) -> Result<CredentialState, Status> {
+        let identity = &self.identity;
+        let credential_address = identity.credentials.address(tenant, principal.clone());
         let (credential, _) = identity.credentials.load(&credential_address).await?;
 
         let now = identity.store.clock().now();
-        let checkable = user.active && !credential.is_locked(now);
-        let password_ok = match credential.password_hash.clone().filter(|_| checkable) {
+        let checkable = active && !credential.is_locked(now);
+        let secret_ok = match credential.password_hash.clone().filter(|_| checkable) {
             Some(hash) => {
-                let password = password.to_owned();
-                tokio::task::spawn_blocking(move || passwords::verify(&password, &hash))
+                let secret = secret.to_owned();
+                tokio::task::spawn_blocking(move || passwords::verify(&secret, &hash))
                     .await
                     .map_err(|e| Status::internal(e.to_string()))?
             }
             None => false,
         };
         let actor = Actor {
-            subject: user_id.as_str().to_owned(),
+            subject: principal.as_str().to_owned(),
             tenant: tenant.as_str().to_owned(),
             roles: Vec::new(),
             on_behalf_of: String::new(),
@@ -98,10 +120,10 @@ impl IdentityApi {
             .credentials
             .execute(CommandRequest {
                 tenant: tenant.clone(),
-                target: Target::At(user_id.clone()),
+                target: Target::At(principal.clone()),
                 name: "tillit.identity.v1.Login".into(),
                 command: CredentialCommand::RecordLogin {
-                    password_ok: password_ok && user.active,
+                    password_ok: secret_ok && active,
                     policy: identity.config.lockout,
                 },
                 meta: CommandMeta {
@@ -127,28 +149,24 @@ impl IdentityApi {
                 WRONG_CREDENTIALS
             }));
         }
-        Ok(Authenticated {
-            tenant,
-            user_id,
-            user,
-            credential,
-        })
+        Ok(credential)
     }
 
-    /// Signs an access token for the user's current roles and session version.
-    fn access_token(
+    /// Signs an access token for a principal's current roles and session version.
+    pub(super) fn access_token(
         &self,
         tenant: &TenantId,
-        user_id: &AggregateId,
-        user: &UserState,
+        subject: &AggregateId,
+        roles: &std::collections::BTreeSet<tillit_auth::Role>,
+        session_version: u64,
     ) -> Result<(String, u32), Status> {
         let identity = &self.identity;
         let ttl = identity.config.access_token_ttl;
         let grant = tokens::Grant {
-            subject: user_id.as_str().to_owned(),
+            subject: subject.as_str().to_owned(),
             tenant: tenant.as_str().to_owned(),
-            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            session_version: user.session_version,
+            roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            session_version,
         };
         let token = tokens::access_token(
             &identity.signing,
@@ -190,8 +208,12 @@ impl IdentityApi {
             })
             .await
             .map_err(status)?;
-        let (access_token, expires_in) =
-            self.access_token(&account.tenant, &account.user_id, &account.user)?;
+        let (access_token, expires_in) = self.access_token(
+            &account.tenant,
+            &account.user_id,
+            &account.user.roles,
+            account.user.session_version,
+        )?;
         Ok(Issued {
             access_token,
             refresh_token: refresh.encode(),
@@ -301,7 +323,8 @@ impl IdentityApi {
                 revoked.reason
             )));
         }
-        let (access_token, expires_in) = self.access_token(&tenant, &user_id, &user)?;
+        let (access_token, expires_in) =
+            self.access_token(&tenant, &user_id, &user.roles, user.session_version)?;
         Ok(Response::new(RefreshResponse {
             access_token,
             refresh_token: next.encode(),
@@ -447,9 +470,24 @@ impl IdentityApi {
         let caller = caller(&request)?;
         let user_id = AggregateId::parse(&caller.subject, "sub")
             .map_err(|_| Status::unauthenticated("bad subject"))?;
-        let address: AggregateAddress = self.identity.users.address(&caller.tenant, user_id);
+        let address: AggregateAddress =
+            self.identity.users.address(&caller.tenant, user_id.clone());
         let (user, _) = self.identity.users.load(&address).await?;
-        let created = user.created.unwrap_or_default();
+        let (email, display_name) = match user.created {
+            Some(created) => (created.email, created.display_name),
+            None => {
+                // Not a user: a service account.
+                let address = self
+                    .identity
+                    .service_accounts
+                    .address(&caller.tenant, user_id);
+                let (account, _) = self.identity.service_accounts.load(&address).await?;
+                (
+                    String::new(),
+                    account.created.map(|c| c.name).unwrap_or_default(),
+                )
+            }
+        };
         Ok(Response::new(WhoAmIResponse {
             subject: caller.subject,
             tenant_id: caller.tenant.as_str().to_owned(),
@@ -459,8 +497,8 @@ impl IdentityApi {
                 seconds: caller.expires_at,
                 nanos: 0,
             }),
-            email: created.email,
-            display_name: created.display_name,
+            email,
+            display_name,
         }))
     }
 }

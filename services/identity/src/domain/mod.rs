@@ -6,12 +6,20 @@
 //! - [`credential`]: password hash, temporary flag, failed logins and lockout (CREDENTIALS).
 //! - [`refresh`]: refresh-token chains, rotated on each use, revoked on reuse (CREDENTIALS).
 //! - [`signing_key`]: public signing keys, activated and retired.
+//! - [`service_account`]: machine clients with roles and a rotatable secret.
+//! - [`policy`]: policy versions, acknowledgements, and the 12-month coverage rule (G4).
+//! - [`training`]: completed trainings with a validity.
+//! - [`access_review`]: campaigns whose items are confirmed or revoked (P4).
 //! - [`validate`]: parsing of request input into values that cannot be invalid.
 
+pub mod access_review;
 pub mod credential;
+pub mod policy;
 pub mod refresh;
+pub mod service_account;
 pub mod signing_key;
 pub mod tenant;
+pub mod training;
 pub mod user;
 pub mod validate;
 

@@ -75,7 +75,10 @@ impl UserState {
 /// The user decider.
 pub struct User;
 
-fn check_roles(roles: &BTreeSet<Role>, tenant_is_internal: bool) -> Result<(), DomainError> {
+pub(crate) fn check_roles(
+    roles: &BTreeSet<Role>,
+    tenant_is_internal: bool,
+) -> Result<(), DomainError> {
     match roles
         .iter()
         .find(|role| !role.allowed_in(tenant_is_internal))

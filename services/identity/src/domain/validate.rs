@@ -56,6 +56,19 @@ pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String, Domain
     }
 }
 
+/// A slug id (policies, courses): lowercase letters, digits and '-', 1 to 63 characters,
+/// starting with a letter or digit.
+pub fn slug(field: &'static str, raw: &str) -> Result<String, DomainError> {
+    tillit_kernel::TenantId::parse(raw, field)
+        .map(|slug| slug.as_str().to_owned())
+        .map_err(|_| {
+            DomainError::invalid(
+                field,
+                "must be a slug: lowercase letters, digits and '-', at most 63 characters",
+            )
+        })
+}
+
 /// A role name of the permission table.
 pub fn role(field: &'static str, raw: &str) -> Result<Role, DomainError> {
     Role::parse(raw).ok_or_else(|| {

@@ -1,6 +1,6 @@
-//! Identity's read model: the directory of tenants and users that the list and get
-//! queries read. Rows are the API's own messages, encoded; users are indexed by
-//! (tenant, e-mail) for ordered, tenant-scoped listing.
+//! The directory of tenants, users and service accounts that the list and get queries
+//! read. Rows are the API's own messages, encoded; users are indexed by (tenant, e-mail)
+//! for ordered, tenant-scoped listing, service accounts by (tenant, id).
 
 use std::sync::Arc;
 
@@ -8,9 +8,12 @@ use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use tillit_kernel::{EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
-use tillit_proto::identity::{Tenant as TenantRow, User as UserRow};
+use tillit_proto::identity::{
+    ServiceAccount as ServiceAccountRow, Tenant as TenantRow, User as UserRow,
+};
 use tillit_proto::kernel::Commit;
 
+use crate::domain::service_account::{ServiceAccount, ServiceAccountEvent};
 use crate::domain::tenant::{Tenant, TenantEvent};
 use crate::domain::user::{User, UserEvent};
 
@@ -18,6 +21,10 @@ const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("directory_te
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("directory_users");
 const USERS_BY_TENANT: TableDefinition<(&str, &str), &str> =
     TableDefinition::new("directory_users_by_tenant");
+const SERVICE_ACCOUNTS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("directory_service_accounts");
+const SERVICE_ACCOUNT_TENANTS: TableDefinition<&str, &str> =
+    TableDefinition::new("directory_service_account_tenants");
 
 fn storage(e: impl Into<redb::Error>) -> KernelError {
     KernelError::from(e.into())
@@ -36,7 +43,7 @@ impl Projection for Directory {
     }
 
     fn schema_version(&self) -> u32 {
-        1
+        2
     }
 
     fn streams(&self) -> Vec<String> {
@@ -47,6 +54,8 @@ impl Projection for Directory {
         tx.delete_table(TENANTS).map_err(storage)?;
         tx.delete_table(USERS).map_err(storage)?;
         tx.delete_table(USERS_BY_TENANT).map_err(storage)?;
+        tx.delete_table(SERVICE_ACCOUNTS).map_err(storage)?;
+        tx.delete_table(SERVICE_ACCOUNT_TENANTS).map_err(storage)?;
         Ok(())
     }
 
@@ -71,6 +80,38 @@ impl Projection for Directory {
                 };
                 tenants
                     .insert(created.tenant_id.as_str(), row.encode_to_vec().as_slice())
+                    .map_err(storage)?;
+            }
+        } else if commit.aggregate_type == ServiceAccount::TYPE.as_str() {
+            let mut accounts = tx.open_table(SERVICE_ACCOUNTS).map_err(storage)?;
+            let mut tenants = tx.open_table(SERVICE_ACCOUNT_TENANTS).map_err(storage)?;
+            let id = commit.aggregate_id.as_str();
+            let tenant = commit.tenant.as_str();
+            for event in &commit.events {
+                let row = match ServiceAccountEvent::from_event(event)? {
+                    ServiceAccountEvent::Created(e) => {
+                        tenants.insert(id, tenant).map_err(storage)?;
+                        ServiceAccountRow {
+                            service_account_id: e.service_account_id,
+                            tenant_id: e.tenant_id,
+                            name: e.name,
+                            roles: e.roles,
+                            status: "active".into(),
+                        }
+                    }
+                    ServiceAccountEvent::SecretRotated(_) => continue,
+                    ServiceAccountEvent::Deactivated(_) => {
+                        let Some(current) = accounts.get((tenant, id)).map_err(storage)? else {
+                            continue;
+                        };
+                        let mut row =
+                            ServiceAccountRow::decode(current.value()).map_err(corrupt)?;
+                        row.status = "deactivated".into();
+                        row
+                    }
+                };
+                accounts
+                    .insert((tenant, id), row.encode_to_vec().as_slice())
                     .map_err(storage)?;
             }
         } else if commit.aggregate_type == User::TYPE.as_str() {
@@ -222,6 +263,53 @@ impl DirectoryReader {
                     break;
                 }
             }
+        }
+        Ok(rows)
+    }
+
+    /// One service account.
+    pub fn service_account(&self, id: &str) -> Result<Option<ServiceAccountRow>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let (tenants, accounts) = match (
+            tx.open_table(SERVICE_ACCOUNT_TENANTS),
+            tx.open_table(SERVICE_ACCOUNTS),
+        ) {
+            (Ok(t), Ok(a)) => (t, a),
+            (Err(redb::TableError::TableDoesNotExist(_)), _)
+            | (_, Err(redb::TableError::TableDoesNotExist(_))) => return Ok(None),
+            (Err(e), _) | (_, Err(e)) => return Err(storage(e)),
+        };
+        let Some(tenant) = tenants.get(id).map_err(storage)? else {
+            return Ok(None);
+        };
+        accounts
+            .get((tenant.value(), id))
+            .map_err(storage)?
+            .map(|row| ServiceAccountRow::decode(row.value()).map_err(corrupt))
+            .transpose()
+    }
+
+    /// Service accounts of one tenant, or of all.
+    pub fn service_accounts(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<Vec<ServiceAccountRow>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let accounts = match tx.open_table(SERVICE_ACCOUNTS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(storage(e)),
+        };
+        let mut rows = Vec::new();
+        for entry in accounts
+            .range((tenant.unwrap_or(""), "")..)
+            .map_err(storage)?
+        {
+            let (key, value) = entry.map_err(storage)?;
+            if tenant.is_some_and(|t| t != key.value().0) {
+                break;
+            }
+            rows.push(ServiceAccountRow::decode(value.value()).map_err(corrupt)?);
         }
         Ok(rows)
     }

@@ -1,0 +1,274 @@
+//! Policies, acknowledgements, trainings and access-review campaigns, for the coverage,
+//! training-gap and campaign queries. Who counts as staff is joined at query time from the
+//! directory (same stream, so a rebuild reproduces it).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use prost::Message as _;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use tillit_kernel::clock::from_timestamp;
+use tillit_kernel::{Decider, EventPayload, KernelError, Projection};
+use tillit_proto::common::Position;
+use tillit_proto::identity::{
+    AccessReview as CampaignRow, AccessReviewItemState, GetAccessReviewResponse,
+    Policy as PolicyRow,
+};
+use tillit_proto::kernel::Commit;
+use time::OffsetDateTime;
+
+use crate::domain::access_review::{AccessReview, AccessReviewEvent};
+use crate::domain::policy::{Acknowledgement, AcknowledgementEvent, Policy, PolicyEvent};
+use crate::domain::training::{Training, TrainingEvent};
+
+const POLICIES: TableDefinition<&str, &[u8]> = TableDefinition::new("compliance_policies");
+const ACKNOWLEDGEMENTS: TableDefinition<(&str, &str), (u32, i64)> =
+    TableDefinition::new("compliance_acknowledgements");
+const TRAININGS: TableDefinition<(&str, &str), (i64, i64)> =
+    TableDefinition::new("compliance_trainings");
+const CAMPAIGNS: TableDefinition<&str, &[u8]> = TableDefinition::new("compliance_campaigns");
+
+fn storage(e: impl Into<redb::Error>) -> KernelError {
+    KernelError::from(e.into())
+}
+
+fn corrupt(e: prost::DecodeError) -> KernelError {
+    KernelError::Corrupt(format!("compliance row: {e}"))
+}
+
+fn nanos(ts: Option<&prost_types::Timestamp>) -> i64 {
+    ts.and_then(from_timestamp).map_or(0, |t| {
+        i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+    })
+}
+
+/// The time of stored unix nanoseconds.
+pub fn time_of(nanos: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The compliance projection.
+pub struct Compliance;
+
+impl Projection for Compliance {
+    fn name(&self) -> &'static str {
+        "identity_compliance"
+    }
+
+    fn schema_version(&self) -> u32 {
+        1
+    }
+
+    fn streams(&self) -> Vec<String> {
+        vec!["IDENTITY".into()]
+    }
+
+    fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
+        tx.delete_table(POLICIES).map_err(storage)?;
+        tx.delete_table(ACKNOWLEDGEMENTS).map_err(storage)?;
+        tx.delete_table(TRAININGS).map_err(storage)?;
+        tx.delete_table(CAMPAIGNS).map_err(storage)?;
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        tx: &WriteTransaction,
+        commit: &Commit,
+        _: &Position,
+    ) -> Result<(), KernelError> {
+        let kind = commit.aggregate_type.as_str();
+        for event in &commit.events {
+            if kind == Policy::TYPE.as_str() {
+                let PolicyEvent::Published(e) = PolicyEvent::from_event(event)?;
+                let row = PolicyRow {
+                    policy_id: e.policy_id.clone(),
+                    version: e.version,
+                    title: e.title,
+                    text: e.text,
+                    text_sha256: e.text_sha256,
+                    published_at: e.published_at,
+                };
+                tx.open_table(POLICIES)
+                    .map_err(storage)?
+                    .insert(e.policy_id.as_str(), row.encode_to_vec().as_slice())
+                    .map_err(storage)?;
+            } else if kind == Acknowledgement::TYPE.as_str() {
+                let AcknowledgementEvent::Acknowledged(e) =
+                    AcknowledgementEvent::from_event(event)?;
+                tx.open_table(ACKNOWLEDGEMENTS)
+                    .map_err(storage)?
+                    .insert(
+                        (e.policy_id.as_str(), e.user_id.as_str()),
+                        (e.version, nanos(e.acknowledged_at.as_ref())),
+                    )
+                    .map_err(storage)?;
+            } else if kind == Training::TYPE.as_str() {
+                let TrainingEvent::Recorded(e) = TrainingEvent::from_event(event)?;
+                let mut table = tx.open_table(TRAININGS).map_err(storage)?;
+                let key = (e.course.as_str(), e.user_id.as_str());
+                let valid_until = nanos(e.valid_until.as_ref());
+                let best = table.get(key).map_err(storage)?.map(|row| row.value());
+                if best.is_none_or(|(_, until)| until < valid_until) {
+                    table
+                        .insert(key, (nanos(e.completed_at.as_ref()), valid_until))
+                        .map_err(storage)?;
+                }
+            } else if kind == AccessReview::TYPE.as_str() {
+                let mut table = tx.open_table(CAMPAIGNS).map_err(storage)?;
+                let id = commit.aggregate_id.as_str();
+                let current = table
+                    .get(id)
+                    .map_err(storage)?
+                    .map(|row| GetAccessReviewResponse::decode(row.value()))
+                    .transpose()
+                    .map_err(corrupt)?;
+                let row = match (AccessReviewEvent::from_event(event)?, current) {
+                    (AccessReviewEvent::Started(e), _) => GetAccessReviewResponse {
+                        campaign: Some(CampaignRow {
+                            campaign_id: e.campaign_id,
+                            scope_tenant_id: e.scope_tenant_id,
+                            due_at: e.due_at,
+                            status: "open".into(),
+                            items: u32::try_from(e.items.len()).unwrap_or(u32::MAX),
+                            undecided: u32::try_from(e.items.len()).unwrap_or(u32::MAX),
+                        }),
+                        items: e
+                            .items
+                            .into_iter()
+                            .map(|item| AccessReviewItemState {
+                                item: Some(item),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    },
+                    (_, None) => continue,
+                    (AccessReviewEvent::ItemDecided(e), Some(mut row)) => {
+                        for state in &mut row.items {
+                            if state.item.as_ref().is_some_and(|i| i.item_id == e.item_id) {
+                                state.decision = e.decision.clone();
+                                state.reviewer = e.reviewer.clone();
+                            }
+                        }
+                        if let Some(campaign) = row.campaign.as_mut() {
+                            campaign.undecided = campaign.undecided.saturating_sub(1);
+                        }
+                        row
+                    }
+                    (AccessReviewEvent::Completed(_), Some(mut row)) => {
+                        if let Some(campaign) = row.campaign.as_mut() {
+                            campaign.status = "completed".into();
+                        }
+                        row
+                    }
+                };
+                table
+                    .insert(id, row.encode_to_vec().as_slice())
+                    .map_err(storage)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the compliance tables.
+#[derive(Clone)]
+pub struct ComplianceReader {
+    db: Arc<Database>,
+}
+
+macro_rules! open_or_empty {
+    ($tx:expr, $table:expr, $empty:expr) => {
+        match $tx.open_table($table) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok($empty),
+            Err(e) => return Err(storage(e)),
+        }
+    };
+}
+
+impl ComplianceReader {
+    /// A reader over the service's redb file.
+    pub fn new(db: Arc<Database>) -> Self {
+        Self { db }
+    }
+
+    /// A policy's current version.
+    pub fn policy(&self, policy_id: &str) -> Result<Option<PolicyRow>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = open_or_empty!(tx, POLICIES, None);
+        table
+            .get(policy_id)
+            .map_err(storage)?
+            .map(|row| PolicyRow::decode(row.value()).map_err(corrupt))
+            .transpose()
+    }
+
+    /// Latest acknowledgement (version, time) per user of a policy.
+    pub fn acknowledgements(
+        &self,
+        policy_id: &str,
+    ) -> Result<BTreeMap<String, (u32, OffsetDateTime)>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = open_or_empty!(tx, ACKNOWLEDGEMENTS, BTreeMap::new());
+        let mut found = BTreeMap::new();
+        for entry in table.range((policy_id, "")..).map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let (policy, user) = key.value();
+            if policy != policy_id {
+                break;
+            }
+            let (version, at) = value.value();
+            found.insert(user.to_owned(), (version, time_of(at)));
+        }
+        Ok(found)
+    }
+
+    /// Latest validity end per user of a course.
+    pub fn trainings(&self, course: &str) -> Result<BTreeMap<String, OffsetDateTime>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = open_or_empty!(tx, TRAININGS, BTreeMap::new());
+        let mut found = BTreeMap::new();
+        for entry in table.range((course, "")..).map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let (c, user) = key.value();
+            if c != course {
+                break;
+            }
+            found.insert(user.to_owned(), time_of(value.value().1));
+        }
+        Ok(found)
+    }
+
+    /// One campaign with its items.
+    pub fn campaign(
+        &self,
+        campaign_id: &str,
+    ) -> Result<Option<GetAccessReviewResponse>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = open_or_empty!(tx, CAMPAIGNS, None);
+        table
+            .get(campaign_id)
+            .map_err(storage)?
+            .map(|row| GetAccessReviewResponse::decode(row.value()).map_err(corrupt))
+            .transpose()
+    }
+
+    /// Every campaign, or only open ones.
+    pub fn campaigns(&self, open_only: bool) -> Result<Vec<CampaignRow>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = open_or_empty!(tx, CAMPAIGNS, Vec::new());
+        let mut found = Vec::new();
+        for entry in table.iter().map_err(storage)? {
+            let (_, value) = entry.map_err(storage)?;
+            let row = GetAccessReviewResponse::decode(value.value()).map_err(corrupt)?;
+            if let Some(campaign) = row.campaign
+                && (!open_only || campaign.status == "open")
+            {
+                found.push(campaign);
+            }
+        }
+        Ok(found)
+    }
+}
