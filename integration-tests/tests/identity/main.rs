@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod compliance;
 mod login;
 mod revocation;
 mod secrets;
