@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use tillit_kernel::projection::open_read;
 use tillit_kernel::{EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
 use tillit_proto::identity::{
@@ -203,10 +204,8 @@ impl ViewReader {
     /// The key with this id.
     pub fn key(&self, kid: &str) -> Result<Option<KeyRecord>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = match tx.open_table(KEYS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(storage(e)),
+        let Some(table) = open_read(&tx, KEYS)? else {
+            return Ok(None);
         };
         Ok(table.get(kid).map_err(storage)?.map(|row| {
             let (public_key, active) = row.value();
@@ -221,10 +220,8 @@ impl ViewReader {
     /// Every key that verifies tokens now.
     pub fn active_keys(&self) -> Result<Vec<KeyRecord>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = match tx.open_table(KEYS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(storage(e)),
+        let Some(table) = open_read(&tx, KEYS)? else {
+            return Ok(Vec::new());
         };
         let mut keys = Vec::new();
         for row in table.iter().map_err(storage)? {
@@ -244,10 +241,8 @@ impl ViewReader {
     /// The principal with this subject.
     pub fn principal(&self, subject: &str) -> Result<Option<PrincipalRecord>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = match tx.open_table(PRINCIPALS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(storage(e)),
+        let Some(table) = open_read(&tx, PRINCIPALS)? else {
+            return Ok(None);
         };
         Ok(table.get(subject).map_err(storage)?.map(|row| {
             let (tenant, active, session_version) = row.value();
@@ -262,10 +257,9 @@ impl ViewReader {
     /// Whether the tenant exists.
     pub fn tenant_exists(&self, tenant: &str) -> Result<bool, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        match tx.open_table(TENANTS) {
-            Ok(table) => Ok(table.get(tenant).map_err(storage)?.is_some()),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
-            Err(e) => Err(storage(e)),
+        match open_read(&tx, TENANTS)? {
+            Some(table) => Ok(table.get(tenant).map_err(storage)?.is_some()),
+            None => Ok(false),
         }
     }
 }

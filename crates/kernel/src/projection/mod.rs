@@ -51,3 +51,16 @@ pub trait Projection: Send + Sync + 'static {
         position: &Position,
     ) -> Result<(), KernelError>;
 }
+
+/// Opens a projection table for reading; `None` while no commit has created it yet (a
+/// fresh or rebuilding file), which readers treat as empty.
+pub fn open_read<K: redb::Key + 'static, V: redb::Value + 'static>(
+    tx: &redb::ReadTransaction,
+    table: redb::TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, KernelError> {
+    match tx.open_table(table) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(redb::Error::from(e).into()),
+    }
+}

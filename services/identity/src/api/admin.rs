@@ -1,11 +1,9 @@
 //! Tenants, users, roles, deactivation, password reset, unlock and key retirement.
 
-use std::collections::BTreeSet;
-
 use base64::Engine;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
-use tillit_auth::{Caller, Permission, Role};
+use tillit_auth::{Caller, Permission};
 use tillit_kernel::{AggregateId, CommandRequest, KernelError, Target, TenantId};
 use tillit_proto::common::{PageRequest, PageResponse};
 use tillit_proto::identity::{
@@ -295,21 +293,7 @@ impl IdentityApi {
         let tenant = tenant_id("tenant_id", &body.tenant_id)?;
         let email = validate::email("email", &body.email)?;
         let display_name = validate::text("display_name", &body.display_name, 200)?;
-        let roles = body
-            .roles
-            .iter()
-            .map(|r| validate::role("roles", r))
-            .collect::<Result<BTreeSet<Role>, _>>()?;
-        if roles.is_empty() {
-            return Err(DomainError::invalid("roles", "at least one role is required").into());
-        }
-        if let Some(role) = roles.iter().find(|r| !r.allowed_in(tenant.is_internal())) {
-            return Err(DomainError::invalid(
-                "roles",
-                format!("{role} cannot be held in tenant {tenant}"),
-            )
-            .into());
-        }
+        let roles = validate::roles("roles", &body.roles, &tenant)?;
         let password = validate::password("temporary_password", &body.temporary_password)?;
         self.require_tenant(&tenant).await?;
 

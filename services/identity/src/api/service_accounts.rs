@@ -1,11 +1,9 @@
 //! Service accounts: create, rotate the secret, deactivate, list, and issue tokens.
 
-use std::collections::BTreeSet;
-
 use base64::Engine;
 use rand::RngCore;
+use tillit_auth::Permission;
 use tillit_auth::layer::caller;
-use tillit_auth::{Permission, Role};
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
 use tillit_proto::common::ConsistencyToken;
 use tillit_proto::identity::{
@@ -18,7 +16,6 @@ use tonic::{Request, Response, Status};
 
 use super::errors::reservation;
 use super::{IdentityApi, actor_of, meta, status};
-use crate::domain::DomainError;
 use crate::domain::credential::CredentialCommand;
 use crate::domain::service_account::ServiceAccountCommand;
 use crate::domain::validate;
@@ -119,21 +116,7 @@ impl IdentityApi {
         let body = request.get_ref();
         let tenant = TenantId::parse(&body.tenant_id, "tenant_id")?;
         let name = validate::text("name", &body.name, 200)?;
-        let roles = body
-            .roles
-            .iter()
-            .map(|r| validate::role("roles", r))
-            .collect::<Result<BTreeSet<Role>, _>>()?;
-        if roles.is_empty() {
-            return Err(DomainError::invalid("roles", "at least one role is required").into());
-        }
-        if let Some(role) = roles.iter().find(|r| !r.allowed_in(tenant.is_internal())) {
-            return Err(DomainError::invalid(
-                "roles",
-                format!("{role} cannot be held in tenant {tenant}"),
-            )
-            .into());
-        }
+        let roles = validate::roles("roles", &body.roles, &tenant)?;
         self.require_tenant(&tenant).await?;
 
         let command_meta = meta(&request, actor_of(&caller));

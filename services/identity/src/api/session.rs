@@ -43,6 +43,16 @@ pub(super) struct PasswordChange {
     pub reason: &'static str,
 }
 
+/// The actor of a principal acting for itself before it holds a token (login, refresh).
+fn self_actor(subject: &str, tenant: &TenantId) -> Actor {
+    Actor {
+        subject: subject.to_owned(),
+        tenant: tenant.as_str().to_owned(),
+        roles: Vec::new(),
+        on_behalf_of: String::new(),
+    }
+}
+
 /// Tokens issued at a login or refresh.
 struct Issued {
     access_token: String,
@@ -110,12 +120,7 @@ impl IdentityApi {
             }
             None => false,
         };
-        let actor = Actor {
-            subject: principal.as_str().to_owned(),
-            tenant: tenant.as_str().to_owned(),
-            roles: Vec::new(),
-            on_behalf_of: String::new(),
-        };
+        let actor = self_actor(principal.as_str(), tenant);
         let recorded = identity
             .credentials
             .execute(CommandRequest {
@@ -287,36 +292,21 @@ impl IdentityApi {
             .load(&identity.users.address(&tenant, user_id.clone()))
             .await?;
         let next = RefreshToken::new(tenant.as_str(), chain_id.as_str());
-        let actor = Actor {
-            subject: user_id.as_str().to_owned(),
-            tenant: tenant.as_str().to_owned(),
-            roles: Vec::new(),
-            on_behalf_of: String::new(),
+        let rotate = RefreshCommand::Rotate {
+            presented: presented.hash(),
+            next: next.hash(),
+            expires_at: identity.store.clock().now() + identity.config.refresh_token_ttl,
+            session_version: user.active.then_some(user.session_version),
         };
-        let rotated = identity
-            .chains
-            .execute(CommandRequest {
-                tenant: tenant.clone(),
-                target: Target::Existing(chain_id),
-                name: "tillit.identity.v1.Refresh".into(),
-                command: RefreshCommand::Rotate {
-                    presented: presented.hash(),
-                    next: next.hash(),
-                    expires_at: identity.store.clock().now() + identity.config.refresh_token_ttl,
-                    session_version: user.active.then_some(user.session_version),
-                },
-                meta: CommandMeta {
-                    idempotency_key: None,
-                    ..meta(&request, actor)
-                },
-            })
-            .await
-            .map_err(|e| match e {
-                tillit_kernel::ExecuteError::Kernel(tillit_kernel::KernelError::NotFound(_)) => {
-                    Status::unauthenticated("refresh token not valid")
-                }
-                other => status(other),
-            })?;
+        let rotated = self
+            .chain_command(
+                &request,
+                (&tenant, chain_id),
+                user_id.as_str(),
+                "tillit.identity.v1.Refresh",
+                rotate,
+            )
+            .await?;
         if let Some(RefreshEvent::Revoked(revoked)) = rotated.events.first() {
             return Err(Status::unauthenticated(format!(
                 "refresh token refused; the chain was revoked: {}",
@@ -333,6 +323,36 @@ impl IdentityApi {
         }))
     }
 
+    /// Runs a command on a refresh chain; a chain that does not exist is an invalid token.
+    async fn chain_command<T>(
+        &self,
+        request: &Request<T>,
+        (tenant, chain_id): (&TenantId, AggregateId),
+        user_id: &str,
+        name: &str,
+        command: RefreshCommand,
+    ) -> Result<tillit_kernel::Executed<RefreshEvent>, Status> {
+        self.identity
+            .chains
+            .execute(CommandRequest {
+                tenant: tenant.clone(),
+                target: Target::Existing(chain_id),
+                name: name.into(),
+                command,
+                meta: CommandMeta {
+                    idempotency_key: None,
+                    ..meta(request, self_actor(user_id, tenant))
+                },
+            })
+            .await
+            .map_err(|e| match e {
+                tillit_kernel::ExecuteError::Kernel(tillit_kernel::KernelError::NotFound(_)) => {
+                    Status::unauthenticated("refresh token not valid")
+                }
+                other => status(other),
+            })
+    }
+
     pub(super) async fn logout(
         &self,
         request: Request<LogoutRequest>,
@@ -344,34 +364,18 @@ impl IdentityApi {
             .chains
             .load(&identity.chains.address(&tenant, chain_id.clone()))
             .await?;
-        let actor = Actor {
-            subject: chain.user_id.clone(),
-            tenant: tenant.as_str().to_owned(),
-            roles: Vec::new(),
-            on_behalf_of: String::new(),
+        let revoke = RefreshCommand::Revoke {
+            presented: presented.hash(),
+            reason: "logout",
         };
-        identity
-            .chains
-            .execute(CommandRequest {
-                tenant,
-                target: Target::Existing(chain_id),
-                name: "tillit.identity.v1.Logout".into(),
-                command: RefreshCommand::Revoke {
-                    presented: presented.hash(),
-                    reason: "logout",
-                },
-                meta: CommandMeta {
-                    idempotency_key: None,
-                    ..meta(&request, actor)
-                },
-            })
-            .await
-            .map_err(|e| match e {
-                tillit_kernel::ExecuteError::Kernel(tillit_kernel::KernelError::NotFound(_)) => {
-                    Status::unauthenticated("refresh token not valid")
-                }
-                other => status(other),
-            })?;
+        self.chain_command(
+            &request,
+            (&tenant, chain_id),
+            &chain.user_id,
+            "tillit.identity.v1.Logout",
+            revoke,
+        )
+        .await?;
         Ok(Response::new(LogoutResponse {
             consistency: Some(ConsistencyToken::default()),
         }))

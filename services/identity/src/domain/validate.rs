@@ -82,6 +82,29 @@ pub fn role(field: &'static str, raw: &str) -> Result<Role, DomainError> {
     })
 }
 
+/// At least one role, each of the table and allowed in the tenant (staff roles only in
+/// `internal`, `customer` only elsewhere).
+pub fn roles(
+    field: &'static str,
+    raw: &[String],
+    tenant: &tillit_kernel::TenantId,
+) -> Result<std::collections::BTreeSet<Role>, DomainError> {
+    let roles = raw
+        .iter()
+        .map(|r| role(field, r))
+        .collect::<Result<std::collections::BTreeSet<Role>, _>>()?;
+    if roles.is_empty() {
+        return Err(DomainError::invalid(field, "at least one role is required"));
+    }
+    match roles.iter().find(|r| !r.allowed_in(tenant.is_internal())) {
+        Some(role) => Err(DomainError::invalid(
+            field,
+            format!("{role} cannot be held in tenant {tenant}"),
+        )),
+        None => Ok(roles),
+    }
+}
+
 /// A Swedish organisation number, `NNNNNN-NNNN` (the dash optional), Luhn-checked.
 pub fn organisation_number(field: &'static str, raw: &str) -> Result<String, DomainError> {
     let digits: String = raw.trim().chars().filter(|c| *c != '-').collect();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use tillit_kernel::clock::from_timestamp;
+use tillit_kernel::projection::open_read;
 use tillit_kernel::{Decider, EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
 use tillit_proto::identity::{
@@ -178,16 +179,6 @@ pub struct ComplianceReader {
     db: Arc<Database>,
 }
 
-macro_rules! open_or_empty {
-    ($tx:expr, $table:expr, $empty:expr) => {
-        match $tx.open_table($table) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok($empty),
-            Err(e) => return Err(storage(e)),
-        }
-    };
-}
-
 impl ComplianceReader {
     /// A reader over the service's redb file.
     pub fn new(db: Arc<Database>) -> Self {
@@ -197,7 +188,9 @@ impl ComplianceReader {
     /// A policy's current version.
     pub fn policy(&self, policy_id: &str) -> Result<Option<PolicyRow>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = open_or_empty!(tx, POLICIES, None);
+        let Some(table) = open_read(&tx, POLICIES)? else {
+            return Ok(None);
+        };
         table
             .get(policy_id)
             .map_err(storage)?
@@ -211,7 +204,9 @@ impl ComplianceReader {
         policy_id: &str,
     ) -> Result<BTreeMap<String, (u32, OffsetDateTime)>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = open_or_empty!(tx, ACKNOWLEDGEMENTS, BTreeMap::new());
+        let Some(table) = open_read(&tx, ACKNOWLEDGEMENTS)? else {
+            return Ok(BTreeMap::new());
+        };
         let mut found = BTreeMap::new();
         for entry in table.range((policy_id, "")..).map_err(storage)? {
             let (key, value) = entry.map_err(storage)?;
@@ -228,7 +223,9 @@ impl ComplianceReader {
     /// Latest validity end per user of a course.
     pub fn trainings(&self, course: &str) -> Result<BTreeMap<String, OffsetDateTime>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = open_or_empty!(tx, TRAININGS, BTreeMap::new());
+        let Some(table) = open_read(&tx, TRAININGS)? else {
+            return Ok(BTreeMap::new());
+        };
         let mut found = BTreeMap::new();
         for entry in table.range((course, "")..).map_err(storage)? {
             let (key, value) = entry.map_err(storage)?;
@@ -247,7 +244,9 @@ impl ComplianceReader {
         campaign_id: &str,
     ) -> Result<Option<GetAccessReviewResponse>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = open_or_empty!(tx, CAMPAIGNS, None);
+        let Some(table) = open_read(&tx, CAMPAIGNS)? else {
+            return Ok(None);
+        };
         table
             .get(campaign_id)
             .map_err(storage)?
@@ -258,7 +257,9 @@ impl ComplianceReader {
     /// Every campaign, or only open ones.
     pub fn campaigns(&self, open_only: bool) -> Result<Vec<CampaignRow>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = open_or_empty!(tx, CAMPAIGNS, Vec::new());
+        let Some(table) = open_read(&tx, CAMPAIGNS)? else {
+            return Ok(Vec::new());
+        };
         let mut found = Vec::new();
         for entry in table.iter().map_err(storage)? {
             let (_, value) = entry.map_err(storage)?;

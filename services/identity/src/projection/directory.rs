@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use tillit_kernel::projection::open_read;
 use tillit_kernel::{EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
 use tillit_proto::identity::{
@@ -207,10 +208,8 @@ impl DirectoryReader {
         limit: usize,
     ) -> Result<Vec<TenantRow>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = match tx.open_table(TENANTS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(storage(e)),
+        let Some(table) = open_read(&tx, TENANTS)? else {
+            return Ok(Vec::new());
         };
         let mut rows = Vec::new();
         for row in table.range(after.unwrap_or("")..).map_err(storage)? {
@@ -234,11 +233,9 @@ impl DirectoryReader {
         limit: usize,
     ) -> Result<Vec<UserRow>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let (index, users) = match (tx.open_table(USERS_BY_TENANT), tx.open_table(USERS)) {
-            (Ok(index), Ok(users)) => (index, users),
-            (Err(redb::TableError::TableDoesNotExist(_)), _)
-            | (_, Err(redb::TableError::TableDoesNotExist(_))) => return Ok(Vec::new()),
-            (Err(e), _) | (_, Err(e)) => return Err(storage(e)),
+        let (Some(index), Some(users)) = (open_read(&tx, USERS_BY_TENANT)?, open_read(&tx, USERS)?)
+        else {
+            return Ok(Vec::new());
         };
         let start = after.unwrap_or((filter.tenant.as_deref().unwrap_or(""), ""));
         let mut rows = Vec::new();
@@ -270,14 +267,11 @@ impl DirectoryReader {
     /// One service account.
     pub fn service_account(&self, id: &str) -> Result<Option<ServiceAccountRow>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let (tenants, accounts) = match (
-            tx.open_table(SERVICE_ACCOUNT_TENANTS),
-            tx.open_table(SERVICE_ACCOUNTS),
-        ) {
-            (Ok(t), Ok(a)) => (t, a),
-            (Err(redb::TableError::TableDoesNotExist(_)), _)
-            | (_, Err(redb::TableError::TableDoesNotExist(_))) => return Ok(None),
-            (Err(e), _) | (_, Err(e)) => return Err(storage(e)),
+        let (Some(tenants), Some(accounts)) = (
+            open_read(&tx, SERVICE_ACCOUNT_TENANTS)?,
+            open_read(&tx, SERVICE_ACCOUNTS)?,
+        ) else {
+            return Ok(None);
         };
         let Some(tenant) = tenants.get(id).map_err(storage)? else {
             return Ok(None);
@@ -295,10 +289,8 @@ impl DirectoryReader {
         tenant: Option<&str>,
     ) -> Result<Vec<ServiceAccountRow>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let accounts = match tx.open_table(SERVICE_ACCOUNTS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(storage(e)),
+        let Some(accounts) = open_read(&tx, SERVICE_ACCOUNTS)? else {
+            return Ok(Vec::new());
         };
         let mut rows = Vec::new();
         for entry in accounts
@@ -320,10 +312,8 @@ impl DirectoryReader {
         key: &str,
     ) -> Result<Option<M>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let table = match tx.open_table(table) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(storage(e)),
+        let Some(table) = open_read(&tx, table)? else {
+            return Ok(None);
         };
         table
             .get(key)
