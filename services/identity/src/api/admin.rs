@@ -18,7 +18,7 @@ use tillit_proto::identity::{
 use tonic::{Request, Response, Status};
 
 use super::errors::reservation;
-use super::{IdentityApi, actor_of, email_key, meta, status};
+use super::{IdentityApi, actor_of, email_key, meta, new_aggregate_id, status};
 use crate::domain::DomainError;
 use crate::domain::credential::CredentialCommand;
 use crate::domain::signing_key::SigningKeyCommand;
@@ -298,12 +298,7 @@ impl IdentityApi {
         self.require_tenant(&tenant).await?;
 
         let command_meta = meta(&request, actor_of(&caller));
-        let id = command_meta
-            .idempotency_key
-            .as_deref()
-            .map_or_else(AggregateId::generate, |key| {
-                AggregateId::derived(&tenant, "user", key)
-            });
+        let id = new_aggregate_id(&command_meta, &tenant, "user");
         let owner = self.identity.users.address(&tenant, id.clone());
         self.identity
             .reservations

@@ -16,7 +16,7 @@ use tillit_proto::identity::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{IdentityApi, actor_of, meta, status};
+use super::{IdentityApi, actor_of, meta, new_aggregate_id, status};
 use crate::domain::DomainError;
 use crate::domain::access_review::{AccessReviewCommand, AccessReviewEvent, Decision};
 use crate::domain::policy::{self, Acknowledge, PolicyEvent, Publish};
@@ -381,12 +381,7 @@ impl IdentityApi {
         );
 
         let command_meta = meta(&request, actor_of(&caller));
-        let campaign_id = command_meta
-            .idempotency_key
-            .as_deref()
-            .map_or_else(AggregateId::generate, |key| {
-                AggregateId::derived(&TenantId::internal(), "access-review", key)
-            });
+        let campaign_id = new_aggregate_id(&command_meta, &TenantId::internal(), "access-review");
         let item_count = u32::try_from(items.len()).unwrap_or(u32::MAX);
         let executed = self
             .identity

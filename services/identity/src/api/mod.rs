@@ -136,6 +136,20 @@ pub(crate) fn meta<T>(request: &tonic::Request<T>, actor: Actor) -> CommandMeta 
     }
 }
 
+/// The id of an aggregate a command creates: derived from the caller's idempotency key
+/// (so a retried create lands on the same aggregate), else a fresh UUIDv7.
+pub(crate) fn new_aggregate_id(
+    meta: &CommandMeta,
+    tenant: &TenantId,
+    purpose: &str,
+) -> AggregateId {
+    meta.idempotency_key
+        .as_deref()
+        .map_or_else(AggregateId::generate, |key| {
+            AggregateId::derived(tenant, purpose, key)
+        })
+}
+
 /// The actor of an authenticated caller.
 pub(crate) fn actor_of(caller: &Caller) -> Actor {
     Actor {

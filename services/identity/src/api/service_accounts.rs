@@ -15,7 +15,7 @@ use tillit_proto::identity::{
 use tonic::{Request, Response, Status};
 
 use super::errors::reservation;
-use super::{IdentityApi, actor_of, meta, status};
+use super::{IdentityApi, actor_of, meta, new_aggregate_id, status};
 use crate::domain::credential::CredentialCommand;
 use crate::domain::service_account::ServiceAccountCommand;
 use crate::domain::validate;
@@ -120,12 +120,7 @@ impl IdentityApi {
         self.require_tenant(&tenant).await?;
 
         let command_meta = meta(&request, actor_of(&caller));
-        let id = command_meta
-            .idempotency_key
-            .as_deref()
-            .map_or_else(AggregateId::generate, |key| {
-                AggregateId::derived(&tenant, "service-account", key)
-            });
+        let id = new_aggregate_id(&command_meta, &tenant, "service-account");
         let owner = self.identity.service_accounts.address(&tenant, id.clone());
         self.identity
             .reservations
