@@ -8,6 +8,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     collect_protos(&root.join("tillit"), &mut files)?;
     files.sort();
+    // The whole tree, so a new .proto file (or package) triggers a rebuild too.
+    println!("cargo:rerun-if-changed={}", root.join("tillit").display());
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

@@ -14,6 +14,13 @@ pub mod tillit {
             tonic::include_proto!("tillit.common.v1");
         }
     }
+    /// The asset register.
+    pub mod assets {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("tillit.assets.v1");
+        }
+    }
     /// Tenants, users, keys, credentials and the identity API.
     pub mod identity {
         /// Version 1.
@@ -30,6 +37,7 @@ pub mod tillit {
     }
 }
 
+pub use tillit::assets::v1 as assets;
 pub use tillit::common::v1 as common;
 pub use tillit::identity::v1 as identity;
 pub use tillit::kernel::v1 as kernel;

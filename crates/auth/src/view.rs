@@ -2,7 +2,8 @@
 //! from the IDENTITY stream into the service's own redb file.
 //!
 //! Tables: signing keys (kid → public key, active), principals — users and service
-//! accounts — (subject → tenant, active, session version) and tenants (slug → active). Revocation is as fast as this projection:
+//! accounts — (subject → tenant, active, session version), tenants (slug → registration
+//! with contacts and contract terms) and users' e-mail addresses (e-mail → user id). Revocation is as fast as this projection:
 //! the moment a deactivation or role revocation is applied here, this service refuses the
 //! user's older tokens.
 
@@ -22,7 +23,8 @@ use tillit_proto::kernel::Commit;
 const KEYS: TableDefinition<&str, (&[u8], bool)> = TableDefinition::new("identity_view_keys");
 const PRINCIPALS: TableDefinition<&str, (&str, bool, u64)> =
     TableDefinition::new("identity_view_principals");
-const TENANTS: TableDefinition<&str, bool> = TableDefinition::new("identity_view_tenants");
+const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("identity_view_tenant_records");
+const EMAILS: TableDefinition<&str, &str> = TableDefinition::new("identity_view_emails");
 
 tillit_kernel::event_enum! {
     /// The IDENTITY events the view needs (others are skipped).
@@ -66,7 +68,7 @@ impl Projection for IdentityView {
     }
 
     fn schema_version(&self) -> u32 {
-        2
+        3
     }
 
     fn streams(&self) -> Vec<String> {
@@ -77,6 +79,7 @@ impl Projection for IdentityView {
         tx.delete_table(KEYS).map_err(storage)?;
         tx.delete_table(PRINCIPALS).map_err(storage)?;
         tx.delete_table(TENANTS).map_err(storage)?;
+        tx.delete_table(EMAILS).map_err(storage)?;
         Ok(())
     }
 
@@ -89,6 +92,7 @@ impl Projection for IdentityView {
         let mut keys = tx.open_table(KEYS).map_err(storage)?;
         let mut principals = tx.open_table(PRINCIPALS).map_err(storage)?;
         let mut tenants = tx.open_table(TENANTS).map_err(storage)?;
+        let mut emails = tx.open_table(EMAILS).map_err(storage)?;
         let subject = commit.aggregate_id.as_str();
         for event in &commit.events {
             // Events this view does not need (roles granted, reservations, ...) are skipped.
@@ -106,10 +110,16 @@ impl Projection for IdentityView {
             match event {
                 ViewEvent::TenantCreated(e) => {
                     tenants
-                        .insert(e.tenant_id.as_str(), true)
+                        .insert(
+                            e.tenant_id.as_str(),
+                            prost::Message::encode_to_vec(&e).as_slice(),
+                        )
                         .map_err(storage)?;
                 }
                 ViewEvent::UserCreated(e) => {
+                    emails
+                        .insert(e.email.as_str(), e.user_id.as_str())
+                        .map_err(storage)?;
                     principals
                         .insert(e.user_id.as_str(), (e.tenant_id.as_str(), true, 1))
                         .map_err(storage)?;
@@ -256,10 +266,34 @@ impl ViewReader {
 
     /// Whether the tenant exists.
     pub fn tenant_exists(&self, tenant: &str) -> Result<bool, KernelError> {
+        Ok(self.tenant(tenant)?.is_some())
+    }
+
+    /// A tenant's registration: name, contacts, contract terms.
+    pub fn tenant(&self, tenant: &str) -> Result<Option<TenantCreated>, KernelError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        match open_read(&tx, TENANTS)? {
-            Some(table) => Ok(table.get(tenant).map_err(storage)?.is_some()),
-            None => Ok(false),
-        }
+        let Some(table) = open_read(&tx, TENANTS)? else {
+            return Ok(None);
+        };
+        table
+            .get(tenant)
+            .map_err(storage)?
+            .map(|row| {
+                <TenantCreated as prost::Message>::decode(row.value())
+                    .map_err(|e| KernelError::Corrupt(format!("identity view tenant: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The user with this (lower-case) e-mail address.
+    pub fn user_by_email(&self, email: &str) -> Result<Option<String>, KernelError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let Some(table) = open_read(&tx, EMAILS)? else {
+            return Ok(None);
+        };
+        Ok(table
+            .get(email)
+            .map_err(storage)?
+            .map(|row| row.value().to_owned()))
     }
 }

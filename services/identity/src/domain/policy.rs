@@ -159,18 +159,7 @@ impl Decider for Acknowledgement {
     }
 }
 
-/// `at` plus `months` calendar months, on the same day of the month or that month's last
-/// day when it has no such day (EU Regulation 1182/71), same time of day.
-pub fn add_months(at: OffsetDateTime, months: u32) -> OffsetDateTime {
-    let total = i64::from(at.month() as u8 - 1) + i64::from(months);
-    let year = at.year() + i32::try_from(total / 12).unwrap_or(0);
-    let month = time::Month::try_from(u8::try_from(total % 12 + 1).unwrap_or(1))
-        .unwrap_or(time::Month::January);
-    let last_day = time::util::days_in_month(month, year);
-    let date = time::Date::from_calendar_date(year, month, at.day().min(last_day))
-        .expect("a clamped day is a valid date");
-    at.replace_date(date)
-}
+pub use tillit_rules::controls::add_months;
 
 /// How long an acknowledgement counts (G4).
 pub const ACKNOWLEDGEMENT_MONTHS: u32 = 12;

@@ -1,0 +1,192 @@
+//! The gRPC API of the asset register.
+//!
+//! - [`commands`]: register, change, classify, processing, evidence, review, retire.
+//! - [`queries`]: get (also as of a time or position), list, timeline, gaps, reviews due.
+//! - [`records`]: the GDPR Art. 30 records of processing.
+//! - [`import`]: CSV import.
+//!
+//! Who may do what (DOMAIN.md): security officers and admins manage every asset; an
+//! employee registers assets and manages those it owns; a customer reads only its own
+//! tenant's assets; auditors (and managers, for their reports) read all. An asset the
+//! caller may not read answers NOT_FOUND, exactly like a missing one.
+
+mod commands;
+mod import;
+mod queries;
+mod records;
+
+use std::sync::Arc;
+
+use tillit_auth::view::ViewReader;
+use tillit_auth::{Caller, Permission};
+use tillit_kernel::{
+    AggregateId, CommandMeta, EventStore, ExecuteError, KernelError, ProjectionRunner,
+    Reservations, Runner, TenantId,
+};
+use tillit_proto::assets::Asset;
+use tillit_proto::common::{Actor, ConsistencyToken};
+use tillit_rules::RuleSet;
+use tonic::{Request, Status};
+
+use crate::config::AssetsConfig;
+use crate::domain::DomainError;
+use crate::domain::asset::AssetDecider;
+use crate::projection::RegisterReader;
+
+/// What the handlers share.
+pub struct Assets {
+    /// Settings.
+    pub config: AssetsConfig,
+    /// The event store.
+    pub store: EventStore,
+    /// Assets.
+    pub assets: Runner<AssetDecider>,
+    /// Name and import-key uniqueness per tenant.
+    pub reservations: Reservations,
+    /// The register and the identity view.
+    pub projections: Arc<ProjectionRunner>,
+    /// Reads the register.
+    pub register: RegisterReader,
+    /// Reads the identity view (tenants, users).
+    pub identity: ViewReader,
+    /// The control rules.
+    pub rules: RuleSet,
+}
+
+/// The `AssetsService` implementation.
+#[derive(Clone)]
+pub struct AssetsApi {
+    assets: Arc<Assets>,
+}
+
+impl AssetsApi {
+    /// The API over shared state.
+    pub fn new(assets: Arc<Assets>) -> Self {
+        Self { assets }
+    }
+
+    /// Waits until this service's projections have applied the request's token.
+    async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
+        match token {
+            Some(token) if !token.positions.is_empty() => Ok(self
+                .assets
+                .projections
+                .wait_for(token, self.assets.config.platform.consistency_timeout)
+                .await?),
+            _ => Ok(()),
+        }
+    }
+
+    /// The current asset if the caller may read it, else NOT_FOUND.
+    fn readable(&self, caller: &Caller, raw_id: &str) -> Result<(AggregateId, Asset), Status> {
+        let id = AggregateId::parse(raw_id, "asset_id")?;
+        let asset = self
+            .assets
+            .register
+            .asset(id.as_str())?
+            .filter(|asset| can_read(caller, asset))
+            .ok_or_else(|| Status::not_found("asset not found"))?;
+        Ok((id, asset))
+    }
+}
+
+/// Whether the caller may read the asset.
+pub(crate) fn can_read(caller: &Caller, asset: &Asset) -> bool {
+    let Ok(tenant) = TenantId::parse(&asset.tenant_id, "tenant_id") else {
+        return false;
+    };
+    caller.sees_tenant(&tenant)
+        && (can_manage(caller, asset)
+            || caller.may(Permission::ReadEverything)
+            || caller.may(Permission::ReadReports)
+            || (caller.may(Permission::ReadOwnTenantAssets) && caller.tenant == tenant))
+}
+
+/// Whether the caller may change the asset.
+pub(crate) fn can_manage(caller: &Caller, asset: &Asset) -> bool {
+    caller.may(Permission::ManageAssets)
+        || (caller.may(Permission::ManageOwnAssets) && asset.owner_user_id == caller.subject)
+}
+
+/// Envelope data for a command by `caller`, from the request's metadata.
+pub(crate) fn meta<T>(request: &Request<T>, caller: &Caller) -> CommandMeta {
+    let header = |name: &str| {
+        request
+            .metadata()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .filter(|v| !v.is_empty())
+    };
+    CommandMeta {
+        actor: Actor {
+            subject: caller.subject.clone(),
+            tenant: caller.tenant.as_str().to_owned(),
+            roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            on_behalf_of: String::new(),
+        },
+        idempotency_key: header("idempotency-key"),
+        correlation_id: header("x-correlation-id").unwrap_or_else(uuid_v7),
+        causation_id: String::new(),
+    }
+}
+
+fn uuid_v7() -> String {
+    AggregateId::generate().as_str().to_owned()
+}
+
+impl From<DomainError> for Status {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Invalid { field, reason } => KernelError::invalid(&field, reason).into(),
+            DomainError::AlreadyExists(what) => {
+                Status::already_exists(format!("{what} already exists"))
+            }
+            DomainError::Precondition(reason) => Status::failed_precondition(reason),
+            DomainError::Kernel(error) => error.into(),
+        }
+    }
+}
+
+/// The status of a command that did not run.
+pub(crate) fn status(error: ExecuteError<DomainError>) -> Status {
+    match error {
+        ExecuteError::Domain(error) => error.into(),
+        ExecuteError::Kernel(error) => error.into(),
+    }
+}
+
+use tillit_proto::assets::assets_service_server::AssetsService;
+use tillit_proto::assets::*;
+use tonic::Response;
+
+macro_rules! delegate {
+    ($($method:ident($request:ty) -> $response:ty;)*) => {
+        #[tonic::async_trait]
+        impl AssetsService for AssetsApi {
+            $(
+                async fn $method(&self, request: Request<$request>) -> Result<Response<$response>, Status> {
+                    AssetsApi::$method(self, request).await
+                }
+            )*
+        }
+    };
+}
+
+delegate! {
+    register_asset(RegisterAssetRequest) -> RegisterAssetResponse;
+    update_asset_details(UpdateAssetDetailsRequest) -> UpdateAssetDetailsResponse;
+    assign_asset_owner(AssignAssetOwnerRequest) -> AssignAssetOwnerResponse;
+    classify_asset(ClassifyAssetRequest) -> ClassifyAssetResponse;
+    record_processing(RecordProcessingRequest) -> RecordProcessingResponse;
+    record_evidence(RecordEvidenceRequest) -> RecordEvidenceResponse;
+    review_asset(ReviewAssetRequest) -> ReviewAssetResponse;
+    retire_asset(RetireAssetRequest) -> RetireAssetResponse;
+    get_asset(GetAssetRequest) -> GetAssetResponse;
+    list_assets(ListAssetsRequest) -> ListAssetsResponse;
+    get_asset_timeline(GetAssetTimelineRequest) -> GetAssetTimelineResponse;
+    get_control_gaps(GetControlGapsRequest) -> GetControlGapsResponse;
+    list_reviews_due(ListReviewsDueRequest) -> ListReviewsDueResponse;
+    get_processing_record(GetProcessingRecordRequest) -> GetProcessingRecordResponse;
+    import_assets(ImportAssetsRequest) -> ImportAssetsResponse;
+}

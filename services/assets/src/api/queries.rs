@@ -1,0 +1,344 @@
+//! Queries: one asset (now or as of a time or position), lists, timeline, gaps, reviews due.
+
+use base64::Engine;
+use tillit_auth::caller::ListScope;
+use tillit_auth::layer::caller;
+use tillit_kernel::clock::{from_timestamp, to_timestamp};
+use tillit_kernel::{KernelError, TenantId};
+use tillit_proto::assets::{
+    Asset, ControlGap, GetAssetRequest, GetAssetResponse, GetAssetTimelineRequest,
+    GetAssetTimelineResponse, GetControlGapsRequest, GetControlGapsResponse, ListAssetsRequest,
+    ListAssetsResponse, ListReviewsDueRequest, ListReviewsDueResponse, TimelineEntry,
+};
+use tillit_proto::common::PageResponse;
+use tillit_rules::Severity;
+use tonic::{Request, Response, Status};
+
+use super::{AssetsApi, can_read};
+use crate::domain::DomainError;
+use crate::domain::asset::{AssetEvent, apply, facts, has_personal_data};
+use tillit_kernel::EventPayload;
+
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+impl AssetsApi {
+    /// The asset with its next review date filled in.
+    fn presented(&self, mut asset: Asset) -> Asset {
+        asset.next_review_due = self
+            .assets
+            .rules
+            .next_review_due(&facts(&asset))
+            .map(to_timestamp);
+        asset
+    }
+
+    /// Which tenants a query covers; a customer is confined to its own.
+    fn query_scope(&self, caller: &tillit_auth::Caller, raw: &str) -> Result<ListScope, Status> {
+        let requested = match raw {
+            "" => None,
+            raw => Some(TenantId::parse(raw, "tenant_id")?),
+        };
+        Ok(caller.list_scope(requested))
+    }
+
+    /// The readable assets of a scope, filtered by `keep`, paged after `after`.
+    fn assets_in(
+        &self,
+        scope: &ListScope,
+        after: Option<(&str, &str, &str)>,
+        limit: usize,
+        keep: impl FnMut(&Asset) -> bool,
+    ) -> Result<Vec<Asset>, Status> {
+        let tenant = match scope {
+            ListScope::All => None,
+            ListScope::Tenant(tenant) => Some(tenant.as_str()),
+            // Another tenant asked for by a customer: an empty answer, never an error.
+            ListScope::Nothing => return Ok(Vec::new()),
+        };
+        Ok(self.assets.register.assets(tenant, after, limit, keep)?)
+    }
+
+    pub(super) async fn get_asset(
+        &self,
+        request: Request<GetAssetRequest>,
+    ) -> Result<Response<GetAssetResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let (id, current) = self.readable(&caller, &body.asset_id)?;
+        let cutoff_time = body
+            .as_of_time
+            .as_ref()
+            .map(|t| {
+                from_timestamp(t)
+                    .ok_or_else(|| DomainError::invalid("as_of_time", "not a valid time"))
+            })
+            .transpose()?;
+        let cutoff_sequence = match &body.as_of_position {
+            None => None,
+            Some(token) => Some(
+                token
+                    .positions
+                    .iter()
+                    .find(|p| p.stream == "ASSETS")
+                    .map(|p| p.sequence)
+                    .ok_or_else(|| {
+                        DomainError::invalid("as_of_position", "needs a position on stream ASSETS")
+                    })?,
+            ),
+        };
+        if cutoff_time.is_none() && cutoff_sequence.is_none() {
+            return Ok(Response::new(GetAssetResponse {
+                asset: Some(self.presented(current)),
+            }));
+        }
+        let tenant = TenantId::parse(&current.tenant_id, "asset_id")?;
+        let (_, history) = self
+            .assets
+            .assets
+            .load(&self.assets.assets.address(&tenant, id))
+            .await?;
+        let mut asset = Asset::default();
+        for stored in &history.commits {
+            let recorded = stored.commit.recorded_at.as_ref().and_then(from_timestamp);
+            let in_time = cutoff_time.is_none_or(|cutoff| recorded.is_some_and(|r| r <= cutoff));
+            let in_position = cutoff_sequence.is_none_or(|cutoff| stored.sequence <= cutoff);
+            if !(in_time && in_position) {
+                break;
+            }
+            for event in &stored.commit.events {
+                apply(&mut asset, &AssetEvent::from_event(event)?);
+            }
+            asset.version = stored.commit.aggregate_version;
+        }
+        if asset.asset_id.is_empty() {
+            return Err(Status::not_found("the asset did not exist then"));
+        }
+        Ok(Response::new(GetAssetResponse {
+            asset: Some(self.presented(asset)),
+        }))
+    }
+
+    pub(super) async fn list_assets(
+        &self,
+        request: Request<ListAssetsRequest>,
+    ) -> Result<Response<ListAssetsResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let scope = self.query_scope(&caller, &body.tenant_id)?;
+        let kind = match body.kind.as_str() {
+            "" => None,
+            raw => Some(crate::domain::validate::kind("kind", raw)?),
+        };
+        for (field, value) in [
+            ("min_confidentiality", body.min_confidentiality),
+            ("min_integrity", body.min_integrity),
+            ("min_availability", body.min_availability),
+        ] {
+            if value > 4 {
+                return Err(DomainError::invalid(field, "must be 0 (any) to 4").into());
+            }
+        }
+        let due_before = body.review_due_before.as_ref().and_then(from_timestamp);
+        let limit = match body.page.as_ref().map_or(0, |p| p.page_size) {
+            0 => DEFAULT_PAGE,
+            n => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
+        };
+        let token = body
+            .page
+            .as_ref()
+            .map(|p| p.page_token.clone())
+            .unwrap_or_default();
+        let after = if token.is_empty() {
+            None
+        } else {
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    KernelError::invalid("page.page_token", "not a token of this listing")
+                })?;
+            Some(raw)
+        };
+        let after_key = after.as_deref().map(|raw| {
+            let mut parts = raw.splitn(3, '\u{0}');
+            (
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+            )
+        });
+        let rules = &self.assets.rules;
+        let assets = self.assets_in(&scope, after_key, limit, |asset| {
+            let levels = asset.classification.unwrap_or_default();
+            can_read(&caller, asset)
+                && (body.include_retired || asset.retired.is_none())
+                && (body.owner_user_id.is_empty() || asset.owner_user_id == body.owner_user_id)
+                && kind.as_ref().is_none_or(|k| *k == asset.kind)
+                && levels.confidentiality >= body.min_confidentiality
+                && levels.integrity >= body.min_integrity
+                && levels.availability >= body.min_availability
+                && (!body.has_personal_data || has_personal_data(asset))
+                && due_before.is_none_or(|before| {
+                    rules
+                        .next_review_due(&facts(asset))
+                        .is_some_and(|due| due < before)
+                })
+        })?;
+        let full = assets.len() == limit;
+        let next = assets
+            .last()
+            .filter(|_| full)
+            .map(|a| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+                    "{}\u{0}{}\u{0}{}",
+                    a.tenant_id,
+                    a.name.to_lowercase(),
+                    a.asset_id
+                ))
+            })
+            .unwrap_or_default();
+        Ok(Response::new(ListAssetsResponse {
+            assets: assets.into_iter().map(|a| self.presented(a)).collect(),
+            page: Some(PageResponse {
+                next_page_token: next,
+            }),
+        }))
+    }
+
+    pub(super) async fn get_asset_timeline(
+        &self,
+        request: Request<GetAssetTimelineRequest>,
+    ) -> Result<Response<GetAssetTimelineResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let (id, current) = self.readable(&caller, &request.get_ref().asset_id)?;
+        let tenant = TenantId::parse(&current.tenant_id, "asset_id")?;
+        let (_, history) = self
+            .assets
+            .assets
+            .load(&self.assets.assets.address(&tenant, id))
+            .await?;
+        let entries = history
+            .commits
+            .iter()
+            .map(|stored| TimelineEntry {
+                recorded_at: stored.commit.recorded_at,
+                actor: stored
+                    .commit
+                    .actor
+                    .as_ref()
+                    .map(|a| a.subject.clone())
+                    .unwrap_or_default(),
+                command: stored.commit.command.clone(),
+                events: stored
+                    .commit
+                    .events
+                    .iter()
+                    .map(|e| e.r#type.clone())
+                    .collect(),
+                sequence: stored.sequence,
+            })
+            .collect();
+        Ok(Response::new(GetAssetTimelineResponse { entries }))
+    }
+
+    /// The assets a scoped query covers: one, one tenant's, or all the caller may read.
+    fn scoped_assets(
+        &self,
+        caller: &tillit_auth::Caller,
+        asset_id: &str,
+        tenant_id: &str,
+    ) -> Result<Vec<Asset>, Status> {
+        if !asset_id.is_empty() {
+            return Ok(vec![self.readable(caller, asset_id)?.1]);
+        }
+        let scope = self.query_scope(caller, tenant_id)?;
+        self.assets_in(&scope, None, usize::MAX, |asset| {
+            can_read(caller, asset) && asset.retired.is_none()
+        })
+    }
+
+    pub(super) async fn get_control_gaps(
+        &self,
+        request: Request<GetControlGapsRequest>,
+    ) -> Result<Response<GetControlGapsResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let min = match body.min_severity.as_str() {
+            "" => Severity::Low,
+            raw => Severity::parse(raw).ok_or_else(|| {
+                DomainError::invalid("min_severity", "one of low, medium, high, critical")
+            })?,
+        };
+        let now = self.assets.store.clock().now();
+        let rules = &self.assets.rules;
+        let mut gaps: Vec<(Severity, ControlGap)> = Vec::new();
+        for asset in self.scoped_assets(&caller, &body.asset_id, &body.tenant_id)? {
+            for status in rules
+                .evaluate(&facts(&asset), now)
+                .into_iter()
+                .filter(|s| s.is_gap() && s.severity >= min)
+            {
+                gaps.push((
+                    status.severity,
+                    ControlGap {
+                        asset_id: asset.asset_id.clone(),
+                        asset_name: asset.name.clone(),
+                        tenant_id: asset.tenant_id.clone(),
+                        control: status.control,
+                        state: status.state.as_str().into(),
+                        severity: status.severity.as_str().into(),
+                        due_since: status.due_at.map(to_timestamp),
+                        detail: status.detail,
+                    },
+                ));
+            }
+        }
+        gaps.sort_by(|(a, ga), (b, gb)| {
+            b.cmp(a).then_with(|| {
+                ga.due_since
+                    .map(|t| t.seconds)
+                    .cmp(&gb.due_since.map(|t| t.seconds))
+            })
+        });
+        Ok(Response::new(GetControlGapsResponse {
+            gaps: gaps.into_iter().map(|(_, gap)| gap).collect(),
+            rules_sha256: rules.sha256(),
+        }))
+    }
+
+    pub(super) async fn list_reviews_due(
+        &self,
+        request: Request<ListReviewsDueRequest>,
+    ) -> Result<Response<ListReviewsDueResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let before = body
+            .before
+            .as_ref()
+            .and_then(from_timestamp)
+            .ok_or_else(|| DomainError::invalid("before", "a time is required"))?;
+        let rules = &self.assets.rules;
+        let mut due: Vec<_> = self
+            .scoped_assets(&caller, "", &body.tenant_id)?
+            .into_iter()
+            .filter_map(|asset| {
+                let at = rules.next_review_due(&facts(&asset))?;
+                (at < before).then_some((at, asset))
+            })
+            .collect();
+        due.sort_by_key(|(at, _)| *at);
+        Ok(Response::new(ListReviewsDueResponse {
+            assets: due
+                .into_iter()
+                .map(|(_, asset)| self.presented(asset))
+                .collect(),
+        }))
+    }
+}

@@ -1,0 +1,563 @@
+//! The asset aggregate (ASSETS stream, subject `tillit.assets.<tenant>.asset.<id>`).
+//!
+//! Its state is the API's own `Asset` message, built by [`apply`] — the one fold used by
+//! the decider, the projection and point-in-time reads, so the three never disagree.
+//! Evidence carries the time the thing happened; a time in the future is refused.
+
+use tillit_kernel::clock::{from_timestamp, to_timestamp};
+use tillit_kernel::{AggregateType, Decider};
+use tillit_proto::assets::{
+    Asset, AssetAccessReviewed, AssetClassified, AssetDetailsChanged, AssetOwnerAssigned,
+    AssetRegistered, AssetRetired, AssetReviewed, BackupRunRecorded, BackupScheduleSet,
+    Classification, CriticalPatchClosed, CriticalPatchOpened, EncryptionAtRestSet, MonitoringSet,
+    PatchPolicySet, PatchRoundRecorded, Processing, ProcessingRecorded, RestoreTestRecorded,
+};
+use time::OffsetDateTime;
+
+use super::DomainError;
+
+tillit_kernel::event_enum! {
+    /// Events of an asset.
+    pub enum AssetEvent {
+        /// Registered.
+        Registered(AssetRegistered),
+        /// Details changed.
+        DetailsChanged(AssetDetailsChanged),
+        /// New owner.
+        OwnerAssigned(AssetOwnerAssigned),
+        /// (Re)classified.
+        Classified(AssetClassified),
+        /// Personal-data processing recorded.
+        ProcessingRecorded(ProcessingRecorded),
+        /// Backup schedule.
+        BackupScheduleSet(BackupScheduleSet),
+        /// Backup run.
+        BackupRunRecorded(BackupRunRecorded),
+        /// Restore test.
+        RestoreTestRecorded(RestoreTestRecorded),
+        /// Patch policy.
+        PatchPolicySet(PatchPolicySet),
+        /// Patch round.
+        PatchRoundRecorded(PatchRoundRecorded),
+        /// Critical patch released and open.
+        CriticalPatchOpened(CriticalPatchOpened),
+        /// Critical patch applied.
+        CriticalPatchClosed(CriticalPatchClosed),
+        /// Monitoring.
+        MonitoringSet(MonitoringSet),
+        /// Encryption at rest.
+        EncryptionAtRestSet(EncryptionAtRestSet),
+        /// Access review of the asset.
+        AccessReviewed(AssetAccessReviewed),
+        /// Asset review.
+        Reviewed(AssetReviewed),
+        /// Retired.
+        Retired(AssetRetired),
+    }
+}
+
+/// Evidence for the control rules.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Evidence {
+    /// Backup schedule.
+    BackupSchedule(BackupScheduleSet),
+    /// A backup run.
+    BackupRun(BackupRunRecorded),
+    /// A restore test.
+    RestoreTest(RestoreTestRecorded),
+    /// Patch policy.
+    PatchPolicy(PatchPolicySet),
+    /// A patch round.
+    PatchRound(PatchRoundRecorded),
+    /// A critical patch released.
+    CriticalPatchOpened(CriticalPatchOpened),
+    /// A critical patch applied.
+    CriticalPatchClosed(CriticalPatchClosed),
+    /// Monitoring.
+    Monitoring(MonitoringSet),
+    /// Encryption at rest.
+    Encryption(EncryptionAtRestSet),
+    /// Access review.
+    AccessReview(AssetAccessReviewed),
+}
+
+/// Commands on an asset.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AssetCommand {
+    /// Register it, optionally classified at once.
+    Register {
+        /// Validated details (`registered_at` is filled from the clock).
+        registered: AssetRegistered,
+        /// Levels and rationale.
+        classification: Option<(Classification, String)>,
+    },
+    /// Change name, kind, description.
+    UpdateDetails(AssetDetailsChanged),
+    /// New owner.
+    AssignOwner(String),
+    /// (Re)classify.
+    Classify(Classification, String),
+    /// Record the personal-data processing.
+    RecordProcessing(Processing),
+    /// Record evidence.
+    RecordEvidence(Evidence),
+    /// Record a review by `reviewer` at a time (not in the future).
+    Review(AssetReviewed),
+    /// Retire it.
+    Retire(String),
+}
+
+/// The asset decider.
+pub struct AssetDecider;
+
+fn not_future(
+    field: &str,
+    at: Option<&prost_types::Timestamp>,
+    now: OffsetDateTime,
+) -> Result<(), DomainError> {
+    match at.and_then(from_timestamp) {
+        None => Err(DomainError::invalid(field, "a time is required")),
+        Some(at) if at > now => Err(DomainError::invalid(field, "must not be in the future")),
+        Some(_) => Ok(()),
+    }
+}
+
+fn evidence_events(
+    asset: &Asset,
+    evidence: Evidence,
+    now: OffsetDateTime,
+) -> Result<Vec<AssetEvent>, DomainError> {
+    let event = match evidence {
+        Evidence::BackupSchedule(e) => {
+            if e.interval_hours == 0 {
+                return Err(DomainError::invalid(
+                    "backup_schedule.interval_hours",
+                    "must be at least 1",
+                ));
+            }
+            AssetEvent::BackupScheduleSet(e)
+        }
+        Evidence::BackupRun(e) => {
+            not_future("backup_run.ran_at", e.ran_at.as_ref(), now)?;
+            AssetEvent::BackupRunRecorded(e)
+        }
+        Evidence::RestoreTest(e) => {
+            not_future("restore_test.tested_at", e.tested_at.as_ref(), now)?;
+            AssetEvent::RestoreTestRecorded(e)
+        }
+        Evidence::PatchPolicy(e) => {
+            if e.critical_within_days == 0 {
+                return Err(DomainError::invalid(
+                    "patch_policy.critical_within_days",
+                    "must be at least 1",
+                ));
+            }
+            AssetEvent::PatchPolicySet(e)
+        }
+        Evidence::PatchRound(e) => {
+            not_future("patch_round.patched_at", e.patched_at.as_ref(), now)?;
+            AssetEvent::PatchRoundRecorded(e)
+        }
+        Evidence::CriticalPatchOpened(e) => {
+            not_future(
+                "critical_patch_opened.released_at",
+                e.released_at.as_ref(),
+                now,
+            )?;
+            if e.patch_id.trim().is_empty() {
+                return Err(DomainError::invalid(
+                    "critical_patch_opened.patch_id",
+                    "must not be empty",
+                ));
+            }
+            if asset
+                .open_critical_patches
+                .iter()
+                .any(|p| p.patch_id == e.patch_id)
+            {
+                return Ok(Vec::new());
+            }
+            AssetEvent::CriticalPatchOpened(e)
+        }
+        Evidence::CriticalPatchClosed(e) => {
+            not_future(
+                "critical_patch_closed.applied_at",
+                e.applied_at.as_ref(),
+                now,
+            )?;
+            if !asset
+                .open_critical_patches
+                .iter()
+                .any(|p| p.patch_id == e.patch_id)
+            {
+                return Err(DomainError::invalid(
+                    "critical_patch_closed.patch_id",
+                    "no such open critical patch",
+                ));
+            }
+            AssetEvent::CriticalPatchClosed(e)
+        }
+        Evidence::Monitoring(e) => AssetEvent::MonitoringSet(e),
+        Evidence::Encryption(e) => AssetEvent::EncryptionAtRestSet(e),
+        Evidence::AccessReview(e) => {
+            not_future("access_review.reviewed_at", e.reviewed_at.as_ref(), now)?;
+            AssetEvent::AccessReviewed(e)
+        }
+    };
+    Ok(vec![event])
+}
+
+impl Decider for AssetDecider {
+    const TYPE: AggregateType = AggregateType::new("asset");
+    type State = Asset;
+    type Command = AssetCommand;
+    type Event = AssetEvent;
+    type Error = DomainError;
+
+    fn decide(
+        asset: &Asset,
+        command: AssetCommand,
+        now: OffsetDateTime,
+    ) -> Result<Vec<AssetEvent>, DomainError> {
+        let exists = !asset.asset_id.is_empty();
+        if let AssetCommand::Register {
+            registered,
+            classification,
+        } = command
+        {
+            if exists {
+                return Err(DomainError::AlreadyExists("asset"));
+            }
+            let mut events = vec![AssetEvent::Registered(AssetRegistered {
+                registered_at: Some(to_timestamp(now)),
+                ..registered
+            })];
+            if let Some((levels, rationale)) = classification {
+                events.push(AssetEvent::Classified(AssetClassified {
+                    classification: Some(levels),
+                    rationale,
+                    classified_at: Some(to_timestamp(now)),
+                }));
+            }
+            return Ok(events);
+        }
+        if !exists {
+            return Err(DomainError::Precondition("the asset does not exist".into()));
+        }
+        if asset.retired.is_some() {
+            return Err(DomainError::Precondition("the asset is retired".into()));
+        }
+        match command {
+            AssetCommand::Register { .. } => unreachable!("handled above"),
+            AssetCommand::UpdateDetails(change) => {
+                let same = change.name == asset.name
+                    && change.kind == asset.kind
+                    && change.description == asset.description;
+                Ok(if same {
+                    Vec::new()
+                } else {
+                    vec![AssetEvent::DetailsChanged(change)]
+                })
+            }
+            AssetCommand::AssignOwner(owner) if owner == asset.owner_user_id => Ok(Vec::new()),
+            AssetCommand::AssignOwner(owner) => {
+                Ok(vec![AssetEvent::OwnerAssigned(AssetOwnerAssigned {
+                    owner_user_id: owner,
+                })])
+            }
+            AssetCommand::Classify(levels, rationale) => {
+                if asset.classification.as_ref() == Some(&levels)
+                    && asset.classification_rationale == rationale
+                {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![AssetEvent::Classified(AssetClassified {
+                    classification: Some(levels),
+                    rationale,
+                    classified_at: Some(to_timestamp(now)),
+                })])
+            }
+            AssetCommand::RecordProcessing(processing) => {
+                Ok(vec![AssetEvent::ProcessingRecorded(ProcessingRecorded {
+                    processing: Some(processing),
+                })])
+            }
+            AssetCommand::RecordEvidence(evidence) => evidence_events(asset, evidence, now),
+            AssetCommand::Review(review) => {
+                not_future("reviewed_at", review.reviewed_at.as_ref(), now)?;
+                Ok(vec![AssetEvent::Reviewed(review)])
+            }
+            AssetCommand::Retire(reason) => Ok(vec![AssetEvent::Retired(AssetRetired {
+                retired_at: Some(to_timestamp(now)),
+                reason,
+            })]),
+        }
+    }
+
+    fn evolve(mut asset: Asset, event: &AssetEvent) -> Asset {
+        apply(&mut asset, event);
+        asset
+    }
+}
+
+/// Folds one event into the asset. Later evidence never hides newer evidence recorded
+/// earlier: "last" fields keep the latest valid time.
+pub fn apply(asset: &mut Asset, event: &AssetEvent) {
+    let later = |current: Option<&prost_types::Timestamp>,
+                 candidate: Option<&prost_types::Timestamp>| {
+        let current = current.and_then(from_timestamp);
+        let candidate = candidate.and_then(from_timestamp);
+        candidate.is_some() && (current.is_none() || candidate > current)
+    };
+    match event {
+        AssetEvent::Registered(e) => {
+            asset.asset_id = e.asset_id.clone();
+            asset.tenant_id = e.tenant_id.clone();
+            asset.name = e.name.clone();
+            asset.kind = e.kind.clone();
+            asset.owner_user_id = e.owner_user_id.clone();
+            asset.description = e.description.clone();
+            asset.external_key = e.external_key.clone();
+            asset.registered_at = e.registered_at;
+        }
+        AssetEvent::DetailsChanged(e) => {
+            asset.name = e.name.clone();
+            asset.kind = e.kind.clone();
+            asset.description = e.description.clone();
+        }
+        AssetEvent::OwnerAssigned(e) => asset.owner_user_id = e.owner_user_id.clone(),
+        AssetEvent::Classified(e) => {
+            asset.classification = e.classification;
+            asset.classification_rationale = e.rationale.clone();
+            asset.classified_at = e.classified_at;
+        }
+        AssetEvent::ProcessingRecorded(e) => asset.processing = e.processing.clone(),
+        AssetEvent::BackupScheduleSet(e) => asset.backup_schedule = Some(e.clone()),
+        AssetEvent::BackupRunRecorded(e) => {
+            if later(
+                asset
+                    .last_backup_run
+                    .as_ref()
+                    .and_then(|r| r.ran_at.as_ref()),
+                e.ran_at.as_ref(),
+            ) {
+                asset.last_backup_run = Some(e.clone());
+            }
+            if e.success && later(asset.last_backup_success.as_ref(), e.ran_at.as_ref()) {
+                asset.last_backup_success = e.ran_at;
+            }
+        }
+        AssetEvent::RestoreTestRecorded(e) => {
+            if e.success
+                && later(
+                    asset.last_restore_test_success.as_ref(),
+                    e.tested_at.as_ref(),
+                )
+            {
+                asset.last_restore_test_success = e.tested_at;
+            }
+        }
+        AssetEvent::PatchPolicySet(e) => asset.patch_policy = Some(*e),
+        AssetEvent::PatchRoundRecorded(e) => {
+            if later(
+                asset
+                    .last_patch_round
+                    .as_ref()
+                    .and_then(|r| r.patched_at.as_ref()),
+                e.patched_at.as_ref(),
+            ) {
+                asset.last_patch_round = Some(e.clone());
+            }
+        }
+        AssetEvent::CriticalPatchOpened(e) => asset.open_critical_patches.push(e.clone()),
+        AssetEvent::CriticalPatchClosed(e) => asset
+            .open_critical_patches
+            .retain(|p| p.patch_id != e.patch_id),
+        AssetEvent::MonitoringSet(e) => asset.monitoring = Some(e.clone()),
+        AssetEvent::EncryptionAtRestSet(e) => asset.encryption = Some(e.clone()),
+        AssetEvent::AccessReviewed(e) => {
+            if later(
+                asset
+                    .last_access_review
+                    .as_ref()
+                    .and_then(|r| r.reviewed_at.as_ref()),
+                e.reviewed_at.as_ref(),
+            ) {
+                asset.last_access_review = Some(e.clone());
+            }
+        }
+        AssetEvent::Reviewed(e) => {
+            if later(
+                asset
+                    .last_review
+                    .as_ref()
+                    .and_then(|r| r.reviewed_at.as_ref()),
+                e.reviewed_at.as_ref(),
+            ) {
+                asset.last_review = Some(e.clone());
+            }
+        }
+        AssetEvent::Retired(e) => asset.retired = Some(e.clone()),
+    }
+}
+
+/// Whether the asset holds personal data.
+pub fn has_personal_data(asset: &Asset) -> bool {
+    asset
+        .processing
+        .as_ref()
+        .is_some_and(|p| !p.data_categories.is_empty())
+}
+
+/// What the control rules need to know about the asset.
+pub fn facts(asset: &Asset) -> tillit_rules::AssetFacts {
+    let time = |ts: Option<&prost_types::Timestamp>| ts.and_then(from_timestamp);
+    let levels = asset.classification.unwrap_or_default();
+    tillit_rules::AssetFacts {
+        confidentiality: levels.confidentiality,
+        integrity: levels.integrity,
+        availability: levels.availability,
+        registered_at: time(asset.registered_at.as_ref()),
+        classified_at: time(asset.classified_at.as_ref()),
+        has_owner: !asset.owner_user_id.is_empty(),
+        backup_interval_hours: asset.backup_schedule.as_ref().map(|s| s.interval_hours),
+        last_backup_success: time(asset.last_backup_success.as_ref()),
+        last_restore_test: time(asset.last_restore_test_success.as_ref()),
+        monitored: asset.monitoring.as_ref().is_some_and(|m| m.enabled),
+        alert_route: asset
+            .monitoring
+            .as_ref()
+            .is_some_and(|m| !m.alert_route.trim().is_empty()),
+        encrypted_at_rest: asset.encryption.as_ref().is_some_and(|e| e.enabled),
+        last_access_review: time(
+            asset
+                .last_access_review
+                .as_ref()
+                .and_then(|r| r.reviewed_at.as_ref()),
+        ),
+        open_critical_patches: asset
+            .open_critical_patches
+            .iter()
+            .filter_map(|p| time(p.released_at.as_ref()))
+            .collect(),
+        last_review: time(
+            asset
+                .last_review
+                .as_ref()
+                .and_then(|r| r.reviewed_at.as_ref()),
+        ),
+        retired: asset.retired.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+    }
+
+    fn registered() -> Asset {
+        let events = AssetDecider::decide(
+            &Asset::default(),
+            AssetCommand::Register {
+                registered: AssetRegistered {
+                    asset_id: "a1".into(),
+                    tenant_id: "acme".into(),
+                    name: "CRM".into(),
+                    kind: "saas".into(),
+                    ..Default::default()
+                },
+                classification: Some((
+                    Classification {
+                        confidentiality: 3,
+                        integrity: 2,
+                        availability: 2,
+                    },
+                    "customer data".into(),
+                )),
+            },
+            now(),
+        )
+        .unwrap();
+        assert_eq!(events.len(), 2, "registered and classified");
+        events.iter().fold(Asset::default(), AssetDecider::evolve)
+    }
+
+    #[test]
+    fn reclassification_keeps_the_new_levels_and_repeating_it_changes_nothing() {
+        let asset = registered();
+        let levels = Classification {
+            confidentiality: 4,
+            integrity: 2,
+            availability: 2,
+        };
+        let events = AssetDecider::decide(
+            &asset,
+            AssetCommand::Classify(levels, "special categories".into()),
+            now(),
+        )
+        .unwrap();
+        let asset = events.iter().fold(asset, AssetDecider::evolve);
+        assert_eq!(asset.classification, Some(levels));
+        assert!(
+            AssetDecider::decide(
+                &asset,
+                AssetCommand::Classify(levels, "special categories".into()),
+                now()
+            )
+            .unwrap()
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn evidence_in_the_future_or_for_an_unknown_patch_is_refused_and_older_evidence_does_not_hide_newer()
+     {
+        let asset = registered();
+        let tomorrow = Some(to_timestamp(now() + time::Duration::days(1)));
+        let run = |at, success| {
+            AssetCommand::RecordEvidence(Evidence::BackupRun(BackupRunRecorded {
+                ran_at: at,
+                success,
+                note: String::new(),
+            }))
+        };
+        assert!(
+            matches!(AssetDecider::decide(&asset, run(tomorrow, true), now()), Err(DomainError::Invalid { field, .. }) if field == "backup_run.ran_at")
+        );
+        let close =
+            AssetCommand::RecordEvidence(Evidence::CriticalPatchClosed(CriticalPatchClosed {
+                patch_id: "CVE-1".into(),
+                applied_at: Some(to_timestamp(now())),
+            }));
+        assert!(AssetDecider::decide(&asset, close, now()).is_err());
+
+        let recent = Some(to_timestamp(now() - time::Duration::hours(2)));
+        let old = Some(to_timestamp(now() - time::Duration::days(3)));
+        let mut state = asset;
+        for command in [run(recent, true), run(old, true)] {
+            let events = AssetDecider::decide(&state, command, now()).unwrap();
+            state = events.iter().fold(state, AssetDecider::evolve);
+        }
+        assert_eq!(
+            state.last_backup_success, recent,
+            "a late-recorded old run does not hide the newer one"
+        );
+    }
+
+    #[test]
+    fn a_retired_asset_takes_no_more_changes() {
+        let asset = registered();
+        let events =
+            AssetDecider::decide(&asset, AssetCommand::Retire("decommissioned".into()), now())
+                .unwrap();
+        let asset = events.iter().fold(asset, AssetDecider::evolve);
+        assert!(matches!(
+            AssetDecider::decide(&asset, AssetCommand::AssignOwner("u2".into()), now()),
+            Err(DomainError::Precondition(_))
+        ));
+        assert!(facts(&asset).retired);
+    }
+}

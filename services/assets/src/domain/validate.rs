@@ -1,0 +1,115 @@
+//! Request input parsed into values that cannot be invalid; each error names its field.
+
+use tillit_proto::assets::Classification;
+
+use super::DomainError;
+
+/// The kinds of asset (DOMAIN.md).
+pub const KINDS: [&str; 8] = [
+    "service", "system", "server", "database", "dataset", "document", "saas", "network",
+];
+
+/// A kind of asset.
+pub fn kind(field: &str, raw: &str) -> Result<String, DomainError> {
+    let value = raw.trim().to_lowercase();
+    if KINDS.contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(DomainError::invalid(
+            field,
+            format!("unknown kind {raw:?}; one of {}", KINDS.join(", ")),
+        ))
+    }
+}
+
+/// A level 1-4.
+pub fn level(field: &str, value: u32) -> Result<u32, DomainError> {
+    if (1..=4).contains(&value) {
+        Ok(value)
+    } else {
+        Err(DomainError::invalid(
+            field,
+            format!("must be 1 to 4, not {value}"),
+        ))
+    }
+}
+
+/// A classification with every axis 1-4; `prefix` is the request field, e.g. "classification".
+pub fn classification(
+    prefix: &str,
+    raw: Option<&Classification>,
+) -> Result<Classification, DomainError> {
+    let raw = raw.ok_or_else(|| DomainError::invalid(prefix, "required"))?;
+    Ok(Classification {
+        confidentiality: level(&format!("{prefix}.confidentiality"), raw.confidentiality)?,
+        integrity: level(&format!("{prefix}.integrity"), raw.integrity)?,
+        availability: level(&format!("{prefix}.availability"), raw.availability)?,
+    })
+}
+
+/// A non-empty text of at most `max` characters, trimmed.
+pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        Err(DomainError::invalid(field, "must not be empty"))
+    } else if value.chars().count() > max {
+        Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// An optional text of at most `max` characters, trimmed.
+pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    if raw.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        text(field, raw, max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_outside_one_to_four_name_their_axis() {
+        let zero = Classification {
+            confidentiality: 0,
+            integrity: 2,
+            availability: 2,
+        };
+        assert_eq!(
+            classification("classification", Some(&zero)).unwrap_err(),
+            DomainError::invalid("classification.confidentiality", "must be 1 to 4, not 0")
+        );
+        let five = Classification {
+            confidentiality: 2,
+            integrity: 2,
+            availability: 5,
+        };
+        assert!(
+            matches!(classification("classification", Some(&five)), Err(DomainError::Invalid { field, .. }) if field == "classification.availability")
+        );
+        assert!(
+            classification(
+                "classification",
+                Some(&Classification {
+                    confidentiality: 4,
+                    integrity: 1,
+                    availability: 3
+                })
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn kinds_are_the_domains() {
+        assert_eq!(kind("kind", " SaaS ").unwrap(), "saas");
+        assert!(kind("kind", "spaceship").is_err());
+    }
+}
