@@ -1,0 +1,4 @@
+//! The assets service end to end: real nats-server, identity and assets in-process, gRPC.
+
+mod register;
+mod support;

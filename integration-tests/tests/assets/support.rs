@@ -1,0 +1,97 @@
+//! A platform with identity and assets, tenants acme and globex, and users with tokens.
+
+use tillit_integration_tests::assets::{self, Assets};
+use tillit_integration_tests::identity::{Identity, bearer, test_config};
+use tillit_proto::identity::{Contact, ContractTerms, CreateTenantRequest};
+use tillit_testkit::NatsServer;
+
+pub use tillit_integration_tests::identity::stream_messages;
+
+/// NATS, identity, assets, and tokens of the people the tests need.
+pub struct Platform {
+    pub nats: NatsServer,
+    pub _data: tempfile::TempDir,
+    /// Kept running for the test's lifetime.
+    pub _identity: Identity,
+    pub assets: Assets,
+    pub officer: (String, String),
+    pub employee: (String, String),
+    pub auditor: String,
+    pub alice: String,
+    pub bob: String,
+}
+
+/// A token and the user id behind it.
+fn pair(
+    user: tillit_proto::identity::User,
+    login: tillit_proto::identity::LoginResponse,
+) -> (String, String) {
+    (login.access_token, user.user_id)
+}
+
+impl Platform {
+    pub async fn start() -> Self {
+        let nats = NatsServer::start();
+        let data = tempfile::tempdir().expect("dir");
+        let identity = Identity::start(test_config(&nats.url(), data.path(), &[])).await;
+        let admin = identity.admin_token().await;
+        let mut client = identity.client().await;
+        for slug in ["acme", "globex"] {
+            client
+                .create_tenant(bearer(
+                    &admin,
+                    CreateTenantRequest {
+                        tenant_id: slug.into(),
+                        name: format!("{slug} AB"),
+                        organisation_number: "556036-0793".into(),
+                        incident_contacts: vec![Contact {
+                            name: "Ops".into(),
+                            email: format!("ops@{slug}.example"),
+                            phone: "+46 8 1".into(),
+                        }],
+                        contract: Some(ContractTerms {
+                            processing_categories: vec!["hosting".into(), "backup".into()],
+                            security_measures: "ISO 27001 aligned operations".into(),
+                            dpa_reference: format!("DPA-{slug}-2026"),
+                            ..Default::default()
+                        }),
+                        consistency: None,
+                    },
+                ))
+                .await
+                .expect("tenant");
+        }
+        let (o, ol, _) = identity
+            .create_user(
+                &admin,
+                "internal",
+                "olle@tillit.test",
+                &["security_officer"],
+            )
+            .await;
+        let (e, el, _) = identity
+            .create_user(&admin, "internal", "erik@tillit.test", &["employee"])
+            .await;
+        let (_, auditor, _) = identity
+            .create_user(&admin, "internal", "ada@tillit.test", &["auditor"])
+            .await;
+        let (_, alice, _) = identity
+            .create_user(&admin, "acme", "alice@acme.example", &["customer"])
+            .await;
+        let (_, bob, _) = identity
+            .create_user(&admin, "globex", "bob@globex.example", &["customer"])
+            .await;
+        let assets = Assets::start(assets::test_config(&nats.url(), data.path())).await;
+        Self {
+            nats,
+            _data: data,
+            _identity: identity,
+            assets,
+            officer: pair(o, ol),
+            employee: pair(e, el),
+            auditor: auditor.access_token,
+            alice: alice.access_token,
+            bob: bob.access_token,
+        }
+    }
+}
