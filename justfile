@@ -27,6 +27,11 @@ bench:
     scripts/ensure-deps.sh nats
     cargo run --release -p tillit-bench
 
+# Import assets from a CSV file (tenant,name,kind,owner_email,c,i,a[,external_key]) into the running platform.
+# Log in with TILLIT_EMAIL and TILLIT_PASSWORD (or pass TILLIT_TOKEN).
+import-assets FILE:
+    cargo run -q -p tillit-assets --bin tillit-import-assets -- {{FILE}}
+
 # Remove local data (the event log and every projection).
 reset:
     rm -rf .data

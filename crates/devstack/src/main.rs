@@ -76,15 +76,18 @@ async fn up(config: DevConfig) -> Result<(), String> {
         }
     };
 
-    let outcome = match Identity::start(&config, &url).await {
-        Ok(mut identity) => {
-            print_banner(&config, &url, &identity);
+    let outcome = match start_services(&config, &url).await {
+        Ok(mut services) => {
+            print_banner(&config, &url, &services);
             let outcome = tokio::select! {
                 () = tillit_runtime::shutdown_signal() => Ok(()),
                 status = wait_child(&mut nats) => Err(format!("nats-server exited unexpectedly ({status})")),
-                ended = &mut identity.task => Err(format!("identity stopped: {}", ended.map_err(|e| e.to_string()).and_then(|r| r).err().unwrap_or_default())),
+                name = first_to_end(&mut services) => Err(format!("{name} stopped unexpectedly (see the log above)")),
             };
-            identity.stop().await;
+            // Stop in reverse order of starting.
+            for service in services.into_iter().rev() {
+                service.stop().await;
+            }
             outcome
         }
         Err(e) => Err(e),
@@ -96,59 +99,120 @@ async fn up(config: DevConfig) -> Result<(), String> {
     outcome
 }
 
-/// Identity running in this process.
-struct Identity {
+/// Starts every service built so far, identity first (the others learn users from it).
+async fn start_services(config: &DevConfig, nats_url: &str) -> Result<Vec<Service>, String> {
+    let env = tillit_runtime::Env::from_process();
+    let mut identity = tillit_identity::IdentityConfig::from_env(&env)
+        .map_err(|e| format!("configuration: {e}"))?;
+    identity.platform.nats_url = nats_url.to_owned();
+    identity.platform.data_dir = config.data_dir.clone();
+    let admin_email = identity.bootstrap_admin_email.clone();
+    let (grpc, admin) = (identity.grpc_addr, identity.admin_addr);
+    let mut services = vec![
+        Service::start("identity", grpc, admin, move |g, a, stop| {
+            tillit_identity::run(identity, g, a, stop)
+        })
+        .await?,
+    ];
+    services[0].note =
+        format!("admin login {admin_email} (password printed above on the first start)");
+
+    let mut assets =
+        tillit_assets::AssetsConfig::from_env(&env).map_err(|e| format!("configuration: {e}"))?;
+    assets.platform.nats_url = nats_url.to_owned();
+    assets.platform.data_dir = config.data_dir.clone();
+    let (grpc, admin) = (assets.grpc_addr, assets.admin_addr);
+    match Service::start("assets", grpc, admin, move |g, a, stop| {
+        tillit_assets::run(assets, g, a, stop)
+    })
+    .await
+    {
+        Ok(service) => services.push(service),
+        Err(e) => {
+            for service in services.into_iter().rev() {
+                service.stop().await;
+            }
+            return Err(e);
+        }
+    }
+    Ok(services)
+}
+
+/// Resolves with the name of the first service whose task ends.
+async fn first_to_end(services: &mut [Service]) -> &'static str {
+    let ends: Vec<_> = services
+        .iter_mut()
+        .map(|s| {
+            let name = s.name;
+            Box::pin(async move {
+                let _ = (&mut s.task).await;
+                name
+            })
+        })
+        .collect();
+    if ends.is_empty() {
+        return std::future::pending().await;
+    }
+    futures::future::select_all(ends).await.0
+}
+
+/// A service running in this process.
+struct Service {
+    name: &'static str,
     grpc: std::net::SocketAddr,
     admin: std::net::SocketAddr,
-    email: String,
+    note: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), String>>,
 }
 
-impl Identity {
-    /// Starts identity with the `TILLIT_*` settings, on this NATS and data directory.
-    async fn start(config: &DevConfig, nats_url: &str) -> Result<Self, String> {
-        let mut settings =
-            tillit_identity::IdentityConfig::from_env(&tillit_runtime::Env::from_process())
-                .map_err(|e| format!("configuration: {e}"))?;
-        settings.platform.nats_url = nats_url.to_owned();
-        settings.platform.data_dir = config.data_dir.clone();
+impl Service {
+    /// Binds its ports, runs it, and waits until `/readyz` answers 200.
+    async fn start<F, Fut>(
+        name: &'static str,
+        grpc: std::net::SocketAddr,
+        admin: std::net::SocketAddr,
+        run: F,
+    ) -> Result<Self, String>
+    where
+        F: FnOnce(
+            tokio::net::TcpListener,
+            tokio::net::TcpListener,
+            std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+        ) -> Fut,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
         let bind = |addr| async move {
             tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| format!("binding {addr}: {e} (is another `just up` running?)"))
+                .map_err(|e| format!("{name}: binding {addr}: {e} (is another `just up` running?)"))
         };
-        let grpc_listener = bind(settings.grpc_addr).await?;
-        let admin_listener = bind(settings.admin_addr).await?;
-        let (grpc, admin) = (settings.grpc_addr, settings.admin_addr);
-        let email = settings.bootstrap_admin_email.clone();
+        let grpc_listener = bind(grpc).await?;
+        let admin_listener = bind(admin).await?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(tillit_identity::run(
-            settings,
-            grpc_listener,
-            admin_listener,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let identity = Self {
+        let shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(run(grpc_listener, admin_listener, shutdown));
+        let service = Self {
+            name,
             grpc,
             admin,
-            email,
+            note: String::new(),
             stop: Some(stop),
             task,
         };
-        identity.wait_ready().await?;
-        Ok(identity)
+        service.wait_ready().await?;
+        Ok(service)
     }
 
-    /// Waits until `/readyz` answers 200 (projections caught up), or identity fails.
+    /// Waits until `/readyz` answers 200 (projections caught up), or the service fails.
     async fn wait_ready(&self) -> Result<(), String> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
             if self.task.is_finished() {
-                return Err("identity failed to start (see the log above)".into());
+                return Err(format!("{} failed to start (see the log above)", self.name));
             }
             if let Ok(mut stream) = tokio::net::TcpStream::connect(self.admin).await {
                 let _ = stream.write_all(b"GET /readyz HTTP/1.0\r\n\r\n").await;
@@ -160,7 +224,7 @@ impl Identity {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err("identity did not become ready within 120 s".into())
+        Err(format!("{} did not become ready within 120 s", self.name))
     }
 
     async fn stop(mut self) {
@@ -168,40 +232,40 @@ impl Identity {
             let _ = stop.send(());
         }
         match tokio::time::timeout(Duration::from_secs(15), &mut self.task).await {
-            Ok(Ok(Err(e))) => eprintln!("identity: {e}"),
+            Ok(Ok(Err(e))) => eprintln!("{}: {e}", self.name),
             Err(_) => self.task.abort(),
             _ => {}
         }
     }
 }
 
-fn print_banner(config: &DevConfig, url: &str, identity: &Identity) {
+fn print_banner(config: &DevConfig, url: &str, services: &[Service]) {
     println!();
     println!("Tillit is running locally.");
-    println!("  NATS JetStream   {url}");
-    println!("  data             {}", config.data_dir.display());
+    println!("  NATS JetStream  {url}");
+    println!("  data            {}", config.data_dir.display());
+    for service in services {
+        println!(
+            "  {:<15} gRPC {}  admin http://{} (/readyz, /livez)",
+            service.name, service.grpc, service.admin
+        );
+        if !service.note.is_empty() {
+            println!("                  {}", service.note);
+        }
+    }
     println!(
-        "  identity gRPC    {}  (tillit.identity.v1.IdentityService, reflection on)",
-        identity.grpc
+        "  JWKS            http://{}/.well-known/jwks.json",
+        services[0].admin
     );
     println!(
-        "  identity admin   http://{}  (/readyz, /livez, /.well-known/jwks.json)",
-        identity.admin
+        "  try             grpcurl -plaintext -d '{{\"email\":\"...\",\"password\":\"...\"}}' \\"
     );
     println!(
-        "  admin login      {} with the password printed above on the first start",
-        identity.email
+        "                    {} tillit.identity.v1.IdentityService/Login",
+        services[0].grpc
     );
-    println!("                   (or TILLIT_BOOTSTRAP_ADMIN_PASSWORD); `just reset` starts over.");
-    println!(
-        "  try              grpcurl -plaintext -d '{{\"email\":\"{}\",\"password\":\"...\"}}' \\",
-        identity.email
-    );
-    println!(
-        "                     {} tillit.identity.v1.IdentityService/Login",
-        identity.grpc
-    );
-    println!("Press Ctrl-C to stop everything started here.");
+    println!("  import assets   TILLIT_EMAIL=... TILLIT_PASSWORD=... just import-assets FILE.csv");
+    println!("Press Ctrl-C to stop everything started here. `just reset` deletes all local data.");
 }
 
 /// Starts nats-server with JetStream on 127.0.0.1 and the store under the data dir.
