@@ -1,10 +1,10 @@
-//! Starting the assets service beside identity, on the same nats-server.
+//! Running the assets and incidents services beside identity, on the same nats-server.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use tillit_assets::AssetsConfig;
-use tillit_proto::assets::assets_service_client::AssetsServiceClient;
+use tillit_incidents::IncidentsConfig;
 use tillit_runtime::Env;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -12,30 +12,46 @@ use tonic::transport::Channel;
 
 use crate::identity::{ISSUER, wait_serving};
 
-/// A running assets service.
-pub struct Assets {
+/// A service running in-process through its `run(config, listeners, shutdown)`.
+pub struct Service {
     /// gRPC address.
     pub grpc: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), String>>>,
 }
 
-/// Settings for tests.
-pub fn test_config(nats_url: &str, data_dir: &Path) -> AssetsConfig {
+fn env(nats_url: &str, data_dir: &Path) -> Env {
     let data = data_dir.display().to_string();
-    let pairs = [
+    Env::from_pairs([
         ("TILLIT_NATS_URL", nats_url),
         ("TILLIT_DATA_DIR", data.as_str()),
         ("TILLIT_ISSUER", ISSUER),
         ("TILLIT_COMPANY_NAME", "Tillit Test AB"),
         ("TILLIT_DPO_CONTACT", "dpo@tillit.test"),
-    ];
-    AssetsConfig::from_env(&Env::from_pairs(pairs)).expect("test configuration")
+    ])
 }
 
-impl Assets {
-    /// Starts assets on free ports and waits until its health says SERVING.
-    pub async fn start(config: AssetsConfig) -> Self {
+/// Assets settings for tests.
+pub fn test_config(nats_url: &str, data_dir: &Path) -> AssetsConfig {
+    AssetsConfig::from_env(&env(nats_url, data_dir)).expect("test configuration")
+}
+
+/// Incidents settings for tests.
+pub fn incidents_config(nats_url: &str, data_dir: &Path) -> IncidentsConfig {
+    IncidentsConfig::from_env(&env(nats_url, data_dir)).expect("test configuration")
+}
+
+impl Service {
+    /// Runs a service on free ports and waits until its health says SERVING.
+    pub async fn start<F, Fut>(name: &str, run: F) -> Self
+    where
+        F: FnOnce(
+            tokio::net::TcpListener,
+            tokio::net::TcpListener,
+            std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+        ) -> Fut,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
         let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -44,15 +60,14 @@ impl Assets {
             .expect("bind");
         let grpc = grpc_listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(tillit_assets::run(
-            config,
+        let task = tokio::spawn(run(
             grpc_listener,
             admin_listener,
-            async move {
+            Box::pin(async move {
                 let _ = stopped.await;
-            },
+            }),
         ));
-        wait_serving(grpc, tillit_assets::SERVICE_NAME).await;
+        wait_serving(grpc, name).await;
         Self {
             grpc,
             stop: Some(stop),
@@ -60,9 +75,27 @@ impl Assets {
         }
     }
 
-    /// A gRPC client.
-    pub async fn client(&self) -> AssetsServiceClient<Channel> {
-        AssetsServiceClient::connect(format!("http://{}", self.grpc))
+    /// The assets service.
+    pub async fn assets(config: AssetsConfig) -> Self {
+        Self::start(tillit_assets::SERVICE_NAME, move |g, a, s| {
+            tillit_assets::run(config, g, a, s)
+        })
+        .await
+    }
+
+    /// The incidents service.
+    pub async fn incidents(config: IncidentsConfig) -> Self {
+        Self::start(tillit_incidents::SERVICE_NAME, move |g, a, s| {
+            tillit_incidents::run(config, g, a, s)
+        })
+        .await
+    }
+
+    /// A channel to it.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.grpc))
+            .expect("url")
+            .connect()
             .await
             .expect("connect")
     }
@@ -74,13 +107,13 @@ impl Assets {
         }
         if let Some(task) = self.task.take() {
             task.await
-                .expect("assets task")
-                .expect("assets ran cleanly");
+                .expect("service task")
+                .expect("service ran cleanly");
         }
     }
 }
 
-impl Drop for Assets {
+impl Drop for Service {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

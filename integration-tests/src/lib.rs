@@ -4,3 +4,4 @@
 
 pub mod assets;
 pub mod identity;
+pub mod platform;

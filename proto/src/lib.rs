@@ -21,6 +21,13 @@ pub mod tillit {
             tonic::include_proto!("tillit.assets.v1");
         }
     }
+    /// Deviations and incidents.
+    pub mod incidents {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("tillit.incidents.v1");
+        }
+    }
     /// Tenants, users, keys, credentials and the identity API.
     pub mod identity {
         /// Version 1.
@@ -40,6 +47,7 @@ pub mod tillit {
 pub use tillit::assets::v1 as assets;
 pub use tillit::common::v1 as common;
 pub use tillit::identity::v1 as identity;
+pub use tillit::incidents::v1 as incidents;
 pub use tillit::kernel::v1 as kernel;
 
 /// Encoded `google.protobuf.FileDescriptorSet` of every Tillit proto, for server reflection.

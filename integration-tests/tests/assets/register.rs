@@ -47,7 +47,7 @@ fn timestamp(at: time::OffsetDateTime) -> Option<prost_types::Timestamp> {
 #[tokio::test]
 async fn invalid_registrations_name_the_field_and_append_nothing() {
     let platform = Platform::start().await;
-    let mut client = platform.assets.client().await;
+    let mut client = platform.assets().await;
     let officer = &platform.officer.0;
     let before = stream_messages(&platform.nats, "ASSETS").await;
     let cases = [
@@ -114,7 +114,7 @@ async fn invalid_registrations_name_the_field_and_append_nothing() {
 #[tokio::test]
 async fn a_commands_token_shows_the_change_at_once_and_as_of_reads_the_past() {
     let platform = Platform::start().await;
-    let mut client = platform.assets.client().await;
+    let mut client = platform.assets().await;
     let officer = &platform.officer.0;
     let registered = client
         .register_asset(bearer(officer, register("acme", "CRM", (2, 2, 2))))
@@ -218,6 +218,42 @@ async fn a_commands_token_shows_the_change_at_once_and_as_of_reads_the_past() {
         Some(4),
         "the new levels"
     );
+    let timeline = client
+        .get_asset_timeline(bearer(
+            officer,
+            tillit_proto::assets::GetAssetTimelineRequest {
+                asset_id: asset_id.clone(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("timeline")
+        .into_inner();
+    let commands: Vec<_> = timeline
+        .entries
+        .iter()
+        .map(|e| (e.command.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        commands,
+        vec![
+            (
+                "tillit.assets.v1.RegisterAsset",
+                platform.officer.1.as_str()
+            ),
+            (
+                "tillit.assets.v1.ClassifyAsset",
+                platform.officer.1.as_str()
+            )
+        ],
+        "who changed what"
+    );
+    assert!(
+        timeline.entries[1]
+            .events
+            .iter()
+            .any(|e| e == "tillit.assets.v1.AssetClassified")
+    );
     let ancient = client
         .get_asset(bearer(
             officer,
@@ -235,7 +271,7 @@ async fn a_commands_token_shows_the_change_at_once_and_as_of_reads_the_past() {
 #[tokio::test]
 async fn importing_reports_bad_lines_imports_the_rest_and_a_reimport_appends_nothing() {
     let platform = Platform::start().await;
-    let mut client = platform.assets.client().await;
+    let mut client = platform.assets().await;
     let officer = &platform.officer.0;
     let csv = "tenant,name,kind,owner_email,c,i,a,external_key\n\
                acme,Mail relay,server,olle@tillit.test,2,3,3,srv-001\n\
@@ -313,7 +349,7 @@ async fn importing_reports_bad_lines_imports_the_rest_and_a_reimport_appends_not
 #[tokio::test]
 async fn a_customer_never_sees_or_learns_of_another_tenants_asset() {
     let platform = Platform::start().await;
-    let mut client = platform.assets.client().await;
+    let mut client = platform.assets().await;
     let officer = &platform.officer.0;
     let ours = client
         .register_asset(bearer(officer, register("acme", "Acme web", (2, 2, 2))))
@@ -433,7 +469,7 @@ async fn a_customer_never_sees_or_learns_of_another_tenants_asset() {
 #[tokio::test]
 async fn the_processing_record_lists_every_asset_with_personal_data_and_none_without() {
     let platform = Platform::start().await;
-    let mut client = platform.assets.client().await;
+    let mut client = platform.assets().await;
     let officer = &platform.officer.0;
     let crm = client
         .register_asset(bearer(officer, register("acme", "CRM", (3, 2, 2))))
@@ -518,7 +554,7 @@ async fn the_processing_record_lists_every_asset_with_personal_data_and_none_wit
 #[tokio::test]
 async fn evidence_drives_the_control_gaps() {
     let platform = Platform::start().await;
-    let mut client = platform.assets.client().await;
+    let mut client = platform.assets().await;
     let officer = &platform.officer.0;
     let asset = client
         .register_asset(bearer(officer, register("internal", "ERP", (2, 2, 3))))

@@ -1,11 +1,16 @@
-//! A platform with identity and assets, tenants acme and globex, and users with tokens.
+//! A platform with identity, assets and incidents, tenants acme and globex, and users with
+//! tokens: what the service tests beyond identity start from.
 
-use tillit_integration_tests::assets::{self, Assets};
-use tillit_integration_tests::identity::{Identity, bearer, test_config};
+use tillit_proto::assets::assets_service_client::AssetsServiceClient;
+use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
+use tonic::transport::Channel;
+
+use crate::assets::{self, Service};
+use crate::identity::{Identity, bearer, test_config};
 use tillit_proto::identity::{Contact, ContractTerms, CreateTenantRequest};
 use tillit_testkit::NatsServer;
 
-pub use tillit_integration_tests::identity::stream_messages;
+pub use crate::identity::stream_messages;
 
 /// NATS, identity, assets, and tokens of the people the tests need.
 pub struct Platform {
@@ -13,12 +18,25 @@ pub struct Platform {
     pub _data: tempfile::TempDir,
     /// Kept running for the test's lifetime.
     pub _identity: Identity,
-    pub assets: Assets,
+    pub assets: Service,
+    pub incidents: Service,
     pub officer: (String, String),
     pub employee: (String, String),
     pub auditor: String,
     pub alice: String,
     pub bob: String,
+}
+
+impl Platform {
+    /// An assets client.
+    pub async fn assets(&self) -> AssetsServiceClient<Channel> {
+        AssetsServiceClient::new(self.assets.channel().await)
+    }
+
+    /// An incidents client.
+    pub async fn incidents(&self) -> IncidentsServiceClient<Channel> {
+        IncidentsServiceClient::new(self.incidents.channel().await)
+    }
 }
 
 /// A token and the user id behind it.
@@ -81,12 +99,15 @@ impl Platform {
         let (_, bob, _) = identity
             .create_user(&admin, "globex", "bob@globex.example", &["customer"])
             .await;
-        let assets = Assets::start(assets::test_config(&nats.url(), data.path())).await;
+        let assets = Service::assets(assets::test_config(&nats.url(), data.path())).await;
+        let incidents =
+            Service::incidents(assets::incidents_config(&nats.url(), data.path())).await;
         Self {
             nats,
             _data: data,
             _identity: identity,
             assets,
+            incidents,
             officer: pair(o, ol),
             employee: pair(e, el),
             auditor: auditor.access_token,

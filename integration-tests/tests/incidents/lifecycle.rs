@@ -1,0 +1,476 @@
+//! Triage with affected customers, closure guards, visibility and the timeline.
+
+use tillit_integration_tests::identity::bearer;
+use tillit_integration_tests::platform::Platform;
+use tillit_proto::assets::{Classification, RegisterAssetRequest};
+use tillit_proto::incidents::{
+    AddActionRequest, AffectedAsset, CompleteActionRequest, GetIncidentRequest,
+    ListIncidentsRequest, ReportIncidentRequest, ReviewIncidentRequest, TransitionIncidentRequest,
+    Triage, TriageIncidentRequest,
+};
+use tonic::Code;
+
+async fn register_asset(
+    platform: &Platform,
+    tenant: &str,
+    name: &str,
+) -> (String, tillit_proto::common::ConsistencyToken) {
+    let registered = platform
+        .assets()
+        .await
+        .register_asset(bearer(
+            &platform.officer.0,
+            RegisterAssetRequest {
+                tenant_id: tenant.into(),
+                name: name.into(),
+                kind: "service".into(),
+                owner_user_id: String::new(),
+                description: String::new(),
+                classification: Some(Classification {
+                    confidentiality: 3,
+                    integrity: 3,
+                    availability: 3,
+                }),
+                classification_rationale: "customer service".into(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("asset")
+        .into_inner();
+    (
+        registered.asset.expect("asset").asset_id,
+        registered.consistency.expect("token"),
+    )
+}
+
+async fn report(platform: &Platform, token: &str, title: &str) -> String {
+    platform
+        .incidents()
+        .await
+        .report_incident(bearer(
+            token,
+            ReportIncidentRequest {
+                kind: "security_incident".into(),
+                title: title.into(),
+                description: format!("{title}: internal details"),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("report")
+        .into_inner()
+        .incident_id
+}
+
+fn triage(assets: &[&str]) -> Triage {
+    Triage {
+        severity: "high".into(),
+        affected_properties: vec!["availability".into(), "confidentiality".into()],
+        affected_assets: assets
+            .iter()
+            .map(|id| AffectedAsset {
+                asset_id: (*id).into(),
+                ..Default::default()
+            })
+            .collect(),
+        personal_data_breach: true,
+        data_categories: vec!["contact details".into()],
+        approx_data_subjects: 1200,
+        approx_records: 5000,
+        risk_to_data_subjects: "risk".into(),
+        suspected_malicious: true,
+        notes: "internal: suspect credential stuffing".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn triage_right_after_registering_an_asset_derives_its_tenant_and_our_role() {
+    let platform = Platform::start().await;
+    let (customer_asset, first) = register_asset(&platform, "acme", "Acme webshop").await;
+    let (own_asset, second) = register_asset(&platform, "internal", "Our ERP").await;
+    let incident = report(&platform, &platform.employee.0, "Webshop down").await;
+
+    // The token of the just-registered assets goes along: no sleep, no retry.
+    let token = tillit_proto::common::ConsistencyToken {
+        positions: [first.positions, second.positions].concat(),
+    };
+    let triaged = platform
+        .incidents()
+        .await
+        .triage_incident(bearer(
+            &platform.officer.0,
+            TriageIncidentRequest {
+                incident_id: incident,
+                triage: Some(triage(&[&customer_asset, &own_asset])),
+                consistency: Some(token),
+            },
+        ))
+        .await
+        .expect("triage")
+        .into_inner()
+        .triage
+        .expect("triage");
+    let assets: Vec<_> = triaged
+        .affected_assets
+        .iter()
+        .map(|a| (a.tenant_id.as_str(), a.our_role.as_str(), a.confidentiality))
+        .collect();
+    assert_eq!(
+        assets,
+        vec![("acme", "processor", 3), ("internal", "controller", 3)]
+    );
+    let customers: Vec<_> = triaged
+        .affected_customers
+        .iter()
+        .map(|c| (c.tenant_id.as_str(), c.our_role.as_str()))
+        .collect();
+    assert_eq!(
+        customers,
+        vec![("acme", "processor"), ("internal", "controller")]
+    );
+
+    let unknown = platform
+        .incidents()
+        .await
+        .triage_incident(bearer(
+            &platform.officer.0,
+            TriageIncidentRequest {
+                incident_id: report(&platform, &platform.officer.0, "x").await,
+                triage: Some(triage(&["no-such-asset"])),
+                consistency: None,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in_the_timeline() {
+    let platform = Platform::start().await;
+    let officer = &platform.officer.0;
+    let mut client = platform.incidents().await;
+    let id = report(&platform, &platform.employee.0, "Lost laptop").await;
+
+    let early = client
+        .transition_incident(bearer(
+            officer,
+            TransitionIncidentRequest {
+                incident_id: id.clone(),
+                transition: "contain".into(),
+                note: String::new(),
+                consistency: None,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    assert!(
+        early.message().contains("reported"),
+        "names the current state: {}",
+        early.message()
+    );
+
+    client
+        .triage_incident(bearer(
+            officer,
+            TriageIncidentRequest {
+                incident_id: id.clone(),
+                triage: Some(triage(&[])),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("triage");
+    let action = client
+        .add_action(bearer(
+            officer,
+            AddActionRequest {
+                incident_id: id.clone(),
+                title: "Enable disk encryption on all laptops".into(),
+                owner_user_id: platform.officer.1.clone(),
+                due_at: Some(tillit_kernel::clock::to_timestamp(
+                    time::OffsetDateTime::now_utc() + time::Duration::days(14),
+                )),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("action")
+        .into_inner();
+    for transition in ["contain", "resolve"] {
+        client
+            .transition_incident(bearer(
+                officer,
+                TransitionIncidentRequest {
+                    incident_id: id.clone(),
+                    transition: transition.into(),
+                    note: String::new(),
+                    consistency: None,
+                },
+            ))
+            .await
+            .expect(transition);
+    }
+    client
+        .review_incident(bearer(
+            officer,
+            ReviewIncidentRequest {
+                incident_id: id.clone(),
+                root_cause: "unencrypted disk".into(),
+                lessons_learned: "encrypt every laptop".into(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("review");
+    let refused = client
+        .transition_incident(bearer(
+            officer,
+            TransitionIncidentRequest {
+                incident_id: id.clone(),
+                transition: "close".into(),
+                note: String::new(),
+                consistency: None,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused
+            .message()
+            .contains("Enable disk encryption on all laptops"),
+        "{}",
+        refused.message()
+    );
+
+    client
+        .complete_action(bearer(
+            officer,
+            CompleteActionRequest {
+                incident_id: id.clone(),
+                action_id: action.action_id,
+                evidence: "MDM report 2026-11-27".into(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("complete");
+    let closed = client
+        .transition_incident(bearer(
+            officer,
+            TransitionIncidentRequest {
+                incident_id: id.clone(),
+                transition: "close".into(),
+                note: String::new(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("close")
+        .into_inner();
+    assert_eq!(closed.status, "closed");
+
+    let got = client
+        .get_incident(bearer(
+            officer,
+            GetIncidentRequest {
+                incident_id: id,
+                consistency: closed.consistency,
+            },
+        ))
+        .await
+        .expect("get")
+        .into_inner();
+    let commands: Vec<_> = got
+        .timeline
+        .iter()
+        .map(|e| e.command.rsplit('.').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        commands,
+        vec![
+            "ReportIncident",
+            "TriageIncident",
+            "AddAction",
+            "TransitionIncident",
+            "TransitionIncident",
+            "ReviewIncident",
+            "CompleteAction",
+            "TransitionIncident"
+        ]
+    );
+    assert_eq!(
+        got.timeline[0].actor, platform.employee.1,
+        "reported by the employee"
+    );
+    assert!(
+        got.timeline[1..]
+            .iter()
+            .all(|e| e.actor == platform.officer.1 && e.recorded_at.is_some()),
+        "handled by the officer, each with a time"
+    );
+}
+
+#[tokio::test]
+async fn customers_see_only_what_concerns_them_and_employees_only_what_they_reported() {
+    let platform = Platform::start().await;
+    let officer = &platform.officer.0;
+    let (acme_asset, a) = register_asset(&platform, "acme", "Acme mail").await;
+    let (globex_asset, b) = register_asset(&platform, "globex", "Globex mail").await;
+    let token = tillit_proto::common::ConsistencyToken {
+        positions: [a.positions, b.positions].concat(),
+    };
+    let mut client = platform.incidents().await;
+
+    let both = report(&platform, officer, "Mail cluster breach").await;
+    client
+        .triage_incident(bearer(
+            officer,
+            TriageIncidentRequest {
+                incident_id: both.clone(),
+                triage: Some(triage(&[&acme_asset, &globex_asset])),
+                consistency: Some(token.clone()),
+            },
+        ))
+        .await
+        .expect("triage");
+    let only_globex = report(&platform, officer, "Globex DNS outage").await;
+    let last = client
+        .triage_incident(bearer(
+            officer,
+            TriageIncidentRequest {
+                incident_id: only_globex.clone(),
+                triage: Some(triage(&[&globex_asset])),
+                consistency: Some(token),
+            },
+        ))
+        .await
+        .expect("triage")
+        .into_inner()
+        .consistency;
+
+    let seen = client
+        .get_incident(bearer(
+            &platform.alice,
+            GetIncidentRequest {
+                incident_id: both.clone(),
+                consistency: last.clone(),
+            },
+        ))
+        .await
+        .expect("alice sees the shared incident")
+        .into_inner();
+    let text = format!("{seen:?}");
+    assert!(
+        !text.to_lowercase().contains("globex"),
+        "no trace of the other customer: {text}"
+    );
+    assert!(
+        !text.contains("credential stuffing") && !text.contains("internal details"),
+        "no internal notes"
+    );
+    assert!(seen.timeline.is_empty());
+    let incident = seen.incident.expect("incident");
+    assert_eq!(
+        incident.triage.as_ref().map(|t| t.affected_customers.len()),
+        Some(1)
+    );
+
+    let hidden = client
+        .get_incident(bearer(
+            &platform.alice,
+            GetIncidentRequest {
+                incident_id: only_globex.clone(),
+                consistency: None,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound);
+    let listed = client
+        .list_incidents(bearer(
+            &platform.alice,
+            ListIncidentsRequest {
+                consistency: last.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        listed
+            .incidents
+            .iter()
+            .map(|i| i.incident_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![both.as_str()]
+    );
+    let bobs = client
+        .list_incidents(bearer(
+            &platform.bob,
+            ListIncidentsRequest {
+                consistency: last.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(bobs.incidents.len(), 2);
+    assert!(
+        !format!("{bobs:?}").to_lowercase().contains("acme"),
+        "bob learns nothing of acme"
+    );
+
+    // An employee sees what it reported, and nothing else.
+    let own = report(&platform, &platform.employee.0, "Phishing mail").await;
+    let employee = client
+        .list_incidents(bearer(
+            &platform.employee.0,
+            ListIncidentsRequest::default(),
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        employee
+            .incidents
+            .iter()
+            .map(|i| i.incident_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![own.as_str()]
+    );
+    let other = client
+        .get_incident(bearer(
+            &platform.employee.0,
+            GetIncidentRequest {
+                incident_id: both,
+                consistency: None,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), Code::NotFound);
+    let customer_report = client
+        .report_incident(bearer(
+            &platform.alice,
+            ReportIncidentRequest {
+                kind: "deviation".into(),
+                title: "t".into(),
+                description: "d".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        customer_report.code(),
+        Code::PermissionDenied,
+        "a customer reports security incidents only"
+    );
+}

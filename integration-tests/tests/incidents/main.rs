@@ -1,0 +1,4 @@
+//! The incidents service end to end: real nats-server, identity, assets and incidents
+//! in-process, gRPC.
+
+mod lifecycle;

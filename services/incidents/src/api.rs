@@ -1,0 +1,805 @@
+//! The gRPC API of incident handling.
+//!
+//! Who sees what (DOMAIN.md): security officers and admins handle and see every incident,
+//! auditors and managers read all; any employee reports deviations, incidents and proposals
+//! and sees what it reported; a customer reports incidents for its own tenant and sees the
+//! incidents it reported or that affect its tenant — customer-facing fields only (no
+//! internal notes, actions, reviews or other customers). Anything else is NOT_FOUND.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use tillit_auth::layer::caller;
+use tillit_auth::view::ViewReader;
+use tillit_auth::{Caller, Permission};
+use tillit_kernel::clock::{from_timestamp, to_timestamp};
+use tillit_kernel::{
+    AggregateId, CommandMeta, CommandRequest, EventStore, ExecuteError, KernelError,
+    ProjectionRunner, Runner, Target, TenantId,
+};
+use tillit_proto::common::{Actor, ConsistencyToken, PageResponse};
+use tillit_proto::incidents::incidents_service_server::IncidentsService;
+use tillit_proto::incidents::*;
+use time::OffsetDateTime;
+use tonic::{Request, Response, Status};
+
+use crate::config::IncidentsConfig;
+use crate::domain::DomainError;
+use crate::domain::incident::{IncidentCommand, IncidentDecider, IncidentEvent, action_status};
+use crate::projection::Reader;
+
+/// What the handlers share.
+pub struct Incidents {
+    /// Settings.
+    pub config: IncidentsConfig,
+    /// The event store.
+    pub store: EventStore,
+    /// Incidents.
+    pub incidents: Runner<IncidentDecider>,
+    /// The projections (identity view, asset facts, incident register).
+    pub projections: Arc<ProjectionRunner>,
+    /// Reads the register and asset facts.
+    pub reader: Reader,
+    /// Reads the identity view.
+    pub identity: ViewReader,
+}
+
+/// The `IncidentsService` implementation.
+#[derive(Clone)]
+pub struct IncidentsApi {
+    state: Arc<Incidents>,
+}
+
+/// How much of an incident a caller sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum View {
+    Full,
+    Customer,
+}
+
+const KINDS: [&str; 3] = ["deviation", "security_incident", "improvement_proposal"];
+const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+const PROPERTIES: [&str; 4] = [
+    "availability",
+    "integrity",
+    "confidentiality",
+    "traceability",
+];
+const RISKS: [&str; 3] = ["unlikely", "risk", "high"];
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+fn view_of(caller: &Caller, incident: &Incident) -> Option<View> {
+    if caller.may(Permission::ManageIncidents)
+        || caller.may(Permission::ReadEverything)
+        || caller.may(Permission::ReadReports)
+    {
+        return Some(View::Full);
+    }
+    if caller.tenant.is_internal()
+        && caller.may(Permission::ReadOwnReportedIncidents)
+        && incident.reporter == caller.subject
+    {
+        return Some(View::Full);
+    }
+    let concerns = incident.tenant_id == caller.tenant.as_str()
+        || incident.triage.as_ref().is_some_and(|t| {
+            t.affected_customers
+                .iter()
+                .any(|c| c.tenant_id == caller.tenant.as_str())
+        });
+    (!caller.tenant.is_internal() && caller.may(Permission::ReadAffectingIncidents) && concerns)
+        .then_some(View::Customer)
+}
+
+/// The customer-facing fields only, and of the triage only what concerns `tenant`.
+fn for_customer(mut incident: Incident, tenant: &str) -> Incident {
+    let own_report = incident.tenant_id == tenant;
+    if let Some(triage) = incident.triage.as_mut() {
+        triage.affected_assets.retain(|a| a.tenant_id == tenant);
+        triage.affected_customers.retain(|c| c.tenant_id == tenant);
+        triage.notes.clear();
+        triage.estimated_direct_loss_eur = 0;
+        triage.users_affected_percent = 0;
+    }
+    Incident {
+        description: if own_report {
+            incident.description
+        } else {
+            String::new()
+        },
+        tenant_id: if own_report {
+            incident.tenant_id
+        } else {
+            String::new()
+        },
+        reporter: String::new(),
+        root_cause: String::new(),
+        lessons_learned: String::new(),
+        actions: Vec::new(),
+        linked_incident_ids: Vec::new(),
+        reason: String::new(),
+        ..incident
+    }
+}
+
+fn pick(field: &str, raw: &str, allowed: &[&str]) -> Result<String, DomainError> {
+    let value = raw.trim().to_lowercase();
+    if allowed.contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(DomainError::invalid(
+            field,
+            format!("one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        Err(DomainError::invalid(field, "must not be empty"))
+    } else if value.chars().count() > max {
+        Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+fn past_or_now(
+    field: &str,
+    raw: Option<&prost_types::Timestamp>,
+    now: OffsetDateTime,
+) -> Result<OffsetDateTime, DomainError> {
+    match raw {
+        None => Ok(now),
+        Some(ts) => {
+            let at = from_timestamp(ts)
+                .ok_or_else(|| DomainError::invalid(field, "not a valid time"))?;
+            if at > now {
+                Err(DomainError::invalid(field, "must not be in the future"))
+            } else {
+                Ok(at)
+            }
+        }
+    }
+}
+
+impl From<DomainError> for Status {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Invalid { field, reason } => KernelError::invalid(&field, reason).into(),
+            DomainError::Precondition(reason) => Status::failed_precondition(reason),
+            DomainError::Kernel(error) => error.into(),
+        }
+    }
+}
+
+fn status(error: ExecuteError<DomainError>) -> Status {
+    match error {
+        ExecuteError::Domain(error) => error.into(),
+        ExecuteError::Kernel(error) => error.into(),
+    }
+}
+
+fn meta<T>(request: &Request<T>, caller: &Caller) -> CommandMeta {
+    let header = |name: &str| {
+        request
+            .metadata()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .filter(|v| !v.is_empty())
+    };
+    CommandMeta {
+        actor: Actor {
+            subject: caller.subject.clone(),
+            tenant: caller.tenant.as_str().to_owned(),
+            roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            on_behalf_of: String::new(),
+        },
+        idempotency_key: header("idempotency-key"),
+        correlation_id: header("x-correlation-id")
+            .unwrap_or_else(|| AggregateId::generate().as_str().to_owned()),
+        causation_id: String::new(),
+    }
+}
+
+impl IncidentsApi {
+    /// The API over shared state.
+    pub fn new(state: Arc<Incidents>) -> Self {
+        Self { state }
+    }
+
+    async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
+        match token {
+            Some(token) if !token.positions.is_empty() => Ok(self
+                .state
+                .projections
+                .wait_for(token, self.state.config.platform.consistency_timeout)
+                .await?),
+            _ => Ok(()),
+        }
+    }
+
+    /// The incident if the caller sees it at all, with how much it sees.
+    fn visible(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+    ) -> Result<(AggregateId, Incident, View), Status> {
+        let id = AggregateId::parse(raw_id, "incident_id")?;
+        let incident = self.state.reader.incident(id.as_str())?;
+        let (incident, view) = incident
+            .and_then(|i| view_of(caller, &i).map(|v| (i, v)))
+            .ok_or_else(|| Status::not_found("incident not found"))?;
+        Ok((id, incident, view))
+    }
+
+    /// Runs a command on an incident the caller handles.
+    async fn handle<T>(
+        &self,
+        request: &Request<T>,
+        raw_id: &str,
+        name: &str,
+        command: IncidentCommand,
+        allowed: &[Permission],
+    ) -> Result<tillit_kernel::Executed<IncidentEvent>, Status> {
+        let caller = caller(request)?;
+        let (id, incident, _) = self.visible(&caller, raw_id)?;
+        caller.require_any(allowed)?;
+        self.state
+            .incidents
+            .execute(CommandRequest {
+                tenant: TenantId::parse(&incident.tenant_id, "incident_id")?,
+                target: Target::Existing(id),
+                name: name.into(),
+                command,
+                meta: meta(request, &caller),
+            })
+            .await
+            .map_err(status)
+    }
+
+    /// Resolves the requested affected assets into what triage records.
+    fn affected(
+        &self,
+        requested: &[AffectedAsset],
+    ) -> Result<(Vec<AffectedAsset>, Vec<AffectedCustomer>), DomainError> {
+        let mut assets = Vec::new();
+        let mut customers: BTreeMap<String, String> = BTreeMap::new();
+        for wanted in requested {
+            let fact = self
+                .state
+                .reader
+                .asset(wanted.asset_id.trim())?
+                .ok_or_else(|| {
+                    DomainError::invalid(
+                        "triage.affected_assets.asset_id",
+                        format!("no asset {:?}", wanted.asset_id),
+                    )
+                })?;
+            let role = if fact.tenant == TenantId::INTERNAL {
+                "controller"
+            } else {
+                "processor"
+            };
+            customers.insert(fact.tenant.clone(), role.to_owned());
+            assets.push(AffectedAsset {
+                asset_id: wanted.asset_id.trim().to_owned(),
+                name: fact.name,
+                tenant_id: fact.tenant,
+                our_role: role.into(),
+                confidentiality: fact.levels.0,
+                integrity: fact.levels.1,
+                availability: fact.levels.2,
+                personal_data: fact.personal_data,
+            });
+        }
+        let customers = customers
+            .into_iter()
+            .map(|(tenant_id, our_role)| AffectedCustomer {
+                tenant_id,
+                our_role,
+            })
+            .collect();
+        Ok((assets, customers))
+    }
+
+    fn validated_triage(&self, raw: Option<&Triage>) -> Result<Triage, DomainError> {
+        let raw = raw.ok_or_else(|| DomainError::invalid("triage", "required"))?;
+        let mut properties = Vec::new();
+        for property in &raw.affected_properties {
+            let property = pick("triage.affected_properties", property, &PROPERTIES)?;
+            if !properties.contains(&property) {
+                properties.push(property);
+            }
+        }
+        if raw.users_affected_percent > 100 {
+            return Err(DomainError::invalid(
+                "triage.users_affected_percent",
+                "must be 0 to 100",
+            ));
+        }
+        let (start, end) = (
+            raw.outage_start.as_ref().and_then(from_timestamp),
+            raw.outage_end.as_ref().and_then(from_timestamp),
+        );
+        if let (Some(start), Some(end)) = (start, end)
+            && end < start
+        {
+            return Err(DomainError::invalid(
+                "triage.outage_end",
+                "must not be before outage_start",
+            ));
+        }
+        let risk = match raw.risk_to_data_subjects.as_str() {
+            "" if !raw.personal_data_breach => String::new(),
+            other => pick("triage.risk_to_data_subjects", other, &RISKS)?,
+        };
+        let (affected_assets, affected_customers) = self.affected(&raw.affected_assets)?;
+        Ok(Triage {
+            severity: pick("triage.severity", &raw.severity, &SEVERITIES)?,
+            affected_properties: properties,
+            affected_assets,
+            affected_customers,
+            risk_to_data_subjects: risk,
+            data_categories: raw
+                .data_categories
+                .iter()
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            notes: raw.notes.trim().to_owned(),
+            ..raw.clone()
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl IncidentsService for IncidentsApi {
+    async fn report_incident(
+        &self,
+        request: Request<ReportIncidentRequest>,
+    ) -> Result<Response<ReportIncidentResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let kind = pick("kind", &body.kind, &KINDS)?;
+        let allowed = caller.may(Permission::ManageIncidents)
+            || caller.may(Permission::ReportDeviation)
+            || (caller.may(Permission::ReportIncident) && kind == "security_incident");
+        if !allowed {
+            return Err(Status::permission_denied(format!(
+                "your roles may not report a {kind}"
+            )));
+        }
+        let now = self.state.store.clock().now();
+        let detected = past_or_now("detected_at", body.detected_at.as_ref(), now)?;
+        let aware = past_or_now("aware_at", body.aware_at.as_ref(), now)?;
+        let command_meta = meta(&request, &caller);
+        let id = command_meta
+            .idempotency_key
+            .as_deref()
+            .map_or_else(AggregateId::generate, |key| {
+                AggregateId::derived(&caller.tenant, "incident", key)
+            });
+        let executed = self
+            .state
+            .incidents
+            .execute(CommandRequest {
+                tenant: caller.tenant.clone(),
+                target: Target::At(id.clone()),
+                name: "tillit.incidents.v1.ReportIncident".into(),
+                command: IncidentCommand::Report(IncidentReported {
+                    incident_id: id.as_str().to_owned(),
+                    kind,
+                    title: text("title", &body.title, 300)?,
+                    description: text("description", &body.description, 20_000)?,
+                    reporter: caller.subject.clone(),
+                    reporter_tenant_id: caller.tenant.as_str().to_owned(),
+                    detected_at: Some(to_timestamp(detected)),
+                    aware_at: Some(to_timestamp(aware)),
+                }),
+                meta: command_meta,
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ReportIncidentResponse {
+            incident_id: id.as_str().to_owned(),
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn triage_incident(
+        &self,
+        request: Request<TriageIncidentRequest>,
+    ) -> Result<Response<TriageIncidentResponse>, Status> {
+        // The token may carry the position of a just-registered asset: wait for it first.
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let triage = self.validated_triage(request.get_ref().triage.as_ref())?;
+        let executed = self
+            .handle(
+                &request,
+                &request.get_ref().incident_id,
+                "tillit.incidents.v1.TriageIncident",
+                IncidentCommand::Triage(triage.clone()),
+                &[Permission::ManageIncidents],
+            )
+            .await?;
+        Ok(Response::new(TriageIncidentResponse {
+            triage: Some(triage),
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn link_incidents(
+        &self,
+        request: Request<LinkIncidentsRequest>,
+    ) -> Result<Response<LinkIncidentsResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let related = self
+            .visible(&caller, &request.get_ref().related_incident_id)
+            .map_err(|_| {
+                Status::from(DomainError::invalid(
+                    "related_incident_id",
+                    "no such incident",
+                ))
+            })?;
+        let executed = self
+            .handle(
+                &request,
+                &request.get_ref().incident_id,
+                "tillit.incidents.v1.LinkIncidents",
+                IncidentCommand::Link(related.0.as_str().to_owned()),
+                &[Permission::ManageIncidents],
+            )
+            .await?;
+        Ok(Response::new(LinkIncidentsResponse {
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn transition_incident(
+        &self,
+        request: Request<TransitionIncidentRequest>,
+    ) -> Result<Response<TransitionIncidentResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let body = request.get_ref();
+        let note = body.note.trim().to_owned();
+        let command = match body.transition.as_str() {
+            "contain" => IncidentCommand::Contain(note),
+            "resolve" => IncidentCommand::Resolve(note),
+            "close" => IncidentCommand::Close,
+            "reject" => IncidentCommand::Reject(text("note", &note, 4000)?),
+            "reopen" => IncidentCommand::Reopen(text("note", &note, 4000)?),
+            _ => {
+                return Err(DomainError::invalid(
+                    "transition",
+                    "one of contain, resolve, close, reject, reopen",
+                )
+                .into());
+            }
+        };
+        let executed = self
+            .handle(
+                &request,
+                &body.incident_id,
+                "tillit.incidents.v1.TransitionIncident",
+                command,
+                &[Permission::ManageIncidents],
+            )
+            .await?;
+        let mut incident = self
+            .state
+            .reader
+            .incident(&body.incident_id)?
+            .unwrap_or_default();
+        for event in &executed.events {
+            crate::domain::incident::apply(&mut incident, event);
+        }
+        Ok(Response::new(TransitionIncidentResponse {
+            status: incident.status,
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn review_incident(
+        &self,
+        request: Request<ReviewIncidentRequest>,
+    ) -> Result<Response<ReviewIncidentResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let body = request.get_ref();
+        let command = IncidentCommand::Review {
+            root_cause: text("root_cause", &body.root_cause, 10_000)?,
+            lessons_learned: text("lessons_learned", &body.lessons_learned, 10_000)?,
+        };
+        let executed = self
+            .handle(
+                &request,
+                &body.incident_id,
+                "tillit.incidents.v1.ReviewIncident",
+                command,
+                &[Permission::ManageIncidents],
+            )
+            .await?;
+        Ok(Response::new(ReviewIncidentResponse {
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn add_action(
+        &self,
+        request: Request<AddActionRequest>,
+    ) -> Result<Response<AddActionResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let body = request.get_ref();
+        let owner = body.owner_user_id.trim();
+        if !self
+            .state
+            .identity
+            .principal(owner)?
+            .is_some_and(|p| p.active)
+        {
+            return Err(DomainError::invalid("owner_user_id", "no such user").into());
+        }
+        let due_at = body
+            .due_at
+            .ok_or_else(|| Status::from(DomainError::invalid("due_at", "required")))?;
+        let caller = caller(&request)?;
+        let command_meta = meta(&request, &caller);
+        let action_id = command_meta
+            .idempotency_key
+            .as_deref()
+            .map_or_else(AggregateId::generate, |key| {
+                AggregateId::derived(&caller.tenant, "action", key)
+            });
+        let command = IncidentCommand::AddAction(ActionAdded {
+            action_id: action_id.as_str().to_owned(),
+            title: text("title", &body.title, 300)?,
+            owner_user_id: owner.to_owned(),
+            due_at: Some(due_at),
+        });
+        let executed = self
+            .handle(
+                &request,
+                &body.incident_id,
+                "tillit.incidents.v1.AddAction",
+                command,
+                &[Permission::ManageIncidents],
+            )
+            .await?;
+        Ok(Response::new(AddActionResponse {
+            action_id: action_id.as_str().to_owned(),
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn complete_action(
+        &self,
+        request: Request<CompleteActionRequest>,
+    ) -> Result<Response<CompleteActionResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let (_, incident, view) = self.visible(&caller, &body.incident_id)?;
+        let owns = incident
+            .actions
+            .iter()
+            .any(|a| a.action_id == body.action_id && a.owner_user_id == caller.subject);
+        if view != View::Full || !(owns || caller.may(Permission::ManageIncidents)) {
+            return Err(Status::permission_denied(
+                "only a security officer, an admin or the action's owner completes it",
+            ));
+        }
+        let command = IncidentCommand::CompleteAction {
+            action_id: body.action_id.clone(),
+            evidence: text("evidence", &body.evidence, 10_000)?,
+        };
+        let allowed: &[Permission] = if owns {
+            &[
+                Permission::ReportDeviation,
+                Permission::ManageIncidents,
+                Permission::ReadEverything,
+            ]
+        } else {
+            &[Permission::ManageIncidents]
+        };
+        let executed = self
+            .handle(
+                &request,
+                &body.incident_id,
+                "tillit.incidents.v1.CompleteAction",
+                command,
+                allowed,
+            )
+            .await?;
+        Ok(Response::new(CompleteActionResponse {
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn accept_action_risk(
+        &self,
+        request: Request<AcceptActionRiskRequest>,
+    ) -> Result<Response<AcceptActionRiskResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let command = IncidentCommand::AcceptRisk(ActionRiskAccepted {
+            action_id: body.action_id.clone(),
+            reason: text("reason", &body.reason, 4000)?,
+            accepted_by: caller.subject.clone(),
+        });
+        let executed = self
+            .handle(
+                &request,
+                &body.incident_id,
+                "tillit.incidents.v1.AcceptActionRisk",
+                command,
+                &[Permission::AcceptResidualRisk, Permission::ManageIncidents],
+            )
+            .await?;
+        Ok(Response::new(AcceptActionRiskResponse {
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn get_incident(
+        &self,
+        request: Request<GetIncidentRequest>,
+    ) -> Result<Response<GetIncidentResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let (id, incident, view) = self.visible(&caller, &request.get_ref().incident_id)?;
+        if view == View::Customer {
+            return Ok(Response::new(GetIncidentResponse {
+                incident: Some(for_customer(incident, caller.tenant.as_str())),
+                timeline: Vec::new(),
+            }));
+        }
+        let tenant = TenantId::parse(&incident.tenant_id, "incident_id")?;
+        let (_, history) = self
+            .state
+            .incidents
+            .load(&self.state.incidents.address(&tenant, id))
+            .await?;
+        let timeline = history
+            .commits
+            .iter()
+            .map(|stored| TimelineEntry {
+                recorded_at: stored.commit.recorded_at,
+                actor: stored
+                    .commit
+                    .actor
+                    .as_ref()
+                    .map(|a| a.subject.clone())
+                    .unwrap_or_default(),
+                command: stored.commit.command.clone(),
+                events: stored
+                    .commit
+                    .events
+                    .iter()
+                    .map(|e| e.r#type.clone())
+                    .collect(),
+            })
+            .collect();
+        Ok(Response::new(GetIncidentResponse {
+            incident: Some(incident),
+            timeline,
+        }))
+    }
+
+    async fn list_incidents(
+        &self,
+        request: Request<ListIncidentsRequest>,
+    ) -> Result<Response<ListIncidentsResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let status_filter = match body.status.as_str() {
+            "" => None,
+            raw => Some(pick(
+                "status",
+                raw,
+                &[
+                    "reported",
+                    "triaged",
+                    "contained",
+                    "resolved",
+                    "closed",
+                    "rejected",
+                ],
+            )?),
+        };
+        let kind = match body.kind.as_str() {
+            "" => None,
+            raw => Some(pick("kind", raw, &KINDS)?),
+        };
+        let severity = match body.severity.as_str() {
+            "" => None,
+            raw => Some(pick("severity", raw, &SEVERITIES)?),
+        };
+        let tenant = match body.tenant_id.as_str() {
+            "" => None,
+            raw => Some(TenantId::parse(raw, "tenant_id")?),
+        };
+        let limit = match body.page.as_ref().map_or(0, |p| p.page_size) {
+            0 => DEFAULT_PAGE,
+            n => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
+        };
+        let token = body
+            .page
+            .as_ref()
+            .map(|p| p.page_token.clone())
+            .unwrap_or_default();
+        let before = if token.is_empty() {
+            None
+        } else {
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| {
+                    s.split_once('/')
+                        .and_then(|(n, id)| Some((n.parse::<i64>().ok()?, id.to_owned())))
+                })
+                .ok_or_else(|| {
+                    KernelError::invalid("page.page_token", "not a token of this listing")
+                })?;
+            Some(raw)
+        };
+        let found = self.state.reader.incidents(
+            before.as_ref().map(|(n, id)| (*n, id.as_str())),
+            limit,
+            |incident| {
+                let concerns = |t: &str| {
+                    incident.tenant_id == t
+                        || incident.triage.as_ref().is_some_and(|tr| {
+                            tr.affected_customers.iter().any(|c| c.tenant_id == t)
+                        })
+                };
+                view_of(&caller, incident).is_some()
+                    && status_filter.as_ref().is_none_or(|s| *s == incident.status)
+                    && kind.as_ref().is_none_or(|k| *k == incident.kind)
+                    && severity
+                        .as_ref()
+                        .is_none_or(|s| incident.triage.as_ref().is_some_and(|t| t.severity == *s))
+                    && tenant.as_ref().is_none_or(|t| concerns(t.as_str()))
+                    && (!body.has_open_actions
+                        || incident
+                            .actions
+                            .iter()
+                            .any(|a| a.status == action_status::OPEN))
+                    && (body.linked_to.is_empty()
+                        || incident.linked_incident_ids.contains(&body.linked_to))
+            },
+        )?;
+        let full = found.len() == limit;
+        let next = found
+            .last()
+            .filter(|_| full)
+            .map(|(_, (nanos, id))| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{nanos}/{id}"))
+            })
+            .unwrap_or_default();
+        let incidents = found
+            .into_iter()
+            .map(|(incident, _)| match view_of(&caller, &incident) {
+                Some(View::Customer) => for_customer(incident, caller.tenant.as_str()),
+                _ => incident,
+            })
+            .collect();
+        Ok(Response::new(ListIncidentsResponse {
+            incidents,
+            page: Some(PageResponse {
+                next_page_token: next,
+            }),
+        }))
+    }
+}

@@ -1,0 +1,31 @@
+//! The incidents service's settings: the shared platform settings plus its own.
+
+use std::net::SocketAddr;
+
+use tillit_kernel::Clock;
+use tillit_runtime::{ConfigError, Env, PlatformConfig};
+
+/// Everything the incidents service needs to start.
+#[derive(Clone, Debug)]
+pub struct IncidentsConfig {
+    /// NATS, data dir, issuer, store settings.
+    pub platform: PlatformConfig,
+    /// `TILLIT_INCIDENTS_GRPC_ADDR` (127.0.0.1:50053).
+    pub grpc_addr: SocketAddr,
+    /// `TILLIT_INCIDENTS_ADMIN_ADDR` (127.0.0.1:9093).
+    pub admin_addr: SocketAddr,
+    /// The clock; tests may pin or shift it.
+    pub clock: Clock,
+}
+
+impl IncidentsConfig {
+    /// Reads the settings, naming the variable of any bad value.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            platform: PlatformConfig::from_env(env)?,
+            grpc_addr: env.addr("TILLIT_INCIDENTS_GRPC_ADDR", "127.0.0.1:50053")?,
+            admin_addr: env.addr("TILLIT_INCIDENTS_ADMIN_ADDR", "127.0.0.1:9093")?,
+            clock: Clock::system(),
+        })
+    }
+}

@@ -1,0 +1,274 @@
+//! Every transition from every state: allowed ones change the status as drawn, refused
+//! ones answer a precondition naming the current state.
+
+use time::OffsetDateTime;
+
+use super::*;
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+}
+
+fn reported() -> Incident {
+    let events = IncidentDecider::decide(
+        &Incident::default(),
+        IncidentCommand::Report(IncidentReported {
+            incident_id: "i1".into(),
+            kind: "security_incident".into(),
+            title: "Phishing".into(),
+            ..Default::default()
+        }),
+        now(),
+    )
+    .unwrap();
+    events
+        .iter()
+        .fold(Incident::default(), IncidentDecider::evolve)
+}
+
+fn run(incident: Incident, command: IncidentCommand) -> Result<Incident, DomainError> {
+    let events = IncidentDecider::decide(&incident, command, now())?;
+    Ok(events.iter().fold(incident, IncidentDecider::evolve))
+}
+
+fn in_state(state: &str) -> Incident {
+    let triaged = || {
+        run(
+            reported(),
+            IncidentCommand::Triage(Triage {
+                severity: "high".into(),
+                ..Default::default()
+            }),
+        )
+        .unwrap()
+    };
+    let reviewed = |incident| {
+        run(
+            incident,
+            IncidentCommand::Review {
+                root_cause: "weak MFA".into(),
+                lessons_learned: "enforce MFA".into(),
+            },
+        )
+        .unwrap()
+    };
+    match state {
+        status::REPORTED => reported(),
+        status::TRIAGED => triaged(),
+        status::CONTAINED => run(triaged(), IncidentCommand::Contain(String::new())).unwrap(),
+        status::RESOLVED => {
+            reviewed(run(triaged(), IncidentCommand::Resolve(String::new())).unwrap())
+        }
+        status::CLOSED => run(in_state(status::RESOLVED), IncidentCommand::Close).unwrap(),
+        status::REJECTED => run(reported(), IncidentCommand::Reject("duplicate".into())).unwrap(),
+        other => panic!("{other}"),
+    }
+}
+
+fn commands() -> Vec<(&'static str, IncidentCommand)> {
+    vec![
+        ("triage", IncidentCommand::Triage(Triage::default())),
+        ("contain", IncidentCommand::Contain(String::new())),
+        ("resolve", IncidentCommand::Resolve(String::new())),
+        (
+            "review",
+            IncidentCommand::Review {
+                root_cause: "r".into(),
+                lessons_learned: "l".into(),
+            },
+        ),
+        ("close", IncidentCommand::Close),
+        ("reject", IncidentCommand::Reject("no".into())),
+        ("reopen", IncidentCommand::Reopen("again".into())),
+    ]
+}
+
+#[test]
+fn every_transition_from_every_state() {
+    use status::*;
+    // (from, command) -> the status afterwards, or None when refused.
+    let table: [(&str, [Option<&str>; 7]); 6] = [
+        //          triage           contain          resolve         review           close         reject          reopen
+        (
+            REPORTED,
+            [Some(TRIAGED), None, None, None, None, Some(REJECTED), None],
+        ),
+        (
+            TRIAGED,
+            [
+                Some(TRIAGED),
+                Some(CONTAINED),
+                Some(RESOLVED),
+                None,
+                None,
+                Some(REJECTED),
+                None,
+            ],
+        ),
+        (
+            CONTAINED,
+            [
+                Some(CONTAINED),
+                None,
+                Some(RESOLVED),
+                Some(CONTAINED),
+                None,
+                None,
+                None,
+            ],
+        ),
+        (
+            RESOLVED,
+            [
+                Some(RESOLVED),
+                None,
+                None,
+                Some(RESOLVED),
+                Some(CLOSED),
+                None,
+                None,
+            ],
+        ),
+        (CLOSED, [None, None, None, None, None, None, Some(TRIAGED)]),
+        (
+            REJECTED,
+            [None, None, None, None, None, None, Some(REPORTED)],
+        ),
+    ];
+    for (from, expected) in table {
+        for ((verb, command), expected) in commands().into_iter().zip(expected) {
+            let outcome = run(in_state(from), command);
+            match (expected, outcome) {
+                (Some(to), Ok(incident)) => assert_eq!(incident.status, to, "{verb} from {from}"),
+                (None, Err(DomainError::Precondition(message))) => {
+                    assert!(
+                        message.contains(from),
+                        "{verb} from {from}: {message:?} names the state"
+                    )
+                }
+                (expected, outcome) => {
+                    panic!("{verb} from {from}: expected {expected:?}, got {outcome:?}")
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn closing_needs_root_cause_lessons_and_every_action_done_and_names_what_is_missing() {
+    let resolved = run(
+        in_state(status::TRIAGED),
+        IncidentCommand::Resolve(String::new()),
+    )
+    .unwrap();
+    let Err(DomainError::Precondition(message)) = run(resolved.clone(), IncidentCommand::Close)
+    else {
+        panic!("closed without review")
+    };
+    assert!(
+        message.contains("root cause") && message.contains("lessons learned"),
+        "{message}"
+    );
+
+    let with_action = run(
+        in_state(status::RESOLVED),
+        IncidentCommand::AddAction(ActionAdded {
+            action_id: "a1".into(),
+            title: "Enforce MFA".into(),
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    let Err(DomainError::Precondition(message)) = run(with_action.clone(), IncidentCommand::Close)
+    else {
+        panic!("closed with an open action")
+    };
+    assert!(message.contains("Enforce MFA"), "{message}");
+
+    let done = run(
+        with_action.clone(),
+        IncidentCommand::CompleteAction {
+            action_id: "a1".into(),
+            evidence: "policy enforced".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        run(done.clone(), IncidentCommand::Close).unwrap().status,
+        status::CLOSED
+    );
+    let accepted = run(
+        with_action,
+        IncidentCommand::AcceptRisk(ActionRiskAccepted {
+            action_id: "a1".into(),
+            reason: "legacy system retires in May".into(),
+            accepted_by: "m".into(),
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        run(accepted, IncidentCommand::Close).unwrap().status,
+        status::CLOSED
+    );
+    assert!(
+        matches!(
+            run(
+                done,
+                IncidentCommand::CompleteAction {
+                    action_id: "a1".into(),
+                    evidence: "again".into()
+                }
+            ),
+            Err(DomainError::Precondition(_))
+        ),
+        "an action is completed once"
+    );
+}
+
+#[test]
+fn actions_links_and_reports_are_refused_where_they_make_no_sense() {
+    assert!(
+        matches!(run(reported(), IncidentCommand::CompleteAction { action_id: "nope".into(), evidence: String::new() }), Err(DomainError::Invalid { field, .. }) if field == "action_id")
+    );
+    assert!(
+        matches!(run(in_state(status::CLOSED), IncidentCommand::AddAction(ActionAdded { action_id: "a".into(), ..Default::default() })), Err(DomainError::Precondition(m)) if m.contains("closed"))
+    );
+    assert!(
+        matches!(
+            run(reported(), IncidentCommand::Link("i1".into())),
+            Err(DomainError::Invalid { .. })
+        ),
+        "not to itself"
+    );
+    let linked = run(reported(), IncidentCommand::Link("i2".into())).unwrap();
+    assert!(
+        IncidentDecider::decide(&linked, IncidentCommand::Link("i2".into()), now())
+            .unwrap()
+            .is_empty(),
+        "linking twice changes nothing"
+    );
+    assert!(matches!(
+        run(
+            reported(),
+            IncidentCommand::Report(IncidentReported::default())
+        ),
+        Err(DomainError::Precondition(_))
+    ));
+    assert!(matches!(
+        run(Incident::default(), IncidentCommand::Close),
+        Err(DomainError::Precondition(_))
+    ));
+}
+
+#[test]
+fn reopening_a_closed_incident_clears_its_closure() {
+    let reopened = run(
+        in_state(status::CLOSED),
+        IncidentCommand::Reopen("recurred".into()),
+    )
+    .unwrap();
+    assert_eq!(
+        (reopened.status.as_str(), reopened.closed_at),
+        (status::TRIAGED, None)
+    );
+}

@@ -1,0 +1,35 @@
+//! Incident handling's business rules, pure: the incident decider and validation.
+
+pub mod incident;
+
+use tillit_kernel::KernelError;
+
+/// Why the incidents service refuses a command.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum DomainError {
+    /// Bad input in `field`.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The request field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The state machine does not allow it; the message names the current state or what
+    /// is missing.
+    #[error("{0}")]
+    Precondition(String),
+    /// The kernel failed.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
+
+impl DomainError {
+    /// Bad input in `field`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}

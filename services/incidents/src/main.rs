@@ -1,0 +1,43 @@
+//! `tillit-incidents`: wiring only — config, logging, listeners, run until Ctrl-C/SIGTERM.
+
+use std::process::ExitCode;
+
+use tillit_incidents::IncidentsConfig;
+use tillit_runtime::{Env, shutdown_signal, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init("incidents");
+    let config = match IncidentsConfig::from_env(&Env::from_process()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("tillit-incidents: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bind = |addr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("binding {addr}: {e}"))
+    };
+    let listeners = async {
+        Ok::<_, String>((
+            bind(config.grpc_addr).await?,
+            bind(config.admin_addr).await?,
+        ))
+    };
+    let (grpc, admin) = match listeners.await {
+        Ok(listeners) => listeners,
+        Err(e) => {
+            eprintln!("tillit-incidents: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match tillit_incidents::run(config, grpc, admin, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tillit-incidents: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
