@@ -122,20 +122,41 @@ async fn start_services(config: &DevConfig, nats_url: &str) -> Result<Vec<Servic
     assets.platform.nats_url = nats_url.to_owned();
     assets.platform.data_dir = config.data_dir.clone();
     let (grpc, admin) = (assets.grpc_addr, assets.admin_addr);
-    match Service::start("assets", grpc, admin, move |g, a, stop| {
+    let started = Service::start("assets", grpc, admin, move |g, a, stop| {
         tillit_assets::run(assets, g, a, stop)
     })
-    .await
-    {
-        Ok(service) => services.push(service),
+    .await;
+    let services = keep_or_stop(services, started).await?;
+
+    let mut incidents = tillit_incidents::IncidentsConfig::from_env(&env)
+        .map_err(|e| format!("configuration: {e}"))?;
+    incidents.platform.nats_url = nats_url.to_owned();
+    incidents.platform.data_dir = config.data_dir.clone();
+    let (grpc, admin) = (incidents.grpc_addr, incidents.admin_addr);
+    let started = Service::start("incidents", grpc, admin, move |g, a, stop| {
+        tillit_incidents::run(incidents, g, a, stop)
+    })
+    .await;
+    keep_or_stop(services, started).await
+}
+
+/// Adds a started service, or stops the ones already running when it failed.
+async fn keep_or_stop(
+    mut services: Vec<Service>,
+    started: Result<Service, String>,
+) -> Result<Vec<Service>, String> {
+    match started {
+        Ok(service) => {
+            services.push(service);
+            Ok(services)
+        }
         Err(e) => {
             for service in services.into_iter().rev() {
                 service.stop().await;
             }
-            return Err(e);
+            Err(e)
         }
     }
-    Ok(services)
 }
 
 /// Resolves with the name of the first service whose task ends.
