@@ -6,6 +6,8 @@
 //!   each required control is ok (with when it next falls due), missing or overdue (with
 //!   the date it became due).
 
+pub mod clocks;
 pub mod controls;
+pub mod stockholm;
 
 pub use controls::{AssetFacts, Check, ControlRule, ControlStatus, RuleSet, Severity, State};

@@ -5,8 +5,8 @@ use tillit_integration_tests::platform::Platform;
 use tillit_proto::assets::{Classification, RegisterAssetRequest};
 use tillit_proto::incidents::{
     AddActionRequest, AffectedAsset, CompleteActionRequest, GetIncidentRequest,
-    ListIncidentsRequest, ReportIncidentRequest, ReviewIncidentRequest, TransitionIncidentRequest,
-    Triage, TriageIncidentRequest,
+    ListIncidentsRequest, RecordNotificationRequest, ReportIncidentRequest, ReviewIncidentRequest,
+    TransitionIncidentRequest, Triage, TriageIncidentRequest,
 };
 use tonic::Code;
 
@@ -226,6 +226,42 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
         ))
         .await
         .expect("review");
+    let due = client
+        .list_obligations_due(bearer(
+            officer,
+            tillit_proto::incidents::ListObligationsDueRequest {
+                before: Some(tillit_kernel::clock::to_timestamp(
+                    time::OffsetDateTime::now_utc(),
+                )),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("due list")
+        .into_inner();
+    assert_eq!(
+        due.obligations
+            .iter()
+            .map(|o| (o.incident_id.as_str(), o.obligation_id.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(id.as_str(), "gdpr-33-1")],
+        "overdue for the officer's view"
+    );
+    let report = client
+        .get_incident_report(bearer(
+            officer,
+            tillit_proto::incidents::GetIncidentReportRequest {
+                incident_id: id.clone(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("report")
+        .into_inner();
+    let report: serde_json::Value = serde_json::from_str(&report.json).expect("json");
+    assert_eq!(report["gdpr_art_33_3"]["approximate_data_subjects"], 1200);
+    assert_eq!(report["gdpr_art_33_3"]["contact_point"], "dpo@tillit.test");
+    assert_eq!(report["obligations"][0]["article"], "GDPR Art. 33(1)");
     let refused = client
         .transition_incident(bearer(
             officer,
@@ -259,6 +295,42 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
         ))
         .await
         .expect("complete");
+    // A breach of our own data: the IMY clock (GDPR Art. 33(1)) still runs.
+    let pending = client
+        .transition_incident(bearer(
+            officer,
+            TransitionIncidentRequest {
+                incident_id: id.clone(),
+                transition: "close".into(),
+                note: String::new(),
+                consistency: None,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(pending.code(), Code::FailedPrecondition);
+    assert!(
+        pending.message().contains("gdpr-33-1"),
+        "names the pending obligation: {}",
+        pending.message()
+    );
+    client
+        .record_notification(bearer(
+            officer,
+            RecordNotificationRequest {
+                incident_id: id.clone(),
+                obligation_id: "gdpr-33-1".into(),
+                channel: "IMY e-service".into(),
+                sent_at: Some(tillit_kernel::clock::to_timestamp(
+                    time::OffsetDateTime::now_utc(),
+                )),
+                summary: "lost laptop, unencrypted".into(),
+                external_reference: "IMY-2026-1234".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("filed with IMY");
     let closed = client
         .transition_incident(bearer(
             officer,
@@ -300,6 +372,7 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
             "TransitionIncident",
             "ReviewIncident",
             "CompleteAction",
+            "RecordNotification",
             "TransitionIncident"
         ]
     );
@@ -472,5 +545,103 @@ async fn customers_see_only_what_concerns_them_and_employees_only_what_they_repo
         customer_report.code(),
         Code::PermissionDenied,
         "a customer reports security incidents only"
+    );
+}
+
+#[tokio::test]
+async fn a_late_notification_needs_a_reason_which_is_kept() {
+    let platform = Platform::start().await;
+    let officer = &platform.officer.0;
+    let mut client = platform.incidents().await;
+    let aware = time::OffsetDateTime::now_utc() - time::Duration::days(4);
+    let id = client
+        .report_incident(bearer(
+            officer,
+            ReportIncidentRequest {
+                kind: "security_incident".into(),
+                title: "Misdirected payroll file".into(),
+                description: "payroll sent to the wrong recipient".into(),
+                detected_at: Some(tillit_kernel::clock::to_timestamp(aware)),
+                aware_at: Some(tillit_kernel::clock::to_timestamp(aware)),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("report")
+        .into_inner()
+        .incident_id;
+    client
+        .triage_incident(bearer(
+            officer,
+            TriageIncidentRequest {
+                incident_id: id.clone(),
+                triage: Some(triage(&[])),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("triage");
+    let notification = |reason: &str| RecordNotificationRequest {
+        incident_id: id.clone(),
+        obligation_id: "gdpr-33-1".into(),
+        channel: "IMY e-service".into(),
+        sent_at: Some(tillit_kernel::clock::to_timestamp(
+            time::OffsetDateTime::now_utc(),
+        )),
+        delay_reason: reason.into(),
+        ..Default::default()
+    };
+    let refused = client
+        .record_notification(bearer(officer, notification("")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Code::InvalidArgument,
+        "after the 72 hours, a reason is required: {}",
+        refused.message()
+    );
+    let late = client
+        .record_notification(bearer(
+            officer,
+            notification("the breach was only understood after the weekend"),
+        ))
+        .await
+        .expect("late with a reason")
+        .into_inner();
+    assert_eq!(late.status, "late");
+    let got = client
+        .get_incident(bearer(
+            officer,
+            GetIncidentRequest {
+                incident_id: id,
+                consistency: late.consistency,
+            },
+        ))
+        .await
+        .expect("get")
+        .into_inner();
+    let imy = got
+        .incident
+        .expect("incident")
+        .obligations
+        .into_iter()
+        .find(|o| o.obligation_id == "gdpr-33-1")
+        .expect("obligation");
+    assert_eq!(
+        (imy.status.as_str(), imy.reason.as_str()),
+        ("late", "the breach was only understood after the weekend")
+    );
+    let due = imy
+        .due_at
+        .as_ref()
+        .and_then(tillit_kernel::clock::from_timestamp)
+        .expect("due");
+    let aware = tillit_kernel::clock::from_timestamp(&tillit_kernel::clock::to_timestamp(aware))
+        .expect("aware");
+    assert_eq!(
+        due,
+        aware + time::Duration::hours(72),
+        "due 72 h after awareness, frozen"
     );
 }

@@ -26,8 +26,12 @@ use tonic::{Request, Response, Status};
 
 use crate::config::IncidentsConfig;
 use crate::domain::DomainError;
-use crate::domain::incident::{IncidentCommand, IncidentDecider, IncidentEvent, action_status};
+use crate::domain::incident::{
+    ClockContext, IncidentCommand, IncidentDecider, IncidentEvent, Notification, action_status,
+    linked_facts, obligation_status,
+};
 use crate::projection::Reader;
+use tillit_rules::clocks::ContractHours;
 
 /// What the handlers share.
 pub struct Incidents {
@@ -120,6 +124,12 @@ fn for_customer(mut incident: Incident, tenant: &str) -> Incident {
         actions: Vec::new(),
         linked_incident_ids: Vec::new(),
         reason: String::new(),
+        obligations: incident
+            .obligations
+            .into_iter()
+            .filter(|o| o.recipient_tenant_id == tenant)
+            .collect(),
+        decisions: Vec::new(),
         ..incident
     }
 }
@@ -360,8 +370,197 @@ impl IncidentsApi {
     }
 }
 
+/// The GDPR Art. 33(3) report and the NIS2 stage contents, from what was recorded.
+fn incident_report(incident: &Incident, contact_point: &str) -> serde_json::Value {
+    use serde_json::json;
+    let triage = incident.triage.clone().unwrap_or_default();
+    let measures: Vec<_> = incident
+        .actions
+        .iter()
+        .map(|a| json!({ "action": a.title, "status": a.status }))
+        .collect();
+    let sent: Vec<_> = incident
+        .obligations
+        .iter()
+        .map(|o| {
+            json!({
+                "obligation": o.obligation_id,
+                "article": o.article,
+                "recipient": o.recipient,
+                "due_at": o.due_at.as_ref().and_then(from_timestamp).map(|t| t.to_string()),
+                "status": o.status,
+                "required_fields": o.required_fields,
+                "notifications": o.notifications.iter().map(|n| json!({
+                    "stage": n.stage, "sent_at": n.sent_at.as_ref().and_then(from_timestamp).map(|t| t.to_string()),
+                    "channel": n.channel, "reference": n.external_reference, "late": n.late, "delay_reason": n.delay_reason,
+                    "report_fields": n.report_fields,
+                })).collect::<Vec<_>>(),
+                "reason": o.reason,
+            })
+        })
+        .collect();
+    json!({
+        "incident_id": incident.incident_id,
+        "title": incident.title,
+        "aware_at": incident.aware_at.as_ref().and_then(from_timestamp).map(|t| t.to_string()),
+        "gdpr_art_33_3": {
+            "nature": incident.description,
+            "personal_data_breach": triage.personal_data_breach,
+            "data_categories": triage.data_categories,
+            "approximate_data_subjects": triage.approx_data_subjects,
+            "approximate_records": triage.approx_records,
+            "contact_point": contact_point,
+            "likely_consequences": format!("risk to data subjects: {}", if triage.risk_to_data_subjects.is_empty() { "not assessed" } else { triage.risk_to_data_subjects.as_str() }),
+            "measures": measures,
+        },
+        "nis2": {
+            "early_warning": { "suspected_malicious": triage.suspected_malicious, "cross_border_impact": triage.cross_border },
+            "notification": { "severity": triage.severity, "affected_properties": triage.affected_properties, "users_affected_percent": triage.users_affected_percent, "estimated_direct_loss_eur": triage.estimated_direct_loss_eur },
+            "final_report": { "root_cause_or_threat": incident.root_cause, "mitigation": incident.lessons_learned, "cross_border_impact": triage.cross_border },
+        },
+        "decisions": incident.decisions.iter().map(|d| json!({ "article": d.article, "decision": d.decision })).collect::<Vec<_>>(),
+        "obligations": sent,
+    })
+}
+
 #[tonic::async_trait]
 impl IncidentsService for IncidentsApi {
+    async fn record_notification(
+        &self,
+        request: Request<RecordNotificationRequest>,
+    ) -> Result<Response<RecordNotificationResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let stage = match body.stage.as_str() {
+            "" => "initial".to_owned(),
+            raw => pick(
+                "stage",
+                raw,
+                &["initial", "intermediate", "final", "progress"],
+            )?,
+        };
+        let sent = NotificationRecorded {
+            obligation_id: body.obligation_id.clone(),
+            stage,
+            channel: text("channel", &body.channel, 200)?,
+            sent_at: Some(
+                body.sent_at
+                    .ok_or_else(|| Status::from(DomainError::invalid("sent_at", "required")))?,
+            ),
+            summary: body.summary.trim().to_owned(),
+            report_fields: body.report_fields.clone(),
+            external_reference: body.external_reference.trim().to_owned(),
+            meets: false,
+            late: false,
+            delay_reason: body.delay_reason.trim().to_owned(),
+            recorded_by: caller.subject.clone(),
+        };
+        let command = IncidentCommand::RecordNotification(Box::new(Notification {
+            sent,
+            config: self.state.config.clocks.clone(),
+        }));
+        let executed = self
+            .handle(
+                &request,
+                &body.incident_id,
+                "tillit.incidents.v1.RecordNotification",
+                command,
+                &[Permission::ManageObligations],
+            )
+            .await?;
+        let status = executed
+            .events
+            .iter()
+            .find_map(|e| match e {
+                IncidentEvent::NotificationRecorded(n) if n.meets => Some(if n.late {
+                    obligation_status::LATE
+                } else {
+                    obligation_status::MET
+                }),
+                IncidentEvent::NotificationRecorded(_) => Some(obligation_status::PENDING),
+                _ => None,
+            })
+            .unwrap_or(obligation_status::PENDING);
+        Ok(Response::new(RecordNotificationResponse {
+            status: status.into(),
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn waive_obligation(
+        &self,
+        request: Request<WaiveObligationRequest>,
+    ) -> Result<Response<WaiveObligationResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let command = IncidentCommand::Waive(ObligationWaived {
+            obligation_id: body.obligation_id.clone(),
+            reason: text("reason", &body.reason, 4000)?,
+            waived_by: caller.subject.clone(),
+        });
+        let executed = self
+            .handle(
+                &request,
+                &body.incident_id,
+                "tillit.incidents.v1.WaiveObligation",
+                command,
+                &[Permission::ManageObligations],
+            )
+            .await?;
+        Ok(Response::new(WaiveObligationResponse {
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn list_obligations_due(
+        &self,
+        request: Request<ListObligationsDueRequest>,
+    ) -> Result<Response<ListObligationsDueResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        caller.require_any(&[Permission::ManageObligations, Permission::ReadEverything])?;
+        let before = request
+            .get_ref()
+            .before
+            .as_ref()
+            .and_then(from_timestamp)
+            .ok_or_else(|| Status::from(DomainError::invalid("before", "a time is required")))?;
+        let mut due = Vec::new();
+        for (incident, _) in self.state.reader.incidents(None, usize::MAX, |_| true)? {
+            for obligation in incident.obligations {
+                let at = obligation.due_at.as_ref().and_then(from_timestamp);
+                if obligation.status == obligation_status::PENDING
+                    && at.is_some_and(|at| at < before)
+                {
+                    due.push((at, obligation));
+                }
+            }
+        }
+        due.sort_by_key(|(at, _)| *at);
+        Ok(Response::new(ListObligationsDueResponse {
+            obligations: due.into_iter().map(|(_, o)| o).collect(),
+        }))
+    }
+
+    async fn get_incident_report(
+        &self,
+        request: Request<GetIncidentReportRequest>,
+    ) -> Result<Response<GetIncidentReportResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let (_, incident, view) = self.visible(&caller, &request.get_ref().incident_id)?;
+        if view != View::Full {
+            return Err(Status::not_found("incident not found"));
+        }
+        let report = incident_report(&incident, &self.state.config.dpo_contact);
+        Ok(Response::new(GetIncidentReportResponse {
+            json: serde_json::to_string_pretty(&report)
+                .map_err(|e| Status::internal(e.to_string()))?,
+        }))
+    }
+
     async fn report_incident(
         &self,
         request: Request<ReportIncidentRequest>,
@@ -421,13 +620,42 @@ impl IncidentsService for IncidentsApi {
     ) -> Result<Response<TriageIncidentResponse>, Status> {
         // The token may carry the position of a just-registered asset: wait for it first.
         self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let (_, incident, _) = self.visible(&caller, &request.get_ref().incident_id)?;
         let triage = self.validated_triage(request.get_ref().triage.as_ref())?;
+        let mut contracts = BTreeMap::new();
+        for customer in &triage.affected_customers {
+            let terms = self
+                .state
+                .identity
+                .tenant(&customer.tenant_id)?
+                .and_then(|t| t.contract)
+                .unwrap_or_default();
+            contracts.insert(
+                customer.tenant_id.clone(),
+                ContractHours {
+                    breach_notice_hours: terms.breach_notice_hours,
+                    outage_notice_hours: terms.outage_notice_hours,
+                },
+            );
+        }
+        let mut linked = Vec::new();
+        for id in &incident.linked_incident_ids {
+            if let Some(other) = self.state.reader.incident(id)? {
+                linked.push(linked_facts(&other));
+            }
+        }
+        let context = ClockContext {
+            contracts,
+            config: self.state.config.clocks.clone(),
+            linked,
+        };
         let executed = self
             .handle(
                 &request,
                 &request.get_ref().incident_id,
                 "tillit.incidents.v1.TriageIncident",
-                IncidentCommand::Triage(triage.clone()),
+                IncidentCommand::Triage(triage.clone(), Box::new(context)),
                 &[Permission::ManageIncidents],
             )
             .await?;

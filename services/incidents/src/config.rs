@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use tillit_kernel::Clock;
+use tillit_rules::clocks::ClockConfig;
 use tillit_runtime::{ConfigError, Env, PlatformConfig};
 
 /// Everything the incidents service needs to start.
@@ -14,6 +15,11 @@ pub struct IncidentsConfig {
     pub grpc_addr: SocketAddr,
     /// `TILLIT_INCIDENTS_ADMIN_ADDR` (127.0.0.1:9093).
     pub admin_addr: SocketAddr,
+    /// `TILLIT_CLOCKS_FILE`: a JSON legal-clock configuration (recipients, hours,
+    /// thresholds) replacing the built-in one.
+    pub clocks: ClockConfig,
+    /// `TILLIT_DPO_CONTACT`: the contact point named in breach reports.
+    pub dpo_contact: String,
     /// The clock; tests may pin or shift it.
     pub clock: Clock,
 }
@@ -25,6 +31,13 @@ impl IncidentsConfig {
             platform: PlatformConfig::from_env(env)?,
             grpc_addr: env.addr("TILLIT_INCIDENTS_GRPC_ADDR", "127.0.0.1:50053")?,
             admin_addr: env.addr("TILLIT_INCIDENTS_ADMIN_ADDR", "127.0.0.1:9093")?,
+            clocks: ClockConfig::load(env.path("TILLIT_CLOCKS_FILE").as_deref()).map_err(
+                |problem| ConfigError {
+                    variable: "TILLIT_CLOCKS_FILE".into(),
+                    problem,
+                },
+            )?,
+            dpo_contact: env.string("TILLIT_DPO_CONTACT", "dpo@tillit.local"),
             clock: Clock::system(),
         })
     }

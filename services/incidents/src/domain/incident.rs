@@ -12,12 +12,20 @@
 //! or resolved; closing needs root cause, lessons learned and every action completed or
 //! its risk accepted.
 
+use std::collections::BTreeMap;
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateType, Decider};
+
+use tillit_kernel::clock::from_timestamp;
 use tillit_proto::incidents::{
-    Action, ActionAdded, ActionCompleted, ActionRiskAccepted, Incident, IncidentClosed,
-    IncidentContained, IncidentLinked, IncidentRejected, IncidentReopened, IncidentReported,
-    IncidentResolved, IncidentTriaged, PostIncidentReviewed, Triage,
+    Action, ActionAdded, ActionCompleted, ActionRiskAccepted, DecisionDocumented, Incident,
+    IncidentClosed, IncidentContained, IncidentLinked, IncidentRejected, IncidentReopened,
+    IncidentReported, IncidentResolved, IncidentTriaged, NotificationRecorded, Obligation,
+    ObligationArisen, ObligationDueSet, ObligationNoLongerRequired, ObligationWaived,
+    PostIncidentReviewed, Triage,
+};
+use tillit_rules::clocks::{
+    self, ClockConfig, ContractHours, IncidentFacts, LinkedFacts, Risk, Role,
 };
 use time::OffsetDateTime;
 
@@ -50,7 +58,55 @@ tillit_kernel::event_enum! {
         ActionCompleted(ActionCompleted),
         /// Residual risk accepted.
         ActionRiskAccepted(ActionRiskAccepted),
+        /// An obligation to notify arose.
+        ObligationArisen(ObligationArisen),
+        /// The NIS2 final report's due time was fixed.
+        ObligationDueSet(ObligationDueSet),
+        /// An obligation is no longer required.
+        ObligationNoLongerRequired(ObligationNoLongerRequired),
+        /// A notification or filing was sent.
+        NotificationRecorded(NotificationRecorded),
+        /// An obligation was waived.
+        ObligationWaived(ObligationWaived),
+        /// A decision was documented.
+        DecisionDocumented(DecisionDocumented),
     }
+}
+
+/// Obligation statuses.
+pub mod obligation_status {
+    /// Not yet met.
+    pub const PENDING: &str = "pending";
+    /// Met in time.
+    pub const MET: &str = "met";
+    /// Met after the due time, with a reason.
+    pub const LATE: &str = "late";
+    /// Waived, with a reason.
+    pub const WAIVED: &str = "waived";
+    /// A re-triage found it no longer required.
+    pub const NOT_REQUIRED: &str = "not_required";
+}
+
+/// What the legal clocks need besides the incident itself: the affected customers'
+/// contract hours (from the identity view), the clock configuration, and the facts of
+/// linked incidents — read by the caller, handed in so deciding stays pure.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClockContext {
+    /// Contract hours per affected tenant.
+    pub contracts: BTreeMap<String, ContractHours>,
+    /// Recipients, hours and thresholds.
+    pub config: ClockConfig,
+    /// Linked incidents with the same root cause.
+    pub linked: Vec<LinkedFacts>,
+}
+
+/// A notification or filing to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notification {
+    /// What was sent; `meets`, `late` and `recorded_by` are decided here.
+    pub sent: NotificationRecorded,
+    /// For the NIS2 final report's due time.
+    pub config: ClockConfig,
 }
 
 /// Statuses.
@@ -84,8 +140,8 @@ pub mod action_status {
 pub enum IncidentCommand {
     /// Report it.
     Report(IncidentReported),
-    /// Triage it (again).
-    Triage(Triage),
+    /// Triage it (again); obligations arise or fall away from the new facts.
+    Triage(Triage, Box<ClockContext>),
     /// Link a related incident.
     Link(String),
     /// Contain it.
@@ -116,13 +172,17 @@ pub enum IncidentCommand {
     },
     /// Accept an action's residual risk.
     AcceptRisk(ActionRiskAccepted),
+    /// Record a notification or filing.
+    RecordNotification(Box<Notification>),
+    /// Waive an obligation.
+    Waive(ObligationWaived),
 }
 
 impl IncidentCommand {
     fn verb(&self) -> &'static str {
         match self {
             Self::Report(_) => "report",
-            Self::Triage(_) => "triage",
+            Self::Triage(..) => "triage",
             Self::Link(_) => "link",
             Self::Contain(_) => "contain",
             Self::Resolve(_) => "resolve",
@@ -133,6 +193,8 @@ impl IncidentCommand {
             Self::AddAction(_) => "add an action to",
             Self::CompleteAction { .. } => "complete an action of",
             Self::AcceptRisk(_) => "accept an action's risk on",
+            Self::RecordNotification(_) => "record a notification on",
+            Self::Waive(_) => "waive an obligation of",
         }
     }
 }
@@ -175,7 +237,226 @@ pub fn closing_blockers(incident: &Incident) -> Vec<String> {
             action.title, action.action_id
         ));
     }
+    for obligation in incident
+        .obligations
+        .iter()
+        .filter(|o| o.status == obligation_status::PENDING)
+    {
+        missing.push(format!(
+            "pending obligation {} ({} to {})",
+            obligation.obligation_id, obligation.article, obligation.recipient
+        ));
+    }
     missing
+}
+
+/// The facts the legal clocks read, from the incident and a triage.
+pub fn clock_facts(
+    incident: &Incident,
+    triage: &Triage,
+    linked: Vec<LinkedFacts>,
+) -> IncidentFacts {
+    let time = |ts: Option<&prost_types::Timestamp>| ts.and_then(from_timestamp);
+    IncidentFacts {
+        aware_at: time(incident.aware_at.as_ref()).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        personal_data_breach: triage.personal_data_breach,
+        risk: Risk::parse(&triage.risk_to_data_subjects),
+        affected: triage
+            .affected_customers
+            .iter()
+            .map(|c| {
+                (
+                    c.tenant_id.clone(),
+                    if c.our_role == "controller" {
+                        Role::Controller
+                    } else {
+                        Role::Processor
+                    },
+                )
+            })
+            .collect(),
+        serious: matches!(triage.severity.as_str(), "high" | "critical"),
+        suspected_malicious: triage.suspected_malicious,
+        data_compromised: triage.data_compromised,
+        outage: time(triage.outage_start.as_ref())
+            .map(|start| (start, time(triage.outage_end.as_ref()))),
+        planned_maintenance: triage.planned_maintenance,
+        users_affected_percent: triage.users_affected_percent,
+        direct_loss_eur: triage.estimated_direct_loss_eur,
+        linked,
+    }
+}
+
+/// What a linked incident contributes to significance.
+pub fn linked_facts(incident: &Incident) -> LinkedFacts {
+    let Some(triage) = &incident.triage else {
+        return LinkedFacts::default();
+    };
+    let time = |ts: Option<&prost_types::Timestamp>| ts.and_then(from_timestamp);
+    let minutes = match (
+        time(triage.outage_start.as_ref()),
+        time(triage.outage_end.as_ref()),
+    ) {
+        (Some(start), Some(end)) if !triage.planned_maintenance => {
+            u64::try_from((end - start).whole_minutes()).unwrap_or(0)
+        }
+        _ => 0,
+    };
+    LinkedFacts {
+        outage_minutes: minutes,
+        users_affected_percent: triage.users_affected_percent,
+        direct_loss_eur: triage.estimated_direct_loss_eur,
+    }
+}
+
+/// The events a triage adds about obligations: new ones arise (due frozen from now on),
+/// pending ones the facts no longer call for fall away with a reason, met ones are never
+/// touched; decisions not to notify and the significance finding are documented once.
+fn obligation_events(
+    incident: &Incident,
+    triage: &Triage,
+    context: &ClockContext,
+    now: OffsetDateTime,
+) -> Vec<IncidentEvent> {
+    let facts = clock_facts(incident, triage, context.linked.clone());
+    let assessment = clocks::assess(&facts, &context.contracts, &context.config, now);
+    let mut events = Vec::new();
+    let existing = |id: &str| incident.obligations.iter().find(|o| o.obligation_id == id);
+    for spec in &assessment.obligations {
+        let arises = existing(&spec.id).is_none_or(|o| o.status == obligation_status::NOT_REQUIRED);
+        if arises {
+            events.push(IncidentEvent::ObligationArisen(ObligationArisen {
+                obligation_id: spec.id.clone(),
+                clock: spec.clock.id().into(),
+                article: spec.clock.article().into(),
+                recipient: spec.recipient.clone(),
+                recipient_tenant_id: spec.recipient_tenant.clone().unwrap_or_default(),
+                due_at: spec.due_at.map(to_timestamp),
+                required_fields: spec
+                    .clock
+                    .required_fields()
+                    .iter()
+                    .map(|f| (*f).to_owned())
+                    .collect(),
+            }));
+        }
+    }
+    for obligation in incident
+        .obligations
+        .iter()
+        .filter(|o| o.status == obligation_status::PENDING)
+    {
+        if !assessment
+            .obligations
+            .iter()
+            .any(|spec| spec.id == obligation.obligation_id)
+        {
+            events.push(IncidentEvent::ObligationNoLongerRequired(
+                ObligationNoLongerRequired {
+                    obligation_id: obligation.obligation_id.clone(),
+                    reason: format!(
+                        "re-triage on {}: the facts no longer call for it",
+                        now.date()
+                    ),
+                },
+            ));
+        }
+    }
+    let mut documented: Vec<(String, String)> = assessment
+        .decisions
+        .iter()
+        .map(|d| (d.article.to_owned(), d.decision.clone()))
+        .collect();
+    if let Some(reason) = &assessment.significant {
+        documented.push((
+            "NIS2 significance, Implementing Regulation 2024/2690".into(),
+            format!("significant: {reason}"),
+        ));
+    }
+    for (article, decision) in documented {
+        if !incident
+            .decisions
+            .iter()
+            .any(|d| d.article == article && d.decision == decision)
+        {
+            events.push(IncidentEvent::DecisionDocumented(DecisionDocumented {
+                article,
+                decision,
+            }));
+        }
+    }
+    events
+}
+
+fn pending_obligation<'a>(incident: &'a Incident, id: &str) -> Result<&'a Obligation, DomainError> {
+    let obligation = incident
+        .obligations
+        .iter()
+        .find(|o| o.obligation_id == id)
+        .ok_or_else(|| {
+            DomainError::invalid("obligation_id", "no such obligation on this incident")
+        })?;
+    if obligation.status == obligation_status::PENDING {
+        Ok(obligation)
+    } else {
+        Err(DomainError::Precondition(format!(
+            "obligation {id} is already {}",
+            obligation.status
+        )))
+    }
+}
+
+fn record_notification(
+    incident: &Incident,
+    notification: Notification,
+    now: OffsetDateTime,
+) -> Result<Vec<IncidentEvent>, DomainError> {
+    let Notification { mut sent, config } = notification;
+    let obligation = pending_obligation(incident, &sent.obligation_id)?;
+    let sent_at = sent
+        .sent_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .ok_or_else(|| DomainError::invalid("sent_at", "required"))?;
+    if sent_at > now {
+        return Err(DomainError::invalid("sent_at", "must not be in the future"));
+    }
+    sent.meets = matches!(sent.stage.as_str(), "" | "initial" | "final");
+    if sent.meets {
+        let due = obligation
+            .due_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .ok_or_else(|| {
+                DomainError::Precondition(format!(
+                    "obligation {} has no due time yet: send the NIS2 notification first",
+                    obligation.obligation_id
+                ))
+            })?;
+        sent.late = sent_at > due;
+        if sent.late && sent.delay_reason.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "delay_reason",
+                format!("sent after the due time {due}: a reason for the delay is required"),
+            ));
+        }
+    }
+    let mut events = Vec::new();
+    if sent.meets && obligation.clock == clocks::Clock::Nis2Notification.id() {
+        let final_id = clocks::Clock::Nis2FinalReport.id();
+        if incident
+            .obligations
+            .iter()
+            .any(|o| o.obligation_id == final_id && o.status == obligation_status::PENDING)
+        {
+            events.push(IncidentEvent::ObligationDueSet(ObligationDueSet {
+                obligation_id: final_id.into(),
+                due_at: Some(to_timestamp(clocks::final_report_due(sent_at, &config))),
+            }));
+        }
+    }
+    events.insert(0, IncidentEvent::NotificationRecorded(sent));
+    Ok(events)
 }
 
 impl Decider for IncidentDecider {
@@ -215,13 +496,18 @@ impl Decider for IncidentDecider {
         let at = Some(to_timestamp(now));
         match command {
             IncidentCommand::Report(_) => unreachable!("handled above"),
-            IncidentCommand::Triage(triage) => match state {
+            IncidentCommand::Triage(triage, context) => match state {
                 REPORTED | TRIAGED | CONTAINED | RESOLVED => {
-                    Ok(vec![IncidentEvent::Triaged(IncidentTriaged {
-                        triage: Some(triage),
-                    })])
+                    let mut events = obligation_events(incident, &triage, &context, now);
+                    events.insert(
+                        0,
+                        IncidentEvent::Triaged(IncidentTriaged {
+                            triage: Some(triage),
+                        }),
+                    );
+                    Ok(events)
                 }
-                _ => refused(&IncidentCommand::Triage(triage)),
+                _ => refused(&IncidentCommand::Triage(triage, context)),
             },
             IncidentCommand::Link(related) => {
                 if related == incident.incident_id {
@@ -321,6 +607,22 @@ impl Decider for IncidentDecider {
                 open_action(incident, &accepted.action_id)?;
                 Ok(vec![IncidentEvent::ActionRiskAccepted(accepted)])
             }
+            IncidentCommand::RecordNotification(notification) => {
+                if state == REJECTED {
+                    return refused(&IncidentCommand::RecordNotification(notification));
+                }
+                record_notification(incident, *notification, now)
+            }
+            IncidentCommand::Waive(waived) => {
+                if state == REJECTED {
+                    return refused(&IncidentCommand::Waive(waived));
+                }
+                if waived.reason.trim().is_empty() {
+                    return Err(DomainError::invalid("reason", "a waiver needs a reason"));
+                }
+                pending_obligation(incident, &waived.obligation_id)?;
+                Ok(vec![IncidentEvent::ObligationWaived(waived)])
+            }
         }
     }
 
@@ -412,6 +714,82 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
                 action.resolution = e.reason.clone();
             }
         }
+        IncidentEvent::ObligationArisen(e) => {
+            let obligation = Obligation {
+                obligation_id: e.obligation_id.clone(),
+                clock: e.clock.clone(),
+                article: e.article.clone(),
+                recipient: e.recipient.clone(),
+                recipient_tenant_id: e.recipient_tenant_id.clone(),
+                due_at: e.due_at,
+                status: obligation_status::PENDING.into(),
+                required_fields: e.required_fields.clone(),
+                notifications: Vec::new(),
+                reason: String::new(),
+                incident_id: incident.incident_id.clone(),
+            };
+            match incident
+                .obligations
+                .iter_mut()
+                .find(|o| o.obligation_id == e.obligation_id)
+            {
+                Some(existing) => {
+                    *existing = Obligation {
+                        notifications: std::mem::take(&mut existing.notifications),
+                        ..obligation
+                    }
+                }
+                None => incident.obligations.push(obligation),
+            }
+        }
+        IncidentEvent::ObligationDueSet(e) => {
+            if let Some(obligation) = incident
+                .obligations
+                .iter_mut()
+                .find(|o| o.obligation_id == e.obligation_id)
+            {
+                obligation.due_at = e.due_at;
+            }
+        }
+        IncidentEvent::ObligationNoLongerRequired(e) => {
+            if let Some(obligation) = incident
+                .obligations
+                .iter_mut()
+                .find(|o| o.obligation_id == e.obligation_id)
+            {
+                obligation.status = obligation_status::NOT_REQUIRED.into();
+                obligation.reason = e.reason.clone();
+            }
+        }
+        IncidentEvent::NotificationRecorded(e) => {
+            if let Some(obligation) = incident
+                .obligations
+                .iter_mut()
+                .find(|o| o.obligation_id == e.obligation_id)
+            {
+                if e.meets {
+                    obligation.status = if e.late {
+                        obligation_status::LATE
+                    } else {
+                        obligation_status::MET
+                    }
+                    .into();
+                    obligation.reason = e.delay_reason.clone();
+                }
+                obligation.notifications.push(e.clone());
+            }
+        }
+        IncidentEvent::ObligationWaived(e) => {
+            if let Some(obligation) = incident
+                .obligations
+                .iter_mut()
+                .find(|o| o.obligation_id == e.obligation_id)
+            {
+                obligation.status = obligation_status::WAIVED.into();
+                obligation.reason = e.reason.clone();
+            }
+        }
+        IncidentEvent::DecisionDocumented(e) => incident.decisions.push(e.clone()),
     }
 }
 

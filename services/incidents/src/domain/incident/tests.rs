@@ -35,10 +35,13 @@ fn in_state(state: &str) -> Incident {
     let triaged = || {
         run(
             reported(),
-            IncidentCommand::Triage(Triage {
-                severity: "high".into(),
-                ..Default::default()
-            }),
+            IncidentCommand::Triage(
+                Triage {
+                    severity: "high".into(),
+                    ..Default::default()
+                },
+                Box::default(),
+            ),
         )
         .unwrap()
     };
@@ -67,7 +70,10 @@ fn in_state(state: &str) -> Incident {
 
 fn commands() -> Vec<(&'static str, IncidentCommand)> {
     vec![
-        ("triage", IncidentCommand::Triage(Triage::default())),
+        (
+            "triage",
+            IncidentCommand::Triage(Triage::default(), Box::default()),
+        ),
         ("contain", IncidentCommand::Contain(String::new())),
         ("resolve", IncidentCommand::Resolve(String::new())),
         (
