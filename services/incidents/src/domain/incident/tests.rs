@@ -278,3 +278,118 @@ fn reopening_a_closed_incident_clears_its_closure() {
         (status::TRIAGED, None)
     );
 }
+
+fn breach(personal_data_breach: bool) -> IncidentCommand {
+    IncidentCommand::Triage(
+        Triage {
+            severity: "medium".into(),
+            personal_data_breach,
+            risk_to_data_subjects: "risk".into(),
+            ..Default::default()
+        },
+        Box::default(),
+    )
+}
+
+fn aware_reported() -> Incident {
+    let events = IncidentDecider::decide(
+        &Incident::default(),
+        IncidentCommand::Report(IncidentReported {
+            incident_id: "i2".into(),
+            kind: "security_incident".into(),
+            aware_at: Some(to_timestamp(now() - time::Duration::hours(1))),
+            ..Default::default()
+        }),
+        now(),
+    )
+    .unwrap();
+    events
+        .iter()
+        .fold(Incident::default(), IncidentDecider::evolve)
+}
+
+#[test]
+fn an_obligation_arises_at_triage_with_its_due_time_frozen_and_a_re_triage_marks_it_not_required() {
+    let triaged = run(aware_reported(), breach(true)).unwrap();
+    let imy = triaged
+        .obligations
+        .iter()
+        .find(|o| o.obligation_id == "gdpr-33-1")
+        .expect("GDPR Art. 33(1) arises");
+    assert_eq!(
+        imy.due_at,
+        Some(to_timestamp(
+            now() - time::Duration::hours(1) + time::Duration::hours(72)
+        ))
+    );
+    assert_eq!(imy.status, obligation_status::PENDING);
+
+    let again = IncidentDecider::decide(&triaged, breach(true), now()).unwrap();
+    assert!(
+        !again
+            .iter()
+            .any(|e| matches!(e, IncidentEvent::ObligationArisen(_))),
+        "the same facts change no obligation"
+    );
+
+    let not_a_breach = run(triaged, breach(false)).unwrap();
+    let imy = not_a_breach
+        .obligations
+        .iter()
+        .find(|o| o.obligation_id == "gdpr-33-1")
+        .unwrap();
+    assert_eq!(imy.status, obligation_status::NOT_REQUIRED);
+    assert!(imy.reason.contains("re-triage"), "{}", imy.reason);
+}
+
+#[test]
+fn a_met_obligation_is_never_touched_by_a_re_triage() {
+    let triaged = run(aware_reported(), breach(true)).unwrap();
+    let sent = NotificationRecorded {
+        obligation_id: "gdpr-33-1".into(),
+        channel: "e-service".into(),
+        sent_at: Some(to_timestamp(now())),
+        ..Default::default()
+    };
+    let met = run(
+        triaged,
+        IncidentCommand::RecordNotification(Box::new(Notification {
+            sent,
+            config: ClockConfig::default(),
+        })),
+    )
+    .unwrap();
+    assert_eq!(met.obligations[0].status, obligation_status::MET);
+    let events = IncidentDecider::decide(&met, breach(false), now()).unwrap();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, IncidentEvent::ObligationNoLongerRequired(_))),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_waiver_needs_a_reason_and_only_pending_obligations_are_waived() {
+    let triaged = run(aware_reported(), breach(true)).unwrap();
+    let waive = |reason: &str| {
+        IncidentCommand::Waive(ObligationWaived {
+            obligation_id: "gdpr-33-1".into(),
+            reason: reason.into(),
+            waived_by: "so".into(),
+        })
+    };
+    assert!(
+        matches!(run(triaged.clone(), waive(" ")), Err(DomainError::Invalid { field, .. }) if field == "reason")
+    );
+    let waived = run(
+        triaged,
+        waive("the authority confirmed no report is needed"),
+    )
+    .unwrap();
+    assert_eq!(waived.obligations[0].status, obligation_status::WAIVED);
+    assert!(matches!(
+        run(waived, waive("again")),
+        Err(DomainError::Precondition(_))
+    ));
+}
