@@ -8,6 +8,7 @@
 //!   `exp`, `nbf`, and the session-version rule that makes revocation immediate.
 //! - [`layer`]: a tower layer that authenticates every gRPC call (health, reflection and
 //!   the declared public methods excepted) and hands handlers a typed [`Caller`].
+//! - [`meta`]: the actor, idempotency key and correlation id every command records.
 //! - [`caller`]: the authenticated caller, permission checks and tenant scoping (another
 //!   tenant's resource answers NOT_FOUND, exactly like a missing one).
 //!
@@ -20,6 +21,7 @@ pub mod caller;
 pub mod claims;
 pub mod error;
 pub mod layer;
+pub mod meta;
 pub mod permissions;
 pub mod verifier;
 pub mod view;
@@ -28,6 +30,7 @@ pub use caller::Caller;
 pub use claims::Claims;
 pub use error::AuthError;
 pub use layer::AuthLayer;
+pub use meta::command_meta;
 pub use permissions::{Permission, Role};
 pub use verifier::Verifier;
 pub use view::IdentityView;

@@ -226,42 +226,6 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
         ))
         .await
         .expect("review");
-    let due = client
-        .list_obligations_due(bearer(
-            officer,
-            tillit_proto::incidents::ListObligationsDueRequest {
-                before: Some(tillit_kernel::clock::to_timestamp(
-                    time::OffsetDateTime::now_utc(),
-                )),
-                consistency: None,
-            },
-        ))
-        .await
-        .expect("due list")
-        .into_inner();
-    assert_eq!(
-        due.obligations
-            .iter()
-            .map(|o| (o.incident_id.as_str(), o.obligation_id.as_str()))
-            .collect::<Vec<_>>(),
-        vec![(id.as_str(), "gdpr-33-1")],
-        "overdue for the officer's view"
-    );
-    let report = client
-        .get_incident_report(bearer(
-            officer,
-            tillit_proto::incidents::GetIncidentReportRequest {
-                incident_id: id.clone(),
-                consistency: None,
-            },
-        ))
-        .await
-        .expect("report")
-        .into_inner();
-    let report: serde_json::Value = serde_json::from_str(&report.json).expect("json");
-    assert_eq!(report["gdpr_art_33_3"]["approximate_data_subjects"], 1200);
-    assert_eq!(report["gdpr_art_33_3"]["contact_point"], "dpo@tillit.test");
-    assert_eq!(report["obligations"][0]["article"], "GDPR Art. 33(1)");
     let refused = client
         .transition_incident(bearer(
             officer,
@@ -591,6 +555,42 @@ async fn a_late_notification_needs_a_reason_which_is_kept() {
         delay_reason: reason.into(),
         ..Default::default()
     };
+    let due = client
+        .list_obligations_due(bearer(
+            officer,
+            tillit_proto::incidents::ListObligationsDueRequest {
+                before: Some(tillit_kernel::clock::to_timestamp(
+                    time::OffsetDateTime::now_utc(),
+                )),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("due list")
+        .into_inner();
+    assert_eq!(
+        due.obligations
+            .iter()
+            .map(|o| (o.incident_id.as_str(), o.obligation_id.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(id.as_str(), "gdpr-33-1")],
+        "overdue for the officer's view"
+    );
+    let report = client
+        .get_incident_report(bearer(
+            officer,
+            tillit_proto::incidents::GetIncidentReportRequest {
+                incident_id: id.clone(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("report")
+        .into_inner();
+    let report: serde_json::Value = serde_json::from_str(&report.json).expect("json");
+    assert_eq!(report["gdpr_art_33_3"]["approximate_data_subjects"], 1200);
+    assert_eq!(report["gdpr_art_33_3"]["contact_point"], "dpo@tillit.test");
+    assert_eq!(report["obligations"][0]["article"], "GDPR Art. 33(1)");
     let refused = client
         .record_notification(bearer(officer, notification("")))
         .await

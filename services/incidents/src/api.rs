@@ -18,7 +18,7 @@ use tillit_kernel::{
     AggregateId, CommandMeta, CommandRequest, EventStore, ExecuteError, KernelError,
     ProjectionRunner, Runner, Target, TenantId,
 };
-use tillit_proto::common::{Actor, ConsistencyToken, PageResponse};
+use tillit_proto::common::{ConsistencyToken, PageResponse};
 use tillit_proto::incidents::incidents_service_server::IncidentsService;
 use tillit_proto::incidents::*;
 use time::OffsetDateTime;
@@ -196,27 +196,9 @@ fn status(error: ExecuteError<DomainError>) -> Status {
     }
 }
 
+/// Envelope data for a command by `caller`, from the request's metadata.
 fn meta<T>(request: &Request<T>, caller: &Caller) -> CommandMeta {
-    let header = |name: &str| {
-        request
-            .metadata()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .filter(|v| !v.is_empty())
-    };
-    CommandMeta {
-        actor: Actor {
-            subject: caller.subject.clone(),
-            tenant: caller.tenant.as_str().to_owned(),
-            roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            on_behalf_of: String::new(),
-        },
-        idempotency_key: header("idempotency-key"),
-        correlation_id: header("x-correlation-id")
-            .unwrap_or_else(|| AggregateId::generate().as_str().to_owned()),
-        causation_id: String::new(),
-    }
+    tillit_auth::command_meta(request, caller.actor())
 }
 
 impl IncidentsApi {

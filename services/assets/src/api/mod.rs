@@ -24,7 +24,7 @@ use tillit_kernel::{
     Reservations, Runner, TenantId,
 };
 use tillit_proto::assets::Asset;
-use tillit_proto::common::{Actor, ConsistencyToken};
+use tillit_proto::common::ConsistencyToken;
 use tillit_rules::RuleSet;
 use tonic::{Request, Status};
 
@@ -110,29 +110,7 @@ pub(crate) fn can_manage(caller: &Caller, asset: &Asset) -> bool {
 
 /// Envelope data for a command by `caller`, from the request's metadata.
 pub(crate) fn meta<T>(request: &Request<T>, caller: &Caller) -> CommandMeta {
-    let header = |name: &str| {
-        request
-            .metadata()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .filter(|v| !v.is_empty())
-    };
-    CommandMeta {
-        actor: Actor {
-            subject: caller.subject.clone(),
-            tenant: caller.tenant.as_str().to_owned(),
-            roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            on_behalf_of: String::new(),
-        },
-        idempotency_key: header("idempotency-key"),
-        correlation_id: header("x-correlation-id").unwrap_or_else(uuid_v7),
-        causation_id: String::new(),
-    }
-}
-
-fn uuid_v7() -> String {
-    AggregateId::generate().as_str().to_owned()
+    tillit_auth::command_meta(request, caller.actor())
 }
 
 impl From<DomainError> for Status {

@@ -117,23 +117,9 @@ pub(crate) fn email_key(email: &str) -> String {
     format!("email:{email}")
 }
 
-/// Envelope data for a command by `caller`, from the request's metadata.
+/// Envelope data for a command by `actor`, from the request's metadata.
 pub(crate) fn meta<T>(request: &tonic::Request<T>, actor: Actor) -> CommandMeta {
-    let header = |name: &str| {
-        request
-            .metadata()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .filter(|v| !v.is_empty())
-    };
-    CommandMeta {
-        actor,
-        idempotency_key: header("idempotency-key"),
-        correlation_id: header("x-correlation-id")
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
-        causation_id: String::new(),
-    }
+    tillit_auth::command_meta(request, actor)
 }
 
 /// The id of an aggregate a command creates: derived from the caller's idempotency key
@@ -152,12 +138,7 @@ pub(crate) fn new_aggregate_id(
 
 /// The actor of an authenticated caller.
 pub(crate) fn actor_of(caller: &Caller) -> Actor {
-    Actor {
-        subject: caller.subject.clone(),
-        tenant: caller.tenant.as_str().to_owned(),
-        roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-        on_behalf_of: String::new(),
-    }
+    caller.actor()
 }
 
 /// Where a user's aggregates live, read from the owner subject of its e-mail reservation
