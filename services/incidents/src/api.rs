@@ -378,6 +378,7 @@ fn incident_report(incident: &Incident, contact_point: &str) -> serde_json::Valu
                     "report_fields": n.report_fields,
                 })).collect::<Vec<_>>(),
                 "reason": o.reason,
+                "clocks_sha256": o.clocks_sha256,
             })
         })
         .collect();

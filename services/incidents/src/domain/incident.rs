@@ -321,6 +321,7 @@ fn obligation_events(
     let facts = clock_facts(incident, triage, context.linked.clone());
     let assessment = clocks::assess(&facts, &context.contracts, &context.config, now);
     let mut events = Vec::new();
+    let clocks_sha256 = context.config.sha256();
     let existing = |id: &str| incident.obligations.iter().find(|o| o.obligation_id == id);
     for spec in &assessment.obligations {
         let arises = existing(&spec.id).is_none_or(|o| o.status == obligation_status::NOT_REQUIRED);
@@ -338,6 +339,7 @@ fn obligation_events(
                     .iter()
                     .map(|f| (*f).to_owned())
                     .collect(),
+                clocks_sha256: clocks_sha256.clone(),
             }));
         }
     }
@@ -727,6 +729,7 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
                 notifications: Vec::new(),
                 reason: String::new(),
                 incident_id: incident.incident_id.clone(),
+                clocks_sha256: e.clocks_sha256.clone(),
             };
             match incident
                 .obligations
