@@ -591,7 +591,13 @@ async fn a_late_notification_needs_a_reason_which_is_kept() {
     assert_eq!(report["gdpr_art_33_3"]["approximate_data_subjects"], 1200);
     assert_eq!(report["gdpr_art_33_3"]["contact_point"], "dpo@tillit.test");
     assert_eq!(report["obligations"][0]["article"], "GDPR Art. 33(1)");
-    assert_eq!(report["obligations"][0]["clocks_sha256"].as_str().map(str::len), Some(64), "states the clock configuration used");
+    assert_eq!(
+        report["obligations"][0]["clocks_sha256"]
+            .as_str()
+            .map(str::len),
+        Some(64),
+        "states the clock configuration used"
+    );
     let refused = client
         .record_notification(bearer(officer, notification("")))
         .await

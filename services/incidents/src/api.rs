@@ -219,16 +219,31 @@ impl IncidentsApi {
     }
 
     /// The incident if the caller sees it at all, with how much it sees.
-    fn visible(
+    async fn visible(
         &self,
         caller: &Caller,
         raw_id: &str,
     ) -> Result<(AggregateId, Incident, View), Status> {
         let id = AggregateId::parse(raw_id, "incident_id")?;
-        let incident = self.state.reader.incident(id.as_str())?;
-        let (incident, view) = incident
-            .and_then(|i| view_of(caller, &i).map(|v| (i, v)))
-            .ok_or_else(|| Status::not_found("incident not found"))?;
+        let lookup = || -> Result<Option<(Incident, View)>, Status> {
+            Ok(self
+                .state
+                .reader
+                .incident(id.as_str())?
+                .and_then(|i| view_of(caller, &i).map(|v| (i, v))))
+        };
+        let mut found = lookup()?;
+        if found.is_none() {
+            // Perhaps reported a moment ago by a caller that passed no token. Invisible and
+            // missing incidents take the same path, so timing reveals nothing either.
+            let timeout = self.state.config.platform.consistency_timeout;
+            self.state
+                .projections
+                .catch_up("INCIDENTS", timeout)
+                .await?;
+            found = lookup()?;
+        }
+        let (incident, view) = found.ok_or_else(|| Status::not_found("incident not found"))?;
         Ok((id, incident, view))
     }
 
@@ -242,7 +257,7 @@ impl IncidentsApi {
         allowed: &[Permission],
     ) -> Result<tillit_kernel::Executed<IncidentEvent>, Status> {
         let caller = caller(request)?;
-        let (id, incident, _) = self.visible(&caller, raw_id)?;
+        let (id, incident, _) = self.visible(&caller, raw_id).await?;
         caller.require_any(allowed)?;
         self.state
             .incidents
@@ -533,7 +548,9 @@ impl IncidentsService for IncidentsApi {
     ) -> Result<Response<GetIncidentReportResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
-        let (_, incident, view) = self.visible(&caller, &request.get_ref().incident_id)?;
+        let (_, incident, view) = self
+            .visible(&caller, &request.get_ref().incident_id)
+            .await?;
         if view != View::Full {
             return Err(Status::not_found("incident not found"));
         }
@@ -604,7 +621,9 @@ impl IncidentsService for IncidentsApi {
         // The token may carry the position of a just-registered asset: wait for it first.
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
-        let (_, incident, _) = self.visible(&caller, &request.get_ref().incident_id)?;
+        let (_, incident, _) = self
+            .visible(&caller, &request.get_ref().incident_id)
+            .await?;
         let triage = self.validated_triage(request.get_ref().triage.as_ref())?;
         let mut contracts = BTreeMap::new();
         for customer in &triage.affected_customers {
@@ -656,6 +675,7 @@ impl IncidentsService for IncidentsApi {
         let caller = caller(&request)?;
         let related = self
             .visible(&caller, &request.get_ref().related_incident_id)
+            .await
             .map_err(|_| {
                 Status::from(DomainError::invalid(
                     "related_incident_id",
@@ -798,7 +818,7 @@ impl IncidentsService for IncidentsApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
         let body = request.get_ref();
-        let (_, incident, view) = self.visible(&caller, &body.incident_id)?;
+        let (_, incident, view) = self.visible(&caller, &body.incident_id).await?;
         let owns = incident
             .actions
             .iter()
@@ -867,7 +887,9 @@ impl IncidentsService for IncidentsApi {
     ) -> Result<Response<GetIncidentResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
-        let (id, incident, view) = self.visible(&caller, &request.get_ref().incident_id)?;
+        let (id, incident, view) = self
+            .visible(&caller, &request.get_ref().incident_id)
+            .await?;
         if view == View::Customer {
             return Ok(Response::new(GetIncidentResponse {
                 incident: Some(for_customer(incident, caller.tenant.as_str())),

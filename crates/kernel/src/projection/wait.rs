@@ -69,3 +69,25 @@ impl ProjectionRunner {
         Ok(())
     }
 }
+
+impl ProjectionRunner {
+    /// Waits until this runner has applied everything `stream` held when called. For a
+    /// lookup that missed: the thing may have been written a moment ago by a caller that
+    /// did not pass its consistency token, so look again once caught up before answering
+    /// NOT_FOUND.
+    pub async fn catch_up(&self, stream: &str, timeout: Duration) -> Result<(), KernelError> {
+        let Some(state) = self.inner.store.stream_state(stream).await? else {
+            return Ok(());
+        };
+        if state.last_sequence == 0 {
+            return Ok(());
+        }
+        let token = ConsistencyToken {
+            positions: vec![tillit_proto::common::Position {
+                stream: stream.to_owned(),
+                sequence: state.last_sequence,
+            }],
+        };
+        self.wait_for(&token, timeout).await
+    }
+}

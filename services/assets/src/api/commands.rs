@@ -136,7 +136,7 @@ impl AssetsApi {
         command: AssetCommand,
     ) -> Result<ConsistencyToken, Status> {
         let caller = caller(request)?;
-        let (id, asset) = self.readable(&caller, raw_id)?;
+        let (id, asset) = self.readable(&caller, raw_id).await?;
         if !can_manage(&caller, &asset) {
             return Err(Status::permission_denied(
                 "only a security officer, an admin or the asset's owner may change it",

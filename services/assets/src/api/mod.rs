@@ -78,14 +78,28 @@ impl AssetsApi {
     }
 
     /// The current asset if the caller may read it, else NOT_FOUND.
-    fn readable(&self, caller: &Caller, raw_id: &str) -> Result<(AggregateId, Asset), Status> {
+    async fn readable(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+    ) -> Result<(AggregateId, Asset), Status> {
         let id = AggregateId::parse(raw_id, "asset_id")?;
-        let asset = self
-            .assets
-            .register
-            .asset(id.as_str())?
-            .filter(|asset| can_read(caller, asset))
-            .ok_or_else(|| Status::not_found("asset not found"))?;
+        let lookup = || -> Result<Option<Asset>, Status> {
+            Ok(self
+                .assets
+                .register
+                .asset(id.as_str())?
+                .filter(|asset| can_read(caller, asset)))
+        };
+        let mut asset = lookup()?;
+        if asset.is_none() {
+            // Perhaps written a moment ago by a caller that passed no token. Invisible and
+            // missing assets take the same path, so timing reveals nothing either.
+            let timeout = self.assets.config.platform.consistency_timeout;
+            self.assets.projections.catch_up("ASSETS", timeout).await?;
+            asset = lookup()?;
+        }
+        let asset = asset.ok_or_else(|| Status::not_found("asset not found"))?;
         Ok((id, asset))
     }
 }

@@ -66,7 +66,7 @@ impl AssetsApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
         let body = request.get_ref();
-        let (id, current) = self.readable(&caller, &body.asset_id)?;
+        let (id, current) = self.readable(&caller, &body.asset_id).await?;
         let cutoff_time = body
             .as_of_time
             .as_ref()
@@ -215,7 +215,7 @@ impl AssetsApi {
     ) -> Result<Response<GetAssetTimelineResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
-        let (id, current) = self.readable(&caller, &request.get_ref().asset_id)?;
+        let (id, current) = self.readable(&caller, &request.get_ref().asset_id).await?;
         let tenant = TenantId::parse(&current.tenant_id, "asset_id")?;
         let (_, history) = self
             .assets
@@ -247,14 +247,14 @@ impl AssetsApi {
     }
 
     /// The assets a scoped query covers: one, one tenant's, or all the caller may read.
-    fn scoped_assets(
+    async fn scoped_assets(
         &self,
         caller: &tillit_auth::Caller,
         asset_id: &str,
         tenant_id: &str,
     ) -> Result<Vec<Asset>, Status> {
         if !asset_id.is_empty() {
-            return Ok(vec![self.readable(caller, asset_id)?.1]);
+            return Ok(vec![self.readable(caller, asset_id).await?.1]);
         }
         let scope = self.query_scope(caller, tenant_id)?;
         self.assets_in(&scope, None, usize::MAX, |asset| {
@@ -278,7 +278,10 @@ impl AssetsApi {
         let now = self.assets.store.clock().now();
         let rules = &self.assets.rules;
         let mut gaps: Vec<(Severity, ControlGap)> = Vec::new();
-        for asset in self.scoped_assets(&caller, &body.asset_id, &body.tenant_id)? {
+        for asset in self
+            .scoped_assets(&caller, &body.asset_id, &body.tenant_id)
+            .await?
+        {
             for status in rules
                 .evaluate(&facts(&asset), now)
                 .into_iter()
@@ -326,7 +329,8 @@ impl AssetsApi {
             .ok_or_else(|| DomainError::invalid("before", "a time is required"))?;
         let rules = &self.assets.rules;
         let mut due: Vec<_> = self
-            .scoped_assets(&caller, "", &body.tenant_id)?
+            .scoped_assets(&caller, "", &body.tenant_id)
+            .await?
             .into_iter()
             .filter_map(|asset| {
                 let at = rules.next_review_due(&facts(&asset))?;

@@ -99,6 +99,17 @@ impl IdentityApi {
         Self { identity }
     }
 
+    /// Waits until the projections have applied everything IDENTITY holds now: for a
+    /// lookup that missed something perhaps written a moment ago without a token.
+    async fn catch_up(&self) -> Result<(), Status> {
+        let timeout = self.identity.config.platform.consistency_timeout;
+        Ok(self
+            .identity
+            .projections
+            .catch_up("IDENTITY", timeout)
+            .await?)
+    }
+
     /// Waits until this service's projections have applied the request's token.
     async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
         match token {

@@ -54,19 +54,29 @@ fn account_of_subject(subject: &str) -> Option<(TenantId, AggregateId)> {
 
 impl IdentityApi {
     /// The directory row of a service account the caller may see, else NOT_FOUND.
-    fn visible_service_account(
+    async fn visible_service_account(
         &self,
         caller: &tillit_auth::Caller,
         raw_id: &str,
     ) -> Result<(AggregateId, TenantId, ServiceAccountRow), Status> {
         let id = AggregateId::parse(raw_id, "service_account_id")?;
-        let row = self
-            .identity
-            .directory
-            .service_account(id.as_str())?
-            .ok_or_else(|| Status::not_found("service account not found"))?;
+        let lookup = || -> Result<Option<ServiceAccountRow>, Status> {
+            Ok(self
+                .identity
+                .directory
+                .service_account(id.as_str())?
+                .filter(|row| {
+                    TenantId::parse(&row.tenant_id, "service_account_id")
+                        .is_ok_and(|tenant| caller.sees_tenant(&tenant))
+                }))
+        };
+        let mut row = lookup()?;
+        if row.is_none() {
+            self.catch_up().await?;
+            row = lookup()?;
+        }
+        let row = row.ok_or_else(|| Status::not_found("service account not found"))?;
         let tenant = TenantId::parse(&row.tenant_id, "service_account_id")?;
-        caller.scope(&tenant, "service account")?;
         Ok((id, tenant, row))
     }
 
@@ -182,8 +192,9 @@ impl IdentityApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
         caller.require(Permission::ManageServiceAccounts)?;
-        let (id, tenant, _) =
-            self.visible_service_account(&caller, &request.get_ref().service_account_id)?;
+        let (id, tenant, _) = self
+            .visible_service_account(&caller, &request.get_ref().service_account_id)
+            .await?;
         let executed = self
             .identity
             .service_accounts
@@ -212,8 +223,9 @@ impl IdentityApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
         caller.require(Permission::ManageServiceAccounts)?;
-        let (id, tenant, _) =
-            self.visible_service_account(&caller, &request.get_ref().service_account_id)?;
+        let (id, tenant, _) = self
+            .visible_service_account(&caller, &request.get_ref().service_account_id)
+            .await?;
         let consistency = self.deactivate_account(&request, &tenant, &id).await?;
         Ok(Response::new(DeactivateServiceAccountResponse {
             consistency: Some(consistency),

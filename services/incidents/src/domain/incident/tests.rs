@@ -323,7 +323,11 @@ fn an_obligation_arises_at_triage_with_its_due_time_frozen_and_a_re_triage_marks
         ))
     );
     assert_eq!(imy.status, obligation_status::PENDING);
-    assert_eq!(imy.clocks_sha256, ClockConfig::default().sha256(), "states the rules it came from");
+    assert_eq!(
+        imy.clocks_sha256,
+        ClockConfig::default().sha256(),
+        "states the rules it came from"
+    );
 
     let again = IncidentDecider::decide(&triaged, breach(true), now()).unwrap();
     assert!(
