@@ -153,6 +153,30 @@ impl History {
         self.commits.iter().find(|c| c.sequence == sequence)
     }
 
+    /// Who did what, when: one entry per commit, oldest first.
+    pub fn timeline(&self) -> Vec<tillit_proto::common::TimelineEntry> {
+        self.commits
+            .iter()
+            .map(|stored| tillit_proto::common::TimelineEntry {
+                recorded_at: stored.commit.recorded_at,
+                actor: stored
+                    .commit
+                    .actor
+                    .as_ref()
+                    .map(|a| a.subject.clone())
+                    .unwrap_or_default(),
+                command: stored.commit.command.clone(),
+                events: stored
+                    .commit
+                    .events
+                    .iter()
+                    .map(|e| e.r#type.clone())
+                    .collect(),
+                sequence: stored.sequence,
+            })
+            .collect()
+    }
+
     /// The position of a commit of this history.
     pub fn position(&self, stored: &StoredCommit) -> Position {
         Position {

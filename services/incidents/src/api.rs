@@ -902,26 +902,7 @@ impl IncidentsService for IncidentsApi {
             .incidents
             .load(&self.state.incidents.address(&tenant, id))
             .await?;
-        let timeline = history
-            .commits
-            .iter()
-            .map(|stored| TimelineEntry {
-                recorded_at: stored.commit.recorded_at,
-                actor: stored
-                    .commit
-                    .actor
-                    .as_ref()
-                    .map(|a| a.subject.clone())
-                    .unwrap_or_default(),
-                command: stored.commit.command.clone(),
-                events: stored
-                    .commit
-                    .events
-                    .iter()
-                    .map(|e| e.r#type.clone())
-                    .collect(),
-            })
-            .collect();
+        let timeline = history.timeline();
         Ok(Response::new(GetIncidentResponse {
             incident: Some(incident),
             timeline,

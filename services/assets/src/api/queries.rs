@@ -8,7 +8,7 @@ use tillit_kernel::{KernelError, TenantId};
 use tillit_proto::assets::{
     Asset, ControlGap, GetAssetRequest, GetAssetResponse, GetAssetTimelineRequest,
     GetAssetTimelineResponse, GetControlGapsRequest, GetControlGapsResponse, ListAssetsRequest,
-    ListAssetsResponse, ListReviewsDueRequest, ListReviewsDueResponse, TimelineEntry,
+    ListAssetsResponse, ListReviewsDueRequest, ListReviewsDueResponse,
 };
 use tillit_proto::common::PageResponse;
 use tillit_rules::Severity;
@@ -222,27 +222,7 @@ impl AssetsApi {
             .assets
             .load(&self.assets.assets.address(&tenant, id))
             .await?;
-        let entries = history
-            .commits
-            .iter()
-            .map(|stored| TimelineEntry {
-                recorded_at: stored.commit.recorded_at,
-                actor: stored
-                    .commit
-                    .actor
-                    .as_ref()
-                    .map(|a| a.subject.clone())
-                    .unwrap_or_default(),
-                command: stored.commit.command.clone(),
-                events: stored
-                    .commit
-                    .events
-                    .iter()
-                    .map(|e| e.r#type.clone())
-                    .collect(),
-                sequence: stored.sequence,
-            })
-            .collect();
+        let entries = history.timeline();
         Ok(Response::new(GetAssetTimelineResponse { entries }))
     }
 
