@@ -101,7 +101,7 @@ async fn up(config: DevConfig) -> Result<(), String> {
 
 /// Starts every service built so far, identity first (the others learn users from it).
 async fn start_services(config: &DevConfig, nats_url: &str) -> Result<Vec<Service>, String> {
-    let env = tillit_runtime::Env::from_process();
+    let env = tillit_runtime::Env::from_process().map_err(|e| format!("configuration: {e}"))?;
     let mut identity = tillit_identity::IdentityConfig::from_env(&env)
         .map_err(|e| format!("configuration: {e}"))?;
     identity.platform.nats_url = nats_url.to_owned();

@@ -24,13 +24,53 @@ pub struct ConfigError {
 pub struct Env(BTreeMap<String, String>);
 
 impl Env {
-    /// The process's `TILLIT_*` variables (and nothing else).
-    pub fn from_process() -> Self {
-        Self(
-            std::env::vars()
-                .filter(|(name, _)| name.starts_with("TILLIT_"))
-                .collect(),
-        )
+    /// The settings in layers: defaults (in each config type), then the file named by
+    /// `TILLIT_CONFIG_FILE` (lines `TILLIT_NAME=value`, `#` comments), then the process's
+    /// `TILLIT_*` variables, which win.
+    pub fn from_process() -> Result<Self, ConfigError> {
+        let process: BTreeMap<String, String> = std::env::vars()
+            .filter(|(name, _)| name.starts_with("TILLIT_"))
+            .collect();
+        let mut layered = match process.get("TILLIT_CONFIG_FILE").filter(|p| !p.is_empty()) {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                    variable: "TILLIT_CONFIG_FILE".into(),
+                    problem: format!("{path}: {e}"),
+                })?;
+                Self::parse_file(&text)
+                    .map_err(|problem| ConfigError {
+                        variable: "TILLIT_CONFIG_FILE".into(),
+                        problem: format!("{path}: {problem}"),
+                    })?
+                    .0
+            }
+            None => BTreeMap::new(),
+        };
+        layered.extend(process);
+        Ok(Self(layered))
+    }
+
+    /// Parses a settings file: `TILLIT_NAME=value` lines, blank lines and `#` comments.
+    pub fn parse_file(text: &str) -> Result<Self, String> {
+        let mut settings = BTreeMap::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line
+                .split_once('=')
+                .ok_or_else(|| format!("line {}: expected NAME=value", number + 1))?;
+            let name = name.trim();
+            if !name.starts_with("TILLIT_") {
+                return Err(format!(
+                    "line {}: {name} is not a TILLIT_ setting",
+                    number + 1
+                ));
+            }
+            settings.insert(name.to_owned(), value.trim().to_owned());
+        }
+        Ok(Self(settings))
     }
 
     /// Given variables (tests).
@@ -149,6 +189,21 @@ mod tests {
         let config = PlatformConfig::from_env(&Env::default()).unwrap();
         assert_eq!(config.nats_url, "nats://127.0.0.1:14222");
         assert_eq!(config.store.replicas, 1);
+    }
+
+    #[test]
+    fn a_settings_file_is_read_line_by_line_and_refuses_strangers() {
+        let env = Env::parse_file(
+            "# local\nTILLIT_NATS_URL = nats://nats:4222\n\nTILLIT_STREAM_REPLICAS=3\n",
+        )
+        .unwrap();
+        let config = PlatformConfig::from_env(&env).unwrap();
+        assert_eq!(
+            (config.nats_url.as_str(), config.store.replicas),
+            ("nats://nats:4222", 3)
+        );
+        assert!(Env::parse_file("PATH=/tmp").unwrap_err().contains("line 1"));
+        assert!(Env::parse_file("TILLIT_X").is_err());
     }
 
     #[test]

@@ -8,7 +8,14 @@ use tillit_runtime::{Env, shutdown_signal, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init("incidents");
-    let config = match IncidentsConfig::from_env(&Env::from_process()) {
+    let env = match Env::from_process() {
+        Ok(env) => env,
+        Err(e) => {
+            eprintln!("configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match IncidentsConfig::from_env(&env) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("tillit-incidents: configuration: {e}");
