@@ -8,6 +8,10 @@ pub enum AuthError {
     /// No token, or one that is not valid now.
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
+    /// The token names a key or principal this service's identity view does not know (yet):
+    /// unauthenticated, unless the view was merely behind.
+    #[error("unauthenticated: {0}")]
+    Unknown(String),
     /// A valid caller whose roles do not allow it.
     #[error("permission denied: {0}")]
     PermissionDenied(String),
@@ -19,7 +23,7 @@ pub enum AuthError {
 impl From<AuthError> for Status {
     fn from(error: AuthError) -> Self {
         let code = match error {
-            AuthError::Unauthenticated(_) => Code::Unauthenticated,
+            AuthError::Unauthenticated(_) | AuthError::Unknown(_) => Code::Unauthenticated,
             AuthError::PermissionDenied(_) => Code::PermissionDenied,
             AuthError::NotFound(_) => Code::NotFound,
         };

@@ -43,19 +43,20 @@ impl AuthLayer {
             || self.public_methods.iter().any(|m| m == path)
     }
 
-    fn authenticate<B>(&self, request: &http::Request<B>) -> Result<Caller, AuthError> {
+    /// The bearer token of a request.
+    fn bearer<B>(&self, request: &http::Request<B>) -> Result<String, AuthError> {
         let header = request
             .headers()
             .get(http::header::AUTHORIZATION)
             .ok_or_else(|| AuthError::Unauthenticated("missing authorization metadata".into()))?;
-        let token = header
+        header
             .to_str()
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
+            .map(|token| token.trim().to_owned())
             .ok_or_else(|| {
                 AuthError::Unauthenticated("authorization is not 'Bearer <token>'".into())
-            })?;
-        self.verifier.authenticate(token.trim())
+            })
     }
 }
 
@@ -79,32 +80,46 @@ pub struct AuthService<S> {
 
 impl<S, B> Service<http::Request<B>> for AuthService<S>
 where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future =
-        futures::future::Either<S::Future, std::future::Ready<Result<S::Response, S::Error>>>;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        if !self.layer.is_public(path) {
-            match self.layer.authenticate(&request) {
-                Ok(caller) => {
-                    request.extensions_mut().insert(caller);
-                }
-                Err(error) => {
-                    tracing::debug!(%path, %error, "call refused");
-                    let response = Status::from(error).into_http();
-                    return futures::future::Either::Right(std::future::ready(Ok(response)));
+        // The service that was polled ready handles this request; a fresh clone stays behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            let path = request.uri().path().to_owned();
+            if !layer.is_public(&path) {
+                let verified = match layer.bearer(&request) {
+                    Ok(token) => layer.verifier.authenticate_fresh(&token).await,
+                    Err(error) => Err(error),
+                };
+                match verified {
+                    Ok(caller) => {
+                        request.extensions_mut().insert(caller);
+                    }
+                    Err(error) => {
+                        tracing::debug!(%path, %error, "call refused");
+                        return Ok(Status::from(error).into_http());
+                    }
                 }
             }
-        }
-        futures::future::Either::Left(self.inner.call(request))
+            inner.call(request).await
+        })
     }
 }
 

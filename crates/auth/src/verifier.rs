@@ -1,6 +1,10 @@
 //! Local token verification: no call to identity per request.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use tillit_kernel::ProjectionRunner;
 use tillit_kernel::TenantId;
 
 use crate::caller::Caller;
@@ -17,6 +21,7 @@ pub const LEEWAY_SECONDS: u64 = 5;
 pub struct Verifier {
     view: ViewReader,
     issuer: String,
+    catch_up: Option<(Arc<ProjectionRunner>, Duration)>,
 }
 
 impl Verifier {
@@ -25,6 +30,32 @@ impl Verifier {
         Self {
             view,
             issuer: issuer.into(),
+            catch_up: None,
+        }
+    }
+
+    /// Lets the verifier wait (at most `timeout`) for `runner` — the one that feeds the
+    /// view — to apply the IDENTITY stream's current end when a token names a key or user
+    /// the view does not know yet: a user created, or a key activated, a moment ago.
+    pub fn with_catch_up(mut self, runner: Arc<ProjectionRunner>, timeout: Duration) -> Self {
+        self.catch_up = Some((runner, timeout));
+        self
+    }
+
+    /// Like [`Verifier::authenticate`], but a key or principal the view does not know yet
+    /// gets one more look once the view has caught up with the IDENTITY stream.
+    pub async fn authenticate_fresh(&self, token: &str) -> Result<Caller, AuthError> {
+        match (self.authenticate(token), &self.catch_up) {
+            (Err(AuthError::Unknown(_)), Some((runner, timeout))) => {
+                if let Err(error) = runner
+                    .catch_up(crate::view::IDENTITY_STREAM, *timeout)
+                    .await
+                {
+                    tracing::warn!(%error, "identity view could not catch up");
+                }
+                self.authenticate(token)
+            }
+            (outcome, _) => outcome,
         }
     }
 
@@ -49,7 +80,7 @@ impl Verifier {
             .key(&kid)
             .map_err(|_| refuse("key lookup failed"))?
             .filter(|key| key.active)
-            .ok_or_else(|| refuse("unknown or retired signing key"))?;
+            .ok_or_else(|| AuthError::Unknown("unknown or retired signing key".into()))?;
 
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = LEEWAY_SECONDS;
@@ -76,7 +107,7 @@ impl Verifier {
             .view
             .principal(&claims.sub)
             .map_err(|_| refuse("principal lookup failed"))?
-            .ok_or_else(|| refuse("unknown principal"))?;
+            .ok_or_else(|| AuthError::Unknown("unknown principal".into()))?;
         if principal.tenant != claims.tenant {
             return Err(refuse("principal belongs to another tenant"));
         }

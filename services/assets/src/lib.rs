@@ -70,7 +70,8 @@ pub async fn run(
     );
     let db = projections.database().clone();
     let view = ViewReader::new(db.clone());
-    let verifier = Verifier::new(view.clone(), platform.issuer.clone());
+    let verifier = Verifier::new(view.clone(), platform.issuer.clone())
+        .with_catch_up(projections.clone(), platform.consistency_timeout);
     tracing::info!(rules_sha256 = %rules.sha256(), "control rules loaded");
     let assets = Arc::new(Assets {
         assets: Runner::new(store.clone(), BoundedContext::ASSETS),

@@ -127,7 +127,11 @@ pub async fn run(
     }
 
     let view = ViewReader::new(db);
-    let verifier = Verifier::new(view.clone(), identity.config.platform.issuer.clone());
+    let verifier = Verifier::new(view.clone(), identity.config.platform.issuer.clone())
+        .with_catch_up(
+            projections.clone(),
+            identity.config.platform.consistency_timeout,
+        );
     let admin = axum::Router::new().route(
         "/.well-known/jwks.json",
         get(move || {

@@ -72,7 +72,8 @@ pub async fn run(
     );
     let db = projections.database().clone();
     let view = ViewReader::new(db.clone());
-    let verifier = Verifier::new(view.clone(), platform.issuer.clone());
+    let verifier = Verifier::new(view.clone(), platform.issuer.clone())
+        .with_catch_up(projections.clone(), platform.consistency_timeout);
     let state = Arc::new(Incidents {
         incidents: Runner::new(store.clone(), BoundedContext::INCIDENTS),
         projections: projections.clone(),
