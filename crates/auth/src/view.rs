@@ -58,10 +58,6 @@ pub struct IdentityView;
 /// The stream the view reads.
 pub const IDENTITY_STREAM: &str = "IDENTITY";
 
-fn storage(e: impl Into<redb::Error>) -> KernelError {
-    KernelError::from(e.into())
-}
-
 impl Projection for IdentityView {
     fn name(&self) -> &'static str {
         "identity_view"
@@ -76,10 +72,10 @@ impl Projection for IdentityView {
     }
 
     fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
-        tx.delete_table(KEYS).map_err(storage)?;
-        tx.delete_table(PRINCIPALS).map_err(storage)?;
-        tx.delete_table(TENANTS).map_err(storage)?;
-        tx.delete_table(EMAILS).map_err(storage)?;
+        tx.delete_table(KEYS)?;
+        tx.delete_table(PRINCIPALS)?;
+        tx.delete_table(TENANTS)?;
+        tx.delete_table(EMAILS)?;
         Ok(())
     }
 
@@ -89,10 +85,10 @@ impl Projection for IdentityView {
         commit: &Commit,
         _: &Position,
     ) -> Result<(), KernelError> {
-        let mut keys = tx.open_table(KEYS).map_err(storage)?;
-        let mut principals = tx.open_table(PRINCIPALS).map_err(storage)?;
-        let mut tenants = tx.open_table(TENANTS).map_err(storage)?;
-        let mut emails = tx.open_table(EMAILS).map_err(storage)?;
+        let mut keys = tx.open_table(KEYS)?;
+        let mut principals = tx.open_table(PRINCIPALS)?;
+        let mut tenants = tx.open_table(TENANTS)?;
+        let mut emails = tx.open_table(EMAILS)?;
         let subject = commit.aggregate_id.as_str();
         for event in &commit.events {
             // Events this view does not need (roles granted, reservations, ...) are skipped.
@@ -109,28 +105,20 @@ impl Projection for IdentityView {
             };
             match event {
                 ViewEvent::TenantCreated(e) => {
-                    tenants
-                        .insert(
-                            e.tenant_id.as_str(),
-                            prost::Message::encode_to_vec(&e).as_slice(),
-                        )
-                        .map_err(storage)?;
+                    tenants.insert(
+                        e.tenant_id.as_str(),
+                        prost::Message::encode_to_vec(&e).as_slice(),
+                    )?;
                 }
                 ViewEvent::UserCreated(e) => {
-                    emails
-                        .insert(e.email.as_str(), e.user_id.as_str())
-                        .map_err(storage)?;
-                    principals
-                        .insert(e.user_id.as_str(), (e.tenant_id.as_str(), true, 1))
-                        .map_err(storage)?;
+                    emails.insert(e.email.as_str(), e.user_id.as_str())?;
+                    principals.insert(e.user_id.as_str(), (e.tenant_id.as_str(), true, 1))?;
                 }
                 ViewEvent::ServiceAccountCreated(e) => {
-                    principals
-                        .insert(
-                            e.service_account_id.as_str(),
-                            (e.tenant_id.as_str(), true, 1),
-                        )
-                        .map_err(storage)?;
+                    principals.insert(
+                        e.service_account_id.as_str(),
+                        (e.tenant_id.as_str(), true, 1),
+                    )?;
                 }
                 ViewEvent::RoleRevoked(RoleRevoked {
                     session_version, ..
@@ -141,34 +129,25 @@ impl Projection for IdentityView {
                 | ViewEvent::SessionVersionRaised(SessionVersionRaised {
                     session_version, ..
                 }) => {
-                    if let Some((tenant, active, _)) = principal(&principals).map_err(storage)? {
-                        principals
-                            .insert(subject, (tenant.as_str(), active, session_version))
-                            .map_err(storage)?;
+                    if let Some((tenant, active, _)) = principal(&principals)? {
+                        principals.insert(subject, (tenant.as_str(), active, session_version))?;
                     }
                 }
                 ViewEvent::UserDeactivated(UserDeactivated { session_version })
                 | ViewEvent::ServiceAccountDeactivated(ServiceAccountDeactivated {
                     session_version,
                 }) => {
-                    if let Some((tenant, _, _)) = principal(&principals).map_err(storage)? {
-                        principals
-                            .insert(subject, (tenant.as_str(), false, session_version))
-                            .map_err(storage)?;
+                    if let Some((tenant, _, _)) = principal(&principals)? {
+                        principals.insert(subject, (tenant.as_str(), false, session_version))?;
                     }
                 }
                 ViewEvent::SigningKeyActivated(e) => {
-                    keys.insert(e.kid.as_str(), (e.public_key.as_slice(), true))
-                        .map_err(storage)?;
+                    keys.insert(e.kid.as_str(), (e.public_key.as_slice(), true))?;
                 }
                 ViewEvent::SigningKeyRetired(e) => {
-                    let public_key = keys
-                        .get(e.kid.as_str())
-                        .map_err(storage)?
-                        .map(|row| row.value().0.to_vec());
+                    let public_key = keys.get(e.kid.as_str())?.map(|row| row.value().0.to_vec());
                     if let Some(public_key) = public_key {
-                        keys.insert(e.kid.as_str(), (public_key.as_slice(), false))
-                            .map_err(storage)?;
+                        keys.insert(e.kid.as_str(), (public_key.as_slice(), false))?;
                     }
                 }
             }
@@ -213,11 +192,11 @@ impl ViewReader {
 
     /// The key with this id.
     pub fn key(&self, kid: &str) -> Result<Option<KeyRecord>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, KEYS)? else {
             return Ok(None);
         };
-        Ok(table.get(kid).map_err(storage)?.map(|row| {
+        Ok(table.get(kid)?.map(|row| {
             let (public_key, active) = row.value();
             KeyRecord {
                 kid: kid.to_owned(),
@@ -229,13 +208,13 @@ impl ViewReader {
 
     /// Every key that verifies tokens now.
     pub fn active_keys(&self) -> Result<Vec<KeyRecord>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, KEYS)? else {
             return Ok(Vec::new());
         };
         let mut keys = Vec::new();
-        for row in table.iter().map_err(storage)? {
-            let (kid, value) = row.map_err(storage)?;
+        for row in table.iter()? {
+            let (kid, value) = row?;
             let (public_key, active) = value.value();
             if active {
                 keys.push(KeyRecord {
@@ -250,11 +229,11 @@ impl ViewReader {
 
     /// The principal with this subject.
     pub fn principal(&self, subject: &str) -> Result<Option<PrincipalRecord>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, PRINCIPALS)? else {
             return Ok(None);
         };
-        Ok(table.get(subject).map_err(storage)?.map(|row| {
+        Ok(table.get(subject)?.map(|row| {
             let (tenant, active, session_version) = row.value();
             PrincipalRecord {
                 tenant: tenant.to_owned(),
@@ -271,13 +250,12 @@ impl ViewReader {
 
     /// A tenant's registration: name, contacts, contract terms.
     pub fn tenant(&self, tenant: &str) -> Result<Option<TenantCreated>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, TENANTS)? else {
             return Ok(None);
         };
         table
-            .get(tenant)
-            .map_err(storage)?
+            .get(tenant)?
             .map(|row| {
                 <TenantCreated as prost::Message>::decode(row.value())
                     .map_err(|e| KernelError::Corrupt(format!("identity view tenant: {e}")))
@@ -287,13 +265,10 @@ impl ViewReader {
 
     /// The user with this (lower-case) e-mail address.
     pub fn user_by_email(&self, email: &str) -> Result<Option<String>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, EMAILS)? else {
             return Ok(None);
         };
-        Ok(table
-            .get(email)
-            .map_err(storage)?
-            .map(|row| row.value().to_owned()))
+        Ok(table.get(email)?.map(|row| row.value().to_owned()))
     }
 }

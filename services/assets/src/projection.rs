@@ -16,10 +16,6 @@ use crate::domain::asset::{AssetEvent, apply};
 const ASSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("assets");
 const BY_TENANT: TableDefinition<(&str, &str, &str), ()> = TableDefinition::new("assets_by_tenant");
 
-fn storage(e: impl Into<redb::Error>) -> KernelError {
-    KernelError::from(e.into())
-}
-
 fn corrupt(e: prost::DecodeError) -> KernelError {
     KernelError::Corrupt(format!("asset row: {e}"))
 }
@@ -41,8 +37,8 @@ impl Projection for Register {
     }
 
     fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
-        tx.delete_table(ASSETS).map_err(storage)?;
-        tx.delete_table(BY_TENANT).map_err(storage)?;
+        tx.delete_table(ASSETS)?;
+        tx.delete_table(BY_TENANT)?;
         Ok(())
     }
 
@@ -55,12 +51,11 @@ impl Projection for Register {
         if commit.aggregate_type != "asset" {
             return Ok(());
         }
-        let mut assets = tx.open_table(ASSETS).map_err(storage)?;
-        let mut by_tenant = tx.open_table(BY_TENANT).map_err(storage)?;
+        let mut assets = tx.open_table(ASSETS)?;
+        let mut by_tenant = tx.open_table(BY_TENANT)?;
         let id = commit.aggregate_id.as_str();
         let mut asset = assets
-            .get(id)
-            .map_err(storage)?
+            .get(id)?
             .map(|row| Asset::decode(row.value()))
             .transpose()
             .map_err(corrupt)?
@@ -71,23 +66,17 @@ impl Projection for Register {
         }
         asset.version = commit.aggregate_version;
         if !old_name.is_empty() {
-            by_tenant
-                .remove((asset.tenant_id.as_str(), old_name.as_str(), id))
-                .map_err(storage)?;
+            by_tenant.remove((asset.tenant_id.as_str(), old_name.as_str(), id))?;
         }
-        by_tenant
-            .insert(
-                (
-                    asset.tenant_id.as_str(),
-                    asset.name.to_lowercase().as_str(),
-                    id,
-                ),
-                (),
-            )
-            .map_err(storage)?;
-        assets
-            .insert(id, asset.encode_to_vec().as_slice())
-            .map_err(storage)?;
+        by_tenant.insert(
+            (
+                asset.tenant_id.as_str(),
+                asset.name.to_lowercase().as_str(),
+                id,
+            ),
+            (),
+        )?;
+        assets.insert(id, asset.encode_to_vec().as_slice())?;
         Ok(())
     }
 }
@@ -106,13 +95,12 @@ impl RegisterReader {
 
     /// One asset as it stands.
     pub fn asset(&self, id: &str) -> Result<Option<Asset>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, ASSETS)? else {
             return Ok(None);
         };
         table
-            .get(id)
-            .map_err(storage)?
+            .get(id)?
             .map(|row| Asset::decode(row.value()).map_err(corrupt))
             .transpose()
     }
@@ -126,15 +114,15 @@ impl RegisterReader {
         limit: usize,
         mut keep: impl FnMut(&Asset) -> bool,
     ) -> Result<Vec<Asset>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let (Some(index), Some(assets)) = (open_read(&tx, BY_TENANT)?, open_read(&tx, ASSETS)?)
         else {
             return Ok(Vec::new());
         };
         let start = after.unwrap_or((tenant.unwrap_or(""), "", ""));
         let mut found = Vec::new();
-        for entry in index.range(start..).map_err(storage)? {
-            let (key, _) = entry.map_err(storage)?;
+        for entry in index.range(start..)? {
+            let (key, _) = entry?;
             let (t, name, id) = key.value();
             if Some((t, name, id)) == after {
                 continue;
@@ -142,7 +130,7 @@ impl RegisterReader {
             if tenant.is_some_and(|wanted| wanted != t) {
                 break;
             }
-            let Some(row) = assets.get(id).map_err(storage)? else {
+            let Some(row) = assets.get(id)? else {
                 continue;
             };
             let asset = Asset::decode(row.value()).map_err(corrupt)?;

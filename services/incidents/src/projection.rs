@@ -30,10 +30,6 @@ const FACTS: TableDefinition<&str, FactsRow> = TableDefinition::new("incident_as
 const INCIDENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("incidents");
 const BY_TIME: TableDefinition<(i64, &str), ()> = TableDefinition::new("incidents_by_time");
 
-fn storage(e: impl Into<redb::Error>) -> KernelError {
-    KernelError::from(e.into())
-}
-
 fn corrupt(e: prost::DecodeError) -> KernelError {
     KernelError::Corrupt(format!("incident row: {e}"))
 }
@@ -70,7 +66,7 @@ impl Projection for AssetFacts {
     }
 
     fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
-        tx.delete_table(FACTS).map_err(storage)?;
+        tx.delete_table(FACTS)?;
         Ok(())
     }
 
@@ -83,9 +79,9 @@ impl Projection for AssetFacts {
         if commit.aggregate_type != "asset" {
             return Ok(());
         }
-        let mut facts = tx.open_table(FACTS).map_err(storage)?;
+        let mut facts = tx.open_table(FACTS)?;
         let id = commit.aggregate_id.as_str();
-        let current = facts.get(id).map_err(storage)?.map(|row| {
+        let current = facts.get(id)?.map(|row| {
             let (t, n, c, i, a, p, r) = row.value();
             AssetFact {
                 tenant: t.to_owned(),
@@ -133,20 +129,18 @@ impl Projection for AssetFacts {
             }
         }
         let (c, i, a) = fact.levels;
-        facts
-            .insert(
-                id,
-                (
-                    fact.tenant.as_str(),
-                    fact.name.as_str(),
-                    c,
-                    i,
-                    a,
-                    fact.personal_data,
-                    fact.retired,
-                ),
-            )
-            .map_err(storage)?;
+        facts.insert(
+            id,
+            (
+                fact.tenant.as_str(),
+                fact.name.as_str(),
+                c,
+                i,
+                a,
+                fact.personal_data,
+                fact.retired,
+            ),
+        )?;
         Ok(())
     }
 }
@@ -168,8 +162,8 @@ impl Projection for IncidentRegister {
     }
 
     fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
-        tx.delete_table(INCIDENTS).map_err(storage)?;
-        tx.delete_table(BY_TIME).map_err(storage)?;
+        tx.delete_table(INCIDENTS)?;
+        tx.delete_table(BY_TIME)?;
         Ok(())
     }
 
@@ -182,13 +176,12 @@ impl Projection for IncidentRegister {
         if commit.aggregate_type != "incident" {
             return Ok(());
         }
-        let mut incidents = tx.open_table(INCIDENTS).map_err(storage)?;
+        let mut incidents = tx.open_table(INCIDENTS)?;
         let id = commit.aggregate_id.as_str();
         let load =
             |table: &redb::Table<&str, &[u8]>, id: &str| -> Result<Option<Incident>, KernelError> {
                 table
-                    .get(id)
-                    .map_err(storage)?
+                    .get(id)?
                     .map(|row| Incident::decode(row.value()).map_err(corrupt))
                     .transpose()
             };
@@ -201,12 +194,10 @@ impl Projection for IncidentRegister {
                 && !other.linked_incident_ids.iter().any(|l| l == id)
             {
                 other.linked_incident_ids.push(id.to_owned());
-                incidents
-                    .insert(
-                        link.related_incident_id.as_str(),
-                        other.encode_to_vec().as_slice(),
-                    )
-                    .map_err(storage)?;
+                incidents.insert(
+                    link.related_incident_id.as_str(),
+                    other.encode_to_vec().as_slice(),
+                )?;
             }
             apply(&mut incident, &event);
         }
@@ -219,15 +210,10 @@ impl Projection for IncidentRegister {
                 .map_or(0, |t| {
                     i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
                 });
-            tx.open_table(BY_TIME)
-                .map_err(storage)?
-                .insert((nanos, id), ())
-                .map_err(storage)?;
+            tx.open_table(BY_TIME)?.insert((nanos, id), ())?;
         }
         incident.version = commit.aggregate_version;
-        incidents
-            .insert(id, incident.encode_to_vec().as_slice())
-            .map_err(storage)?;
+        incidents.insert(id, incident.encode_to_vec().as_slice())?;
         Ok(())
     }
 }
@@ -249,11 +235,11 @@ impl Reader {
 
     /// An asset as triage needs it.
     pub fn asset(&self, id: &str) -> Result<Option<AssetFact>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, FACTS)? else {
             return Ok(None);
         };
-        Ok(table.get(id).map_err(storage)?.map(|row| {
+        Ok(table.get(id)?.map(|row| {
             let (t, n, c, i, a, p, r) = row.value();
             AssetFact {
                 tenant: t.to_owned(),
@@ -267,13 +253,12 @@ impl Reader {
 
     /// One incident.
     pub fn incident(&self, id: &str) -> Result<Option<Incident>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, INCIDENTS)? else {
             return Ok(None);
         };
         table
-            .get(id)
-            .map_err(storage)?
+            .get(id)?
             .map(|row| Incident::decode(row.value()).map_err(corrupt))
             .transpose()
     }
@@ -286,20 +271,20 @@ impl Reader {
         limit: usize,
         mut keep: impl FnMut(&Incident) -> bool,
     ) -> Result<Vec<(Incident, PageKey)>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let (Some(index), Some(table)) = (open_read(&tx, BY_TIME)?, open_read(&tx, INCIDENTS)?)
         else {
             return Ok(Vec::new());
         };
         let mut found = Vec::new();
         let range = match before {
-            Some(key) => index.range(..key).map_err(storage)?,
-            None => index.range::<(i64, &str)>(..).map_err(storage)?,
+            Some(key) => index.range(..key)?,
+            None => index.range::<(i64, &str)>(..)?,
         };
         for entry in range.rev() {
-            let (key, _) = entry.map_err(storage)?;
+            let (key, _) = entry?;
             let (nanos, id) = key.value();
-            let Some(row) = table.get(id).map_err(storage)? else {
+            let Some(row) = table.get(id)? else {
                 continue;
             };
             let incident = Incident::decode(row.value()).map_err(corrupt)?;

@@ -29,10 +29,6 @@ const TRAININGS: TableDefinition<(&str, &str), (i64, i64)> =
     TableDefinition::new("compliance_trainings");
 const CAMPAIGNS: TableDefinition<&str, &[u8]> = TableDefinition::new("compliance_campaigns");
 
-fn storage(e: impl Into<redb::Error>) -> KernelError {
-    KernelError::from(e.into())
-}
-
 fn corrupt(e: prost::DecodeError) -> KernelError {
     KernelError::Corrupt(format!("compliance row: {e}"))
 }
@@ -66,10 +62,10 @@ impl Projection for Compliance {
     }
 
     fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
-        tx.delete_table(POLICIES).map_err(storage)?;
-        tx.delete_table(ACKNOWLEDGEMENTS).map_err(storage)?;
-        tx.delete_table(TRAININGS).map_err(storage)?;
-        tx.delete_table(CAMPAIGNS).map_err(storage)?;
+        tx.delete_table(POLICIES)?;
+        tx.delete_table(ACKNOWLEDGEMENTS)?;
+        tx.delete_table(TRAININGS)?;
+        tx.delete_table(CAMPAIGNS)?;
         Ok(())
     }
 
@@ -91,37 +87,29 @@ impl Projection for Compliance {
                     text_sha256: e.text_sha256,
                     published_at: e.published_at,
                 };
-                tx.open_table(POLICIES)
-                    .map_err(storage)?
-                    .insert(e.policy_id.as_str(), row.encode_to_vec().as_slice())
-                    .map_err(storage)?;
+                tx.open_table(POLICIES)?
+                    .insert(e.policy_id.as_str(), row.encode_to_vec().as_slice())?;
             } else if kind == Acknowledgement::TYPE.as_str() {
                 let AcknowledgementEvent::Acknowledged(e) =
                     AcknowledgementEvent::from_event(event)?;
-                tx.open_table(ACKNOWLEDGEMENTS)
-                    .map_err(storage)?
-                    .insert(
-                        (e.policy_id.as_str(), e.user_id.as_str()),
-                        (e.version, nanos(e.acknowledged_at.as_ref())),
-                    )
-                    .map_err(storage)?;
+                tx.open_table(ACKNOWLEDGEMENTS)?.insert(
+                    (e.policy_id.as_str(), e.user_id.as_str()),
+                    (e.version, nanos(e.acknowledged_at.as_ref())),
+                )?;
             } else if kind == Training::TYPE.as_str() {
                 let TrainingEvent::Recorded(e) = TrainingEvent::from_event(event)?;
-                let mut table = tx.open_table(TRAININGS).map_err(storage)?;
+                let mut table = tx.open_table(TRAININGS)?;
                 let key = (e.course.as_str(), e.user_id.as_str());
                 let valid_until = nanos(e.valid_until.as_ref());
-                let best = table.get(key).map_err(storage)?.map(|row| row.value());
+                let best = table.get(key)?.map(|row| row.value());
                 if best.is_none_or(|(_, until)| until < valid_until) {
-                    table
-                        .insert(key, (nanos(e.completed_at.as_ref()), valid_until))
-                        .map_err(storage)?;
+                    table.insert(key, (nanos(e.completed_at.as_ref()), valid_until))?;
                 }
             } else if kind == AccessReview::TYPE.as_str() {
-                let mut table = tx.open_table(CAMPAIGNS).map_err(storage)?;
+                let mut table = tx.open_table(CAMPAIGNS)?;
                 let id = commit.aggregate_id.as_str();
                 let current = table
-                    .get(id)
-                    .map_err(storage)?
+                    .get(id)?
                     .map(|row| GetAccessReviewResponse::decode(row.value()))
                     .transpose()
                     .map_err(corrupt)?;
@@ -164,9 +152,7 @@ impl Projection for Compliance {
                         row
                     }
                 };
-                table
-                    .insert(id, row.encode_to_vec().as_slice())
-                    .map_err(storage)?;
+                table.insert(id, row.encode_to_vec().as_slice())?;
             }
         }
         Ok(())
@@ -187,13 +173,12 @@ impl ComplianceReader {
 
     /// A policy's current version.
     pub fn policy(&self, policy_id: &str) -> Result<Option<PolicyRow>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, POLICIES)? else {
             return Ok(None);
         };
         table
-            .get(policy_id)
-            .map_err(storage)?
+            .get(policy_id)?
             .map(|row| PolicyRow::decode(row.value()).map_err(corrupt))
             .transpose()
     }
@@ -203,13 +188,13 @@ impl ComplianceReader {
         &self,
         policy_id: &str,
     ) -> Result<BTreeMap<String, (u32, OffsetDateTime)>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, ACKNOWLEDGEMENTS)? else {
             return Ok(BTreeMap::new());
         };
         let mut found = BTreeMap::new();
-        for entry in table.range((policy_id, "")..).map_err(storage)? {
-            let (key, value) = entry.map_err(storage)?;
+        for entry in table.range((policy_id, "")..)? {
+            let (key, value) = entry?;
             let (policy, user) = key.value();
             if policy != policy_id {
                 break;
@@ -222,13 +207,13 @@ impl ComplianceReader {
 
     /// Latest validity end per user of a course.
     pub fn trainings(&self, course: &str) -> Result<BTreeMap<String, OffsetDateTime>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, TRAININGS)? else {
             return Ok(BTreeMap::new());
         };
         let mut found = BTreeMap::new();
-        for entry in table.range((course, "")..).map_err(storage)? {
-            let (key, value) = entry.map_err(storage)?;
+        for entry in table.range((course, "")..)? {
+            let (key, value) = entry?;
             let (c, user) = key.value();
             if c != course {
                 break;
@@ -243,26 +228,25 @@ impl ComplianceReader {
         &self,
         campaign_id: &str,
     ) -> Result<Option<GetAccessReviewResponse>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, CAMPAIGNS)? else {
             return Ok(None);
         };
         table
-            .get(campaign_id)
-            .map_err(storage)?
+            .get(campaign_id)?
             .map(|row| GetAccessReviewResponse::decode(row.value()).map_err(corrupt))
             .transpose()
     }
 
     /// Every campaign, or only open ones.
     pub fn campaigns(&self, open_only: bool) -> Result<Vec<CampaignRow>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, CAMPAIGNS)? else {
             return Ok(Vec::new());
         };
         let mut found = Vec::new();
-        for entry in table.iter().map_err(storage)? {
-            let (_, value) = entry.map_err(storage)?;
+        for entry in table.iter()? {
+            let (_, value) = entry?;
             let row = GetAccessReviewResponse::decode(value.value()).map_err(corrupt)?;
             if let Some(campaign) = row.campaign
                 && (!open_only || campaign.status == "open")

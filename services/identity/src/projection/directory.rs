@@ -27,10 +27,6 @@ const SERVICE_ACCOUNTS: TableDefinition<(&str, &str), &[u8]> =
 const SERVICE_ACCOUNT_TENANTS: TableDefinition<&str, &str> =
     TableDefinition::new("directory_service_account_tenants");
 
-fn storage(e: impl Into<redb::Error>) -> KernelError {
-    KernelError::from(e.into())
-}
-
 fn corrupt(e: prost::DecodeError) -> KernelError {
     KernelError::Corrupt(format!("directory row: {e}"))
 }
@@ -52,11 +48,11 @@ impl Projection for Directory {
     }
 
     fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
-        tx.delete_table(TENANTS).map_err(storage)?;
-        tx.delete_table(USERS).map_err(storage)?;
-        tx.delete_table(USERS_BY_TENANT).map_err(storage)?;
-        tx.delete_table(SERVICE_ACCOUNTS).map_err(storage)?;
-        tx.delete_table(SERVICE_ACCOUNT_TENANTS).map_err(storage)?;
+        tx.delete_table(TENANTS)?;
+        tx.delete_table(USERS)?;
+        tx.delete_table(USERS_BY_TENANT)?;
+        tx.delete_table(SERVICE_ACCOUNTS)?;
+        tx.delete_table(SERVICE_ACCOUNT_TENANTS)?;
         Ok(())
     }
 
@@ -68,7 +64,7 @@ impl Projection for Directory {
     ) -> Result<(), KernelError> {
         use tillit_kernel::Decider as _;
         if commit.aggregate_type == Tenant::TYPE.as_str() {
-            let mut tenants = tx.open_table(TENANTS).map_err(storage)?;
+            let mut tenants = tx.open_table(TENANTS)?;
             for event in &commit.events {
                 let TenantEvent::Created(created) = TenantEvent::from_event(event)?;
                 let row = TenantRow {
@@ -79,19 +75,17 @@ impl Projection for Directory {
                     contract: created.contract,
                     status: "active".into(),
                 };
-                tenants
-                    .insert(created.tenant_id.as_str(), row.encode_to_vec().as_slice())
-                    .map_err(storage)?;
+                tenants.insert(created.tenant_id.as_str(), row.encode_to_vec().as_slice())?;
             }
         } else if commit.aggregate_type == ServiceAccount::TYPE.as_str() {
-            let mut accounts = tx.open_table(SERVICE_ACCOUNTS).map_err(storage)?;
-            let mut tenants = tx.open_table(SERVICE_ACCOUNT_TENANTS).map_err(storage)?;
+            let mut accounts = tx.open_table(SERVICE_ACCOUNTS)?;
+            let mut tenants = tx.open_table(SERVICE_ACCOUNT_TENANTS)?;
             let id = commit.aggregate_id.as_str();
             let tenant = commit.tenant.as_str();
             for event in &commit.events {
                 let row = match ServiceAccountEvent::from_event(event)? {
                     ServiceAccountEvent::Created(e) => {
-                        tenants.insert(id, tenant).map_err(storage)?;
+                        tenants.insert(id, tenant)?;
                         ServiceAccountRow {
                             service_account_id: e.service_account_id,
                             tenant_id: e.tenant_id,
@@ -102,7 +96,7 @@ impl Projection for Directory {
                     }
                     ServiceAccountEvent::SecretRotated(_) => continue,
                     ServiceAccountEvent::Deactivated(_) => {
-                        let Some(current) = accounts.get((tenant, id)).map_err(storage)? else {
+                        let Some(current) = accounts.get((tenant, id))? else {
                             continue;
                         };
                         let mut row =
@@ -111,26 +105,21 @@ impl Projection for Directory {
                         row
                     }
                 };
-                accounts
-                    .insert((tenant, id), row.encode_to_vec().as_slice())
-                    .map_err(storage)?;
+                accounts.insert((tenant, id), row.encode_to_vec().as_slice())?;
             }
         } else if commit.aggregate_type == User::TYPE.as_str() {
-            let mut users = tx.open_table(USERS).map_err(storage)?;
-            let mut by_tenant = tx.open_table(USERS_BY_TENANT).map_err(storage)?;
+            let mut users = tx.open_table(USERS)?;
+            let mut by_tenant = tx.open_table(USERS_BY_TENANT)?;
             let id = commit.aggregate_id.as_str();
             for event in &commit.events {
                 let current = users
-                    .get(id)
-                    .map_err(storage)?
+                    .get(id)?
                     .map(|row| UserRow::decode(row.value()))
                     .transpose()
                     .map_err(corrupt)?;
                 let row = match (UserEvent::from_event(event)?, current) {
                     (UserEvent::Created(e), _) => {
-                        by_tenant
-                            .insert((e.tenant_id.as_str(), e.email.as_str()), id)
-                            .map_err(storage)?;
+                        by_tenant.insert((e.tenant_id.as_str(), e.email.as_str()), id)?;
                         UserRow {
                             user_id: e.user_id,
                             tenant_id: e.tenant_id,
@@ -158,9 +147,7 @@ impl Projection for Directory {
                     }
                     (UserEvent::SessionVersionRaised(_), Some(_)) => continue,
                 };
-                users
-                    .insert(id, row.encode_to_vec().as_slice())
-                    .map_err(storage)?;
+                users.insert(id, row.encode_to_vec().as_slice())?;
             }
         }
         Ok(())
@@ -207,13 +194,13 @@ impl DirectoryReader {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<TenantRow>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, TENANTS)? else {
             return Ok(Vec::new());
         };
         let mut rows = Vec::new();
-        for row in table.range(after.unwrap_or("")..).map_err(storage)? {
-            let (key, value) = row.map_err(storage)?;
+        for row in table.range(after.unwrap_or("")..)? {
+            let (key, value) = row?;
             if Some(key.value()) == after || only.is_some_and(|o| o != key.value()) {
                 continue;
             }
@@ -232,15 +219,15 @@ impl DirectoryReader {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<UserRow>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let (Some(index), Some(users)) = (open_read(&tx, USERS_BY_TENANT)?, open_read(&tx, USERS)?)
         else {
             return Ok(Vec::new());
         };
         let start = after.unwrap_or((filter.tenant.as_deref().unwrap_or(""), ""));
         let mut rows = Vec::new();
-        for entry in index.range(start..).map_err(storage)? {
-            let (key, id) = entry.map_err(storage)?;
+        for entry in index.range(start..)? {
+            let (key, id) = entry?;
             let (tenant, email) = key.value();
             if Some((tenant, email)) == after {
                 continue;
@@ -248,7 +235,7 @@ impl DirectoryReader {
             if filter.tenant.as_deref().is_some_and(|t| t != tenant) {
                 break;
             }
-            let Some(row) = users.get(id.value()).map_err(storage)? else {
+            let Some(row) = users.get(id.value())? else {
                 continue;
             };
             let user = UserRow::decode(row.value()).map_err(corrupt)?;
@@ -266,19 +253,18 @@ impl DirectoryReader {
 
     /// One service account.
     pub fn service_account(&self, id: &str) -> Result<Option<ServiceAccountRow>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let (Some(tenants), Some(accounts)) = (
             open_read(&tx, SERVICE_ACCOUNT_TENANTS)?,
             open_read(&tx, SERVICE_ACCOUNTS)?,
         ) else {
             return Ok(None);
         };
-        let Some(tenant) = tenants.get(id).map_err(storage)? else {
+        let Some(tenant) = tenants.get(id)? else {
             return Ok(None);
         };
         accounts
-            .get((tenant.value(), id))
-            .map_err(storage)?
+            .get((tenant.value(), id))?
             .map(|row| ServiceAccountRow::decode(row.value()).map_err(corrupt))
             .transpose()
     }
@@ -288,16 +274,13 @@ impl DirectoryReader {
         &self,
         tenant: Option<&str>,
     ) -> Result<Vec<ServiceAccountRow>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(accounts) = open_read(&tx, SERVICE_ACCOUNTS)? else {
             return Ok(Vec::new());
         };
         let mut rows = Vec::new();
-        for entry in accounts
-            .range((tenant.unwrap_or(""), "")..)
-            .map_err(storage)?
-        {
-            let (key, value) = entry.map_err(storage)?;
+        for entry in accounts.range((tenant.unwrap_or(""), "")..)? {
+            let (key, value) = entry?;
             if tenant.is_some_and(|t| t != key.value().0) {
                 break;
             }
@@ -311,13 +294,12 @@ impl DirectoryReader {
         table: TableDefinition<&str, &[u8]>,
         key: &str,
     ) -> Result<Option<M>, KernelError> {
-        let tx = self.db.begin_read().map_err(storage)?;
+        let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, table)? else {
             return Ok(None);
         };
         table
-            .get(key)
-            .map_err(storage)?
+            .get(key)?
             .map(|row| M::decode(row.value()).map_err(corrupt))
             .transpose()
     }
