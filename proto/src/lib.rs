@@ -2,7 +2,8 @@
 //!
 //! Module paths follow the proto packages: `tillit::common::v1` holds positions, tokens and
 //! the actor; `tillit::kernel::v1` holds the commit envelope every event stream carries;
-//! `tillit::identity::v1` the identity API and its event payloads.
+//! `tillit::identity::v1` the identity API and its event payloads; one module per service
+//! package likewise (`assets`, `incidents`, `reporting`).
 //! [`FILE_DESCRIPTOR_SET`] is the encoded descriptor set for gRPC server reflection.
 
 /// Generated code, one module per proto package.
@@ -35,6 +36,13 @@ pub mod tillit {
             tonic::include_proto!("tillit.identity.v1");
         }
     }
+    /// The audit trail, integrity checks and dashboard figures.
+    pub mod reporting {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("tillit.reporting.v1");
+        }
+    }
     /// The event-log envelope.
     pub mod kernel {
         /// Version 1.
@@ -49,6 +57,7 @@ pub use tillit::common::v1 as common;
 pub use tillit::identity::v1 as identity;
 pub use tillit::incidents::v1 as incidents;
 pub use tillit::kernel::v1 as kernel;
+pub use tillit::reporting::v1 as reporting;
 
 /// Encoded `google.protobuf.FileDescriptorSet` of every Tillit proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -8,11 +8,14 @@
 //!   JWKS) run side by side until the shutdown signal, then drain.
 //!
 //! A service's `run(config, grpc_listener, admin_listener, shutdown)` wires its parts and
-//! calls [`server::serve`]; `main` only loads the config, binds, and waits for Ctrl-C.
+//! calls [`server::serve`]; `main` is [`service_main`]: it loads the config, binds, and
+//! runs until Ctrl-C or SIGTERM.
 
 pub mod config;
+mod main_helper;
 pub mod server;
 pub mod telemetry;
 
 pub use config::{ConfigError, Env, PlatformConfig};
+pub use main_helper::{ServiceConfig, service_main};
 pub use server::{Readiness, ServeParts, serve, shutdown_signal};

@@ -39,3 +39,13 @@ impl AssetsConfig {
         })
     }
 }
+
+impl tillit_runtime::ServiceConfig for AssetsConfig {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        AssetsConfig::from_env(env)
+    }
+
+    fn addrs(&self) -> (std::net::SocketAddr, std::net::SocketAddr) {
+        (self.grpc_addr, self.admin_addr)
+    }
+}

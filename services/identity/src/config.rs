@@ -93,3 +93,13 @@ impl IdentityConfig {
         })
     }
 }
+
+impl tillit_runtime::ServiceConfig for IdentityConfig {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        IdentityConfig::from_env(env)
+    }
+
+    fn addrs(&self) -> (std::net::SocketAddr, std::net::SocketAddr) {
+        (self.grpc_addr, self.admin_addr)
+    }
+}

@@ -3,48 +3,12 @@
 use std::process::ExitCode;
 
 use tillit_identity::IdentityConfig;
-use tillit_runtime::{Env, shutdown_signal, telemetry};
+use tillit_runtime::{service_main, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init("identity");
-    let env = match Env::from_process() {
-        Ok(env) => env,
-        Err(e) => {
-            eprintln!("configuration: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let config = match IdentityConfig::from_env(&env) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("tillit-identity: configuration: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let bind = |addr| async move {
-        tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("binding {addr}: {e}"))
-    };
-    let listeners = async {
-        Ok::<_, String>((
-            bind(config.grpc_addr).await?,
-            bind(config.admin_addr).await?,
-        ))
-    };
-    let (grpc, admin) = match listeners.await {
-        Ok(listeners) => listeners,
-        Err(e) => {
-            eprintln!("tillit-identity: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match tillit_identity::run(config, grpc, admin, shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tillit-identity: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    service_main("identity", |config: IdentityConfig, grpc, admin| {
+        tillit_identity::run(config, grpc, admin, shutdown_signal())
+    })
+    .await
 }

@@ -42,3 +42,13 @@ impl IncidentsConfig {
         })
     }
 }
+
+impl tillit_runtime::ServiceConfig for IncidentsConfig {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        IncidentsConfig::from_env(env)
+    }
+
+    fn addrs(&self) -> (std::net::SocketAddr, std::net::SocketAddr) {
+        (self.grpc_addr, self.admin_addr)
+    }
+}

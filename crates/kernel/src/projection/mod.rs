@@ -50,6 +50,20 @@ pub trait Projection: Send + Sync + 'static {
         commit: &Commit,
         position: &Position,
     ) -> Result<(), KernelError>;
+
+    /// Applies one commit given also its bytes as the log holds them. A projection that
+    /// needs the bytes (the audit trail keeps their hash) overrides this; the runner calls
+    /// it, and by default it applies the decoded commit.
+    fn apply_with_bytes(
+        &self,
+        tx: &WriteTransaction,
+        commit: &Commit,
+        position: &Position,
+        bytes: &[u8],
+    ) -> Result<(), KernelError> {
+        let _ = bytes;
+        self.apply(tx, commit, position)
+    }
 }
 
 /// Opens a projection table for reading; `None` while no commit has created it yet (a

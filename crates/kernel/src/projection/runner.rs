@@ -531,7 +531,7 @@ impl Follower {
                 };
                 for (projection, done) in projections.iter().zip(&applied) {
                     if *sequence > *done {
-                        projection.apply(&tx, &commit, &position)?;
+                        projection.apply_with_bytes(&tx, &commit, &position, payload)?;
                     }
                 }
                 last = *sequence;

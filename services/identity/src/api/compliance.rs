@@ -19,11 +19,11 @@ use tonic::{Request, Response, Status};
 use super::{IdentityApi, actor_of, meta, new_aggregate_id, status};
 use crate::domain::DomainError;
 use crate::domain::access_review::{AccessReviewCommand, AccessReviewEvent, Decision};
-use crate::domain::policy::{self, Acknowledge, PolicyEvent, Publish};
+use crate::domain::policy::{Acknowledge, PolicyEvent, Publish};
 use crate::domain::training::RecordTraining;
 use crate::domain::user::UserCommand;
 use crate::domain::validate;
-use crate::projection::UserFilter;
+use crate::projection::{UserFilter, policy_coverage};
 
 /// Most characters of a policy text.
 const MAX_POLICY_TEXT: usize = 1_000_000;
@@ -204,29 +204,26 @@ impl IdentityApi {
             .compliance
             .policy(&policy_id)?
             .ok_or_else(|| Status::not_found("policy not found"))?;
-        let staff = self.staff(&body.role)?;
-        let acknowledgements = self.identity.compliance.acknowledgements(&policy_id)?;
-        let published_at = current
-            .published_at
-            .as_ref()
-            .and_then(from_timestamp)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        let standings = policy::coverage(
-            (current.version, published_at),
-            staff
-                .iter()
-                .map(|u| (u.user_id.clone(), acknowledgements.get(&u.user_id).copied())),
+        let role = match body.role.as_str() {
+            "" => None,
+            raw => Some(validate::role("role", raw)?.as_str().to_owned()),
+        };
+        let standings = policy_coverage(
+            &self.identity.directory,
+            &self.identity.compliance,
+            &current,
+            role,
             self.identity.store.clock().now(),
-        );
+        )?;
+        let staff = standings.len();
         let missing: Vec<_> = standings
-            .iter()
-            .zip(&staff)
-            .filter_map(|(standing, user)| {
+            .into_iter()
+            .filter_map(|(user, standing)| {
                 standing
                     .outstanding_since
                     .map(|since| MissingAcknowledgement {
-                        user_id: user.user_id.clone(),
-                        email: user.email.clone(),
+                        user_id: user.user_id,
+                        email: user.email,
                         acknowledged_version: standing.last.map_or(0, |(v, _)| v),
                         acknowledged_at: standing.last.map(|(_, at)| to_timestamp(at)),
                         outstanding_since: Some(to_timestamp(since)),
@@ -236,8 +233,8 @@ impl IdentityApi {
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Ok(Response::new(GetPolicyCoverageResponse {
             version: current.version,
-            staff: count(staff.len()),
-            covered: count(staff.len() - missing.len()),
+            staff: count(staff),
+            covered: count(staff - missing.len()),
             missing,
         }))
     }

@@ -183,6 +183,20 @@ impl ComplianceReader {
             .transpose()
     }
 
+    /// Every policy's current version, by policy id.
+    pub fn policies(&self) -> Result<Vec<PolicyRow>, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, POLICIES)? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for entry in table.iter()? {
+            let (_, value) = entry?;
+            found.push(PolicyRow::decode(value.value()).map_err(corrupt)?);
+        }
+        Ok(found)
+    }
+
     /// Latest acknowledgement (version, time) per user of a policy.
     pub fn acknowledgements(
         &self,

@@ -9,3 +9,42 @@ pub mod directory;
 
 pub use compliance::{Compliance, ComplianceReader};
 pub use directory::{Directory, DirectoryReader, UserFilter};
+
+use tillit_kernel::clock::from_timestamp;
+use tillit_kernel::{KernelError, TenantId};
+use tillit_proto::identity::{Policy, User};
+use time::OffsetDateTime;
+
+use crate::domain::policy::{Standing, coverage};
+
+/// Where each active staff member (of `role`, or all) stands with `policy`'s current
+/// version at `now`: joined at query time from the directory and the acknowledgements, for
+/// identity's coverage query and reporting's dashboard alike.
+pub fn policy_coverage(
+    directory: &DirectoryReader,
+    compliance: &ComplianceReader,
+    policy: &Policy,
+    role: Option<String>,
+    now: OffsetDateTime,
+) -> Result<Vec<(User, Standing)>, KernelError> {
+    let filter = UserFilter {
+        tenant: Some(TenantId::INTERNAL.into()),
+        role,
+        status: Some("active".into()),
+    };
+    let staff = directory.users(&filter, None, usize::MAX)?;
+    let acknowledgements = compliance.acknowledgements(&policy.policy_id)?;
+    let published_at = policy
+        .published_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let standings = coverage(
+        (policy.version, published_at),
+        staff
+            .iter()
+            .map(|u| (u.user_id.clone(), acknowledgements.get(&u.user_id).copied())),
+        now,
+    );
+    Ok(staff.into_iter().zip(standings).collect())
+}

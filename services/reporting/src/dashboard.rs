@@ -1,0 +1,252 @@
+//! The dashboard's incident figures, computed at query time from the incident register
+//! (pure: the register's rows and the time in, the figures out).
+//!
+//! Improvement proposals are not incidents: they count in none of these figures.
+
+use tillit_incidents::domain::incident::{action_status, obligation_status, status};
+use tillit_kernel::clock::from_timestamp;
+use tillit_proto::incidents::Incident;
+use tillit_proto::reporting::Count;
+use tillit_rules::stockholm::offset_at;
+use time::OffsetDateTime;
+
+/// Severity labels, most severe first, then incidents not yet triaged.
+pub const SEVERITY_LABELS: [&str; 5] = ["critical", "high", "medium", "low", "untriaged"];
+
+/// How many months `incidents_per_month` covers, the current one included.
+pub const MONTHS: usize = 12;
+
+const PROPOSAL: &str = "improvement_proposal";
+
+/// The incident figures of the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentFigures {
+    /// Open incidents per [`SEVERITY_LABELS`] entry.
+    pub open_by_severity: Vec<Count>,
+    /// Pending obligations past their due time.
+    pub overdue_obligations: u32,
+    /// Open corrective actions past their due time, in incidents not closed or rejected.
+    pub overdue_actions: u32,
+    /// Incidents reported per Stockholm calendar month, oldest first, the current last.
+    pub per_month: Vec<Count>,
+}
+
+fn is_open(incident: &Incident) -> bool {
+    incident.status != status::CLOSED && incident.status != status::REJECTED
+}
+
+fn past(due: Option<&prost_types::Timestamp>, now: OffsetDateTime) -> bool {
+    due.and_then(from_timestamp).is_some_and(|due| due < now)
+}
+
+/// (year, month) of an instant on Stockholm's calendar.
+fn local_month(at: OffsetDateTime) -> (i32, u8) {
+    let local = at.to_offset(offset_at(at));
+    (local.year(), u8::from(local.month()))
+}
+
+/// The `MONTHS` months ending with the one `now` is in, oldest first.
+fn months_up_to(now: OffsetDateTime) -> Vec<(i32, u8)> {
+    let (mut year, mut month) = local_month(now);
+    let mut months = Vec::with_capacity(MONTHS);
+    for _ in 0..MONTHS {
+        months.push((year, month));
+        (year, month) = if month == 1 {
+            (year - 1, 12)
+        } else {
+            (year, month - 1)
+        };
+    }
+    months.reverse();
+    months
+}
+
+/// The figures over every incident of the register at `now`.
+pub fn incident_figures<'a>(
+    incidents: impl IntoIterator<Item = &'a Incident>,
+    now: OffsetDateTime,
+) -> IncidentFigures {
+    let months = months_up_to(now);
+    let mut per_month = vec![0u32; months.len()];
+    let mut by_severity = [0u32; SEVERITY_LABELS.len()];
+    let mut overdue_obligations = 0;
+    let mut overdue_actions = 0;
+    for incident in incidents {
+        if incident.kind == PROPOSAL {
+            continue;
+        }
+        overdue_obligations += incident
+            .obligations
+            .iter()
+            .filter(|o| o.status == obligation_status::PENDING && past(o.due_at.as_ref(), now))
+            .count() as u32;
+        if is_open(incident) {
+            let severity = incident
+                .triage
+                .as_ref()
+                .map_or("untriaged", |t| t.severity.as_str());
+            let slot = SEVERITY_LABELS
+                .iter()
+                .position(|label| *label == severity)
+                .unwrap_or(SEVERITY_LABELS.len() - 1);
+            by_severity[slot] += 1;
+            overdue_actions += incident
+                .actions
+                .iter()
+                .filter(|a| a.status == action_status::OPEN && past(a.due_at.as_ref(), now))
+                .count() as u32;
+        }
+        if let Some(reported) = incident.reported_at.as_ref().and_then(from_timestamp)
+            && let Some(slot) = months.iter().position(|m| *m == local_month(reported))
+        {
+            per_month[slot] += 1;
+        }
+    }
+    IncidentFigures {
+        open_by_severity: SEVERITY_LABELS
+            .iter()
+            .zip(by_severity)
+            .map(|(label, count)| Count {
+                label: (*label).to_owned(),
+                count,
+            })
+            .collect(),
+        overdue_obligations,
+        overdue_actions,
+        per_month: months
+            .iter()
+            .zip(per_month)
+            .map(|((year, month), count)| Count {
+                label: format!("{year:04}-{month:02}"),
+                count,
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tillit_kernel::clock::to_timestamp;
+    use tillit_proto::incidents::{Action, Obligation, Triage};
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn incident(
+        kind: &str,
+        state: &str,
+        severity: Option<&str>,
+        reported: OffsetDateTime,
+    ) -> Incident {
+        Incident {
+            kind: kind.into(),
+            status: state.into(),
+            triage: severity.map(|s| Triage {
+                severity: s.into(),
+                ..Default::default()
+            }),
+            reported_at: Some(to_timestamp(reported)),
+            ..Default::default()
+        }
+    }
+
+    fn counts(counts: &[Count]) -> Vec<(&str, u32)> {
+        counts.iter().map(|c| (c.label.as_str(), c.count)).collect()
+    }
+
+    #[test]
+    fn open_incidents_by_severity_leave_out_closed_rejected_and_proposals() {
+        let now = datetime!(2026-11-27 12:00 UTC);
+        let at = datetime!(2026-11-01 12:00 UTC);
+        let register = [
+            incident("security_incident", "triaged", Some("critical"), at),
+            incident("deviation", "contained", Some("low"), at),
+            incident("deviation", "reported", None, at),
+            incident("deviation", "closed", Some("high"), at),
+            incident("security_incident", "rejected", Some("high"), at),
+            incident("improvement_proposal", "reported", None, at),
+        ];
+        let figures = incident_figures(&register, now);
+        assert_eq!(
+            counts(&figures.open_by_severity),
+            [
+                ("critical", 1),
+                ("high", 0),
+                ("medium", 0),
+                ("low", 1),
+                ("untriaged", 1)
+            ]
+        );
+        assert_eq!(figures.per_month.last().map(|c| c.count), Some(5));
+    }
+
+    #[test]
+    fn overdue_means_pending_or_open_and_past_due() {
+        let now = datetime!(2026-11-27 12:00 UTC);
+        let due = |at: OffsetDateTime| Some(to_timestamp(at));
+        let mut open = incident("security_incident", "triaged", Some("high"), now);
+        open.obligations = vec![
+            Obligation {
+                status: "pending".into(),
+                due_at: due(datetime!(2026-11-27 11:59 UTC)),
+                ..Default::default()
+            },
+            Obligation {
+                status: "pending".into(),
+                due_at: due(datetime!(2026-11-27 12:01 UTC)),
+                ..Default::default()
+            },
+            Obligation {
+                status: "late".into(),
+                due_at: due(datetime!(2026-11-20 12:00 UTC)),
+                ..Default::default()
+            },
+            Obligation {
+                status: "pending".into(),
+                due_at: None,
+                ..Default::default()
+            },
+        ];
+        open.actions = vec![
+            Action {
+                status: "open".into(),
+                due_at: due(datetime!(2026-11-26 00:00 UTC)),
+                ..Default::default()
+            },
+            Action {
+                status: "completed".into(),
+                due_at: due(datetime!(2026-11-26 00:00 UTC)),
+                ..Default::default()
+            },
+        ];
+        let mut closed = open.clone();
+        closed.status = "closed".into();
+        closed.obligations.clear();
+        let figures = incident_figures(&[open, closed], now);
+        assert_eq!(figures.overdue_obligations, 1);
+        assert_eq!(figures.overdue_actions, 1);
+    }
+
+    #[test]
+    fn months_are_stockholm_calendar_months_oldest_first() {
+        // 23:30 UTC on 31 Oct is 00:30 on 1 Nov in Stockholm (CET after the DST change).
+        let now = datetime!(2026-11-27 12:00 UTC);
+        let register = [
+            incident("deviation", "closed", None, datetime!(2026-10-31 23:30 UTC)),
+            incident("deviation", "closed", None, datetime!(2026-10-31 22:30 UTC)),
+            incident("deviation", "closed", None, datetime!(2025-12-01 00:00 UTC)),
+            incident("deviation", "closed", None, datetime!(2025-11-30 12:00 UTC)),
+        ];
+        let figures = incident_figures(&register, now);
+        assert_eq!(figures.per_month.len(), 12);
+        assert_eq!(figures.per_month[0].label, "2025-12");
+        assert_eq!(
+            figures.per_month[0].count, 1,
+            "November 2025 is out of range"
+        );
+        assert_eq!(
+            counts(&figures.per_month[10..]),
+            [("2026-10", 1), ("2026-11", 1)]
+        );
+    }
+}

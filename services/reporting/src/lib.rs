@@ -1,0 +1,114 @@
+//! The reporting service: reading across every service.
+//!
+//! - [`config`]: settings from `TILLIT_*` variables.
+//! - [`audit`]: the audit trail, one entry per commit of every stream (CREDENTIALS by its
+//!   envelopes only), and its CSV form.
+//! - [`dashboard`]: the incident figures of the dashboard; pure.
+//! - [`api`]: the `tillit.reporting.v1.ReportingService` handlers and who may call them.
+//!
+//! Its redb file holds its own copies of the other services' read models, built by the
+//! same projection code those services use (identity's directory and compliance tables,
+//! the asset register, the incident register), so the dashboard joins them at query time
+//! without calling another service.
+
+pub mod api;
+pub mod audit;
+pub mod config;
+pub mod dashboard;
+
+use std::sync::Arc;
+
+use tillit_assets::projection::{Register, RegisterReader};
+use tillit_auth::view::ViewReader;
+use tillit_auth::{AuthLayer, IdentityView, Verifier};
+use tillit_identity::projection::{Compliance, ComplianceReader, Directory, DirectoryReader};
+use tillit_incidents::projection::{IncidentRegister, Reader as IncidentReader};
+use tillit_kernel::{BoundedContext, EventStore, Projection, ProjectionConfig, ProjectionRunner};
+use tillit_proto::reporting::reporting_service_server::ReportingServiceServer;
+use tillit_rules::RuleSet;
+use tokio::net::TcpListener;
+
+pub use config::ReportingConfig;
+
+use crate::api::{Reporting, ReportingApi};
+use crate::audit::{AuditReader, AuditTrail};
+
+/// The fully qualified gRPC service name.
+pub const SERVICE_NAME: &str = "tillit.reporting.v1.ReportingService";
+
+/// Runs the reporting service on the given listeners until `shutdown` resolves.
+pub async fn run(
+    config: ReportingConfig,
+    grpc_listener: TcpListener,
+    admin_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let platform = &config.platform;
+    let rules = RuleSet::load(config.rules_file.as_deref())?;
+    let store = EventStore::connect(
+        &platform.nats_url,
+        platform.store.clone(),
+        config.clock.clone(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    store
+        .provision(BoundedContext::REPORTING)
+        .await
+        .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&platform.data_dir)
+        .map_err(|e| format!("{}: {e}", platform.data_dir.display()))?;
+    let projections: Vec<Arc<dyn Projection>> = vec![
+        Arc::new(IdentityView),
+        Arc::new(Directory),
+        Arc::new(Compliance),
+        Arc::new(Register),
+        Arc::new(IncidentRegister),
+        Arc::new(AuditTrail),
+    ];
+    let projections = Arc::new(
+        ProjectionRunner::start(
+            &platform.data_dir.join("reporting.redb"),
+            store.clone(),
+            projections,
+            ProjectionConfig::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())?,
+    );
+    let db = projections.database().clone();
+    let view = ViewReader::new(db.clone());
+    let verifier = Verifier::new(view, platform.issuer.clone())
+        .with_catch_up(projections.clone(), platform.consistency_timeout);
+    tracing::info!(rules_sha256 = %rules.sha256(), "control rules loaded");
+    let state = Arc::new(Reporting {
+        projections: projections.clone(),
+        audit: AuditReader::new(db.clone()),
+        directory: DirectoryReader::new(db.clone()),
+        compliance: ComplianceReader::new(db.clone()),
+        assets: RegisterReader::new(db.clone()),
+        incidents: IncidentReader::new(db),
+        rules,
+        store,
+        config,
+    });
+    let ready = projections.clone();
+    tillit_runtime::serve(
+        tillit_runtime::ServeParts {
+            routes: tonic::service::Routes::new(ReportingServiceServer::new(ReportingApi::new(
+                state,
+            ))),
+            service_names: vec![SERVICE_NAME],
+            auth: AuthLayer::new(verifier, &[]),
+            admin: axum::Router::new(),
+            ready: Arc::new(move || ready.is_ready()),
+        },
+        grpc_listener,
+        admin_listener,
+        shutdown,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    projections.stop().await;
+    Ok(())
+}
