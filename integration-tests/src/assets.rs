@@ -1,10 +1,12 @@
-//! Running the assets and incidents services beside identity, on the same nats-server.
+//! Running the assets, incidents and reporting services beside identity, on the same
+//! nats-server.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use tillit_assets::AssetsConfig;
 use tillit_incidents::IncidentsConfig;
+use tillit_reporting::ReportingConfig;
 use tillit_runtime::Env;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -39,6 +41,11 @@ pub fn test_config(nats_url: &str, data_dir: &Path) -> AssetsConfig {
 /// Incidents settings for tests.
 pub fn incidents_config(nats_url: &str, data_dir: &Path) -> IncidentsConfig {
     IncidentsConfig::from_env(&env(nats_url, data_dir)).expect("test configuration")
+}
+
+/// Reporting settings for tests.
+pub fn reporting_config(nats_url: &str, data_dir: &Path) -> ReportingConfig {
+    ReportingConfig::from_env(&env(nats_url, data_dir)).expect("test configuration")
 }
 
 impl Service {
@@ -87,6 +94,14 @@ impl Service {
     pub async fn incidents(config: IncidentsConfig) -> Self {
         Self::start(tillit_incidents::SERVICE_NAME, move |g, a, s| {
             tillit_incidents::run(config, g, a, s)
+        })
+        .await
+    }
+
+    /// The reporting service.
+    pub async fn reporting(config: ReportingConfig) -> Self {
+        Self::start(tillit_reporting::SERVICE_NAME, move |g, a, s| {
+            tillit_reporting::run(config, g, a, s)
         })
         .await
     }

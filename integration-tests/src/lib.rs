@@ -5,3 +5,14 @@
 pub mod assets;
 pub mod identity;
 pub mod platform;
+
+/// The field a status names in its `BadRequest` details (empty when none).
+pub fn field_of(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt as _;
+    status
+        .get_error_details()
+        .bad_request()
+        .and_then(|b| b.field_violations.first())
+        .map(|v| v.field.clone())
+        .unwrap_or_default()
+}

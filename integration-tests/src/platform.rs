@@ -33,6 +33,15 @@ impl Platform {
         AssetsServiceClient::new(self.assets.channel().await)
     }
 
+    /// Starts a reporting service over the platform's streams, its clock shifted by
+    /// `clock_offset` (to see today's deadlines as past), with its own data directory.
+    pub async fn reporting(&self, clock_offset: time::Duration) -> (Service, tempfile::TempDir) {
+        let data = tempfile::tempdir().expect("dir");
+        let mut config = assets::reporting_config(&self.nats.url(), data.path());
+        config.clock = tillit_kernel::Clock::offset(clock_offset);
+        (Service::reporting(config).await, data)
+    }
+
     /// An incidents client.
     pub async fn incidents(&self) -> IncidentsServiceClient<Channel> {
         IncidentsServiceClient::new(self.incidents.channel().await)

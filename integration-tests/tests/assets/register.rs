@@ -1,6 +1,7 @@
 //! Registering, validating, importing, point-in-time reads, isolation, records of processing,
 //! gaps and read-your-writes.
 
+use tillit_integration_tests::field_of;
 use tillit_integration_tests::identity::bearer;
 use tillit_proto::assets::record_evidence_request::Evidence;
 use tillit_proto::assets::{
@@ -10,7 +11,6 @@ use tillit_proto::assets::{
     RegisterAssetRequest, RestoreTestRecorded,
 };
 use tonic::Code;
-use tonic_types::StatusExt;
 
 use crate::support::{Platform, stream_messages};
 
@@ -29,15 +29,6 @@ fn register(tenant: &str, name: &str, levels: (u32, u32, u32)) -> RegisterAssetR
         classification_rationale: "initial".into(),
         consistency: None,
     }
-}
-
-fn field_of(status: &tonic::Status) -> String {
-    status
-        .get_error_details()
-        .bad_request()
-        .and_then(|b| b.field_violations.first())
-        .map(|v| v.field.clone())
-        .unwrap_or_default()
 }
 
 fn timestamp(at: time::OffsetDateTime) -> Option<prost_types::Timestamp> {

@@ -1,13 +1,13 @@
 //! Lockout, tenant isolation, permissions, and input validation.
 
 use std::time::Duration;
+use tillit_integration_tests::field_of;
 
 use tillit_proto::identity::{
     Contact, CreateTenantRequest, CreateUserRequest, GetUserRequest, GrantRoleRequest,
     ListUsersRequest, UnlockUserRequest,
 };
 use tonic::Code;
-use tonic_types::StatusExt;
 
 use crate::support::{Stack, bearer, stream_messages, user_password};
 
@@ -237,15 +237,6 @@ async fn an_employee_may_not_grant_and_admin_is_no_role_for_a_customer() {
         before,
         "nothing appended"
     );
-}
-
-fn field_of(status: &tonic::Status) -> String {
-    status
-        .get_error_details()
-        .bad_request()
-        .and_then(|b| b.field_violations.first())
-        .map(|v| v.field.clone())
-        .unwrap_or_default()
 }
 
 #[tokio::test]

@@ -270,8 +270,12 @@ impl ReportingService for ReportingApi {
                         return;
                     }
                 };
-                header = false;
                 let last = found.len() < EXPORT_PIECE;
+                // A full piece that turned out to be the last leaves nothing to send.
+                if found.is_empty() && !header {
+                    return;
+                }
+                header = false;
                 before = found.last().map(|(_, cursor)| cursor.clone());
                 let message = ExportAuditResponse {
                     csv,

@@ -1,0 +1,185 @@
+//! What the reporting tests share.
+
+use tillit_integration_tests::assets::Service;
+use tillit_integration_tests::identity::bearer;
+use tillit_integration_tests::platform::Platform;
+use tillit_kernel::clock::to_timestamp;
+use tillit_proto::assets::{Classification, RegisterAssetRequest};
+use tillit_proto::common::{ConsistencyToken, Position};
+use tillit_proto::incidents::{
+    AddActionRequest, AffectedAsset, ReportIncidentRequest, Triage, TriageIncidentRequest,
+};
+use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
+use tonic::transport::Channel;
+
+/// Every stream the audit trail covers.
+pub const STREAMS: [&str; 5] = [
+    "IDENTITY",
+    "CREDENTIALS",
+    "ASSETS",
+    "INCIDENTS",
+    "REPORTING",
+];
+
+/// A reporting client.
+pub async fn client(reporting: &Service) -> ReportingServiceClient<Channel> {
+    ReportingServiceClient::new(reporting.channel().await)
+}
+
+/// A token naming the last commit of every stream: a query carrying it sees everything
+/// written so far.
+pub async fn everything(platform: &Platform) -> ConsistencyToken {
+    let js = async_nats::jetstream::new(platform.nats.client().await);
+    let mut positions = Vec::new();
+    for name in STREAMS {
+        let mut stream = js.get_stream(name).await.expect("stream");
+        let last = stream.info().await.expect("info").state.last_sequence;
+        if last > 0 {
+            positions.push(Position {
+                stream: name.into(),
+                sequence: last,
+            });
+        }
+    }
+    ConsistencyToken { positions }
+}
+
+/// How many commits the streams hold together.
+pub async fn commits(platform: &Platform) -> u64 {
+    let mut total = 0;
+    for name in STREAMS {
+        total += tillit_integration_tests::platform::stream_messages(&platform.nats, name).await;
+    }
+    total
+}
+
+/// The later position per stream of two tokens.
+pub fn merge(tokens: &[&ConsistencyToken]) -> ConsistencyToken {
+    let mut positions: Vec<Position> = Vec::new();
+    for position in tokens.iter().flat_map(|t| &t.positions) {
+        match positions.iter_mut().find(|p| p.stream == position.stream) {
+            Some(p) => p.sequence = p.sequence.max(position.sequence),
+            None => positions.push(position.clone()),
+        }
+    }
+    ConsistencyToken { positions }
+}
+
+/// The officer registers a C3/I3/A3 service of `tenant`; answers its id and token.
+pub async fn register_asset(
+    platform: &Platform,
+    tenant: &str,
+    name: &str,
+) -> (String, ConsistencyToken) {
+    let registered = platform
+        .assets()
+        .await
+        .register_asset(bearer(
+            &platform.officer.0,
+            RegisterAssetRequest {
+                tenant_id: tenant.into(),
+                name: name.into(),
+                kind: "service".into(),
+                classification: Some(Classification {
+                    confidentiality: 3,
+                    integrity: 3,
+                    availability: 3,
+                }),
+                classification_rationale: "customer service".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("asset")
+        .into_inner();
+    (
+        registered.asset.expect("asset").asset_id,
+        registered.consistency.expect("token"),
+    )
+}
+
+/// Someone reports a deviation; answers its id and token.
+pub async fn report(platform: &Platform, token: &str, title: &str) -> (String, ConsistencyToken) {
+    let reported = platform
+        .incidents()
+        .await
+        .report_incident(bearer(
+            token,
+            ReportIncidentRequest {
+                kind: "deviation".into(),
+                title: title.into(),
+                description: format!("{title}: details"),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("report")
+        .into_inner();
+    (reported.incident_id, reported.consistency.expect("token"))
+}
+
+/// The officer triages an incident at `severity`, a personal-data breach of `assets`.
+pub async fn triage(
+    platform: &Platform,
+    incident: &str,
+    severity: &str,
+    assets: &[&str],
+    after: &ConsistencyToken,
+) -> ConsistencyToken {
+    platform
+        .incidents()
+        .await
+        .triage_incident(bearer(
+            &platform.officer.0,
+            TriageIncidentRequest {
+                incident_id: incident.into(),
+                triage: Some(Triage {
+                    severity: severity.into(),
+                    affected_properties: vec!["confidentiality".into()],
+                    affected_assets: assets
+                        .iter()
+                        .map(|id| AffectedAsset {
+                            asset_id: (*id).into(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    personal_data_breach: !assets.is_empty(),
+                    data_categories: vec!["contact details".into()],
+                    approx_data_subjects: 100,
+                    approx_records: 300,
+                    risk_to_data_subjects: "risk".into(),
+                    ..Default::default()
+                }),
+                consistency: Some(after.clone()),
+            },
+        ))
+        .await
+        .expect("triage")
+        .into_inner()
+        .consistency
+        .expect("token")
+}
+
+/// The officer adds a corrective action due in `days`.
+pub async fn add_action(platform: &Platform, incident: &str, days: i64) -> ConsistencyToken {
+    platform
+        .incidents()
+        .await
+        .add_action(bearer(
+            &platform.officer.0,
+            AddActionRequest {
+                incident_id: incident.into(),
+                title: "Rotate the exposed credentials".into(),
+                owner_user_id: platform.officer.1.clone(),
+                due_at: Some(to_timestamp(
+                    time::OffsetDateTime::now_utc() + time::Duration::days(days),
+                )),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("action")
+        .into_inner()
+        .consistency
+        .expect("token")
+}
