@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use tillit_runtime::ServiceConfig;
 use tokio::process::{Child, Command};
 
 /// The settings of `tillit-dev up`, from `TILLIT_*` variables with dev defaults.
@@ -99,45 +100,42 @@ async fn up(config: DevConfig) -> Result<(), String> {
     outcome
 }
 
-/// Starts every service built so far, identity first (the others learn users from it).
+/// Starts every service built so far, identity first (the others learn users from it),
+/// reporting last (it reads every other service's stream).
 async fn start_services(config: &DevConfig, nats_url: &str) -> Result<Vec<Service>, String> {
     let env = tillit_runtime::Env::from_process().map_err(|e| format!("configuration: {e}"))?;
-    let mut identity = tillit_identity::IdentityConfig::from_env(&env)
-        .map_err(|e| format!("configuration: {e}"))?;
-    identity.platform.nats_url = nats_url.to_owned();
-    identity.platform.data_dir = config.data_dir.clone();
+    let identity: tillit_identity::IdentityConfig = settings(&env, config, nats_url)?;
     let admin_email = identity.bootstrap_admin_email.clone();
-    let (grpc, admin) = (identity.grpc_addr, identity.admin_addr);
-    let mut services = vec![
-        Service::start("identity", grpc, admin, move |g, a, stop| {
-            tillit_identity::run(identity, g, a, stop)
-        })
-        .await?,
-    ];
+    let mut services = vec![Service::run("identity", identity, tillit_identity::run).await?];
     services[0].note =
         format!("admin login {admin_email} (password printed above on the first start)");
+    let started = Service::run("assets", settings(&env, config, nats_url)?, tillit_assets::run);
+    let services = keep_or_stop(services, started.await).await?;
+    let started = Service::run(
+        "incidents",
+        settings(&env, config, nats_url)?,
+        tillit_incidents::run,
+    );
+    let services = keep_or_stop(services, started.await).await?;
+    let started = Service::run(
+        "reporting",
+        settings(&env, config, nats_url)?,
+        tillit_reporting::run,
+    );
+    keep_or_stop(services, started.await).await
+}
 
-    let mut assets =
-        tillit_assets::AssetsConfig::from_env(&env).map_err(|e| format!("configuration: {e}"))?;
-    assets.platform.nats_url = nats_url.to_owned();
-    assets.platform.data_dir = config.data_dir.clone();
-    let (grpc, admin) = (assets.grpc_addr, assets.admin_addr);
-    let started = Service::start("assets", grpc, admin, move |g, a, stop| {
-        tillit_assets::run(assets, g, a, stop)
-    })
-    .await;
-    let services = keep_or_stop(services, started).await?;
-
-    let mut incidents = tillit_incidents::IncidentsConfig::from_env(&env)
-        .map_err(|e| format!("configuration: {e}"))?;
-    incidents.platform.nats_url = nats_url.to_owned();
-    incidents.platform.data_dir = config.data_dir.clone();
-    let (grpc, admin) = (incidents.grpc_addr, incidents.admin_addr);
-    let started = Service::start("incidents", grpc, admin, move |g, a, stop| {
-        tillit_incidents::run(incidents, g, a, stop)
-    })
-    .await;
-    keep_or_stop(services, started).await
+/// A service's settings from the environment, pointed at the dev stack's NATS and data.
+fn settings<C: ServiceConfig>(
+    env: &tillit_runtime::Env,
+    config: &DevConfig,
+    nats_url: &str,
+) -> Result<C, String> {
+    let mut settings = C::from_env(env).map_err(|e| format!("configuration: {e}"))?;
+    let platform = settings.platform_mut();
+    platform.nats_url = nats_url.to_owned();
+    platform.data_dir = config.data_dir.clone();
+    Ok(settings)
 }
 
 /// Adds a started service, or stops the ones already running when it failed.
@@ -187,7 +185,21 @@ struct Service {
     task: tokio::task::JoinHandle<Result<(), String>>,
 }
 
+/// The shutdown signal handed to a service's `run`.
+type Stop = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
 impl Service {
+    /// Runs a service's `run(config, grpc, admin, shutdown)` on its configured addresses.
+    async fn run<C, F, Fut>(name: &'static str, config: C, run: F) -> Result<Self, String>
+    where
+        C: ServiceConfig,
+        F: FnOnce(C, tokio::net::TcpListener, tokio::net::TcpListener, Stop) -> Fut,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        let (grpc, admin) = config.addrs();
+        Self::start(name, grpc, admin, move |g, a, stop| run(config, g, a, stop)).await
+    }
+
     /// Binds its ports, runs it, and waits until `/readyz` answers 200.
     async fn start<F, Fut>(
         name: &'static str,
@@ -199,7 +211,7 @@ impl Service {
         F: FnOnce(
             tokio::net::TcpListener,
             tokio::net::TcpListener,
-            std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+            Stop,
         ) -> Fut,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
@@ -211,7 +223,7 @@ impl Service {
         let grpc_listener = bind(grpc).await?;
         let admin_listener = bind(admin).await?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+        let shutdown: Stop = Box::pin(async move {
             let _ = stopped.await;
         });
         let task = tokio::spawn(run(grpc_listener, admin_listener, shutdown));
@@ -285,6 +297,15 @@ fn print_banner(config: &DevConfig, url: &str, services: &[Service]) {
         "                    {} tillit.identity.v1.IdentityService/Login",
         services[0].grpc
     );
+    if let Some(reporting) = services.iter().find(|s| s.name == "reporting") {
+        println!(
+            "  audit trail     grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{{}}' \\"
+        );
+        println!(
+            "                    {} tillit.reporting.v1.ReportingService/QueryAudit",
+            reporting.grpc
+        );
+    }
     println!("  import assets   TILLIT_EMAIL=... TILLIT_PASSWORD=... just import-assets FILE.csv");
     println!("Press Ctrl-C to stop everything started here. `just reset` deletes all local data.");
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use tokio::net::TcpListener;
 
-use crate::config::{ConfigError, Env};
+use crate::config::{ConfigError, Env, PlatformConfig};
 use crate::telemetry;
 
 /// A service's settings as `main` needs them.
@@ -15,6 +15,8 @@ pub trait ServiceConfig: Sized {
     fn from_env(env: &Env) -> Result<Self, ConfigError>;
     /// (gRPC, admin HTTP) addresses to bind.
     fn addrs(&self) -> (SocketAddr, SocketAddr);
+    /// The shared platform settings (the dev stack points every service at its NATS).
+    fn platform_mut(&mut self) -> &mut PlatformConfig;
 }
 
 /// Runs the service `tillit-<name>` with `run(config, grpc, admin)`; `run` is given the

@@ -48,4 +48,8 @@ impl tillit_runtime::ServiceConfig for AssetsConfig {
     fn addrs(&self) -> (std::net::SocketAddr, std::net::SocketAddr) {
         (self.grpc_addr, self.admin_addr)
     }
+
+    fn platform_mut(&mut self) -> &mut PlatformConfig {
+        &mut self.platform
+    }
 }

@@ -43,4 +43,8 @@ impl tillit_runtime::ServiceConfig for ReportingConfig {
     fn addrs(&self) -> (SocketAddr, SocketAddr) {
         (self.grpc_addr, self.admin_addr)
     }
+
+    fn platform_mut(&mut self) -> &mut PlatformConfig {
+        &mut self.platform
+    }
 }
