@@ -109,7 +109,11 @@ async fn start_services(config: &DevConfig, nats_url: &str) -> Result<Vec<Servic
     let mut services = vec![Service::run("identity", identity, tillit_identity::run).await?];
     services[0].note =
         format!("admin login {admin_email} (password printed above on the first start)");
-    let started = Service::run("assets", settings(&env, config, nats_url)?, tillit_assets::run);
+    let started = Service::run(
+        "assets",
+        settings(&env, config, nats_url)?,
+        tillit_assets::run,
+    );
     let services = keep_or_stop(services, started.await).await?;
     let started = Service::run(
         "incidents",
@@ -208,11 +212,7 @@ impl Service {
         run: F,
     ) -> Result<Self, String>
     where
-        F: FnOnce(
-            tokio::net::TcpListener,
-            tokio::net::TcpListener,
-            Stop,
-        ) -> Fut,
+        F: FnOnce(tokio::net::TcpListener, tokio::net::TcpListener, Stop) -> Fut,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         let bind = |addr| async move {

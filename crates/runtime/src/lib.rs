@@ -7,15 +7,17 @@
 //!   and v1alpha) and the admin HTTP server (`/livez`, `/readyz`, extra routes such as
 //!   JWKS) run side by side until the shutdown signal, then drain.
 //!
-//! A service's `run(config, grpc_listener, admin_listener, shutdown)` wires its parts and
-//! calls [`server::serve`]; `main` is [`service_main`]: it loads the config, binds, and
+//! A service's `run(config, grpc_listener, admin_listener, shutdown)` starts a
+//! [`Foundation`] (store, streams, projections, verifier), wires its parts and serves; `main` is [`service_main`]: it loads the config, binds, and
 //! runs until Ctrl-C or SIGTERM.
 
 pub mod config;
+pub mod foundation;
 mod main_helper;
 pub mod server;
 pub mod telemetry;
 
 pub use config::{ConfigError, Env, PlatformConfig};
+pub use foundation::Foundation;
 pub use main_helper::{ServiceConfig, service_main};
 pub use server::{Readiness, ServeParts, serve, shutdown_signal};

@@ -176,7 +176,6 @@ async fn the_dashboard_joins_incidents_assets_and_policies_at_query_time() {
             GetIncidentRequest {
                 incident_id: breach.clone(),
                 consistency: Some(token.clone()),
-                ..Default::default()
             },
         ))
         .await

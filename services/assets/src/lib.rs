@@ -16,14 +16,10 @@ pub mod projection;
 
 use std::sync::Arc;
 
-use tillit_auth::view::ViewReader;
-use tillit_auth::{AuthLayer, IdentityView, Verifier};
-use tillit_kernel::{
-    BoundedContext, EventStore, Projection, ProjectionConfig, ProjectionRunner, Reservations,
-    Runner,
-};
+use tillit_kernel::{BoundedContext, Reservations, Runner};
 use tillit_proto::assets::assets_service_server::AssetsServiceServer;
 use tillit_rules::RuleSet;
+use tillit_runtime::Foundation;
 use tokio::net::TcpListener;
 
 pub use config::AssetsConfig;
@@ -41,63 +37,36 @@ pub async fn run(
     admin_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let platform = &config.platform;
     let rules = RuleSet::load(config.rules_file.as_deref())?;
-    let store = EventStore::connect(
-        &platform.nats_url,
-        platform.store.clone(),
+    let foundation = Foundation::start(
+        &config.platform,
         config.clock.clone(),
+        &[BoundedContext::ASSETS],
+        "assets.redb",
+        vec![Arc::new(Register)],
     )
-    .await
-    .map_err(|e| e.to_string())?;
-    store
-        .provision(BoundedContext::ASSETS)
-        .await
-        .map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&platform.data_dir)
-        .map_err(|e| format!("{}: {e}", platform.data_dir.display()))?;
-
-    let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(IdentityView), Arc::new(Register)];
-    let projections = Arc::new(
-        ProjectionRunner::start(
-            &platform.data_dir.join("assets.redb"),
-            store.clone(),
-            projections,
-            ProjectionConfig::default(),
-        )
-        .await
-        .map_err(|e| e.to_string())?,
-    );
-    let db = projections.database().clone();
-    let view = ViewReader::new(db.clone());
-    let verifier = Verifier::new(view.clone(), platform.issuer.clone())
-        .with_catch_up(projections.clone(), platform.consistency_timeout);
+    .await?;
     tracing::info!(rules_sha256 = %rules.sha256(), "control rules loaded");
+    let store = foundation.store.clone();
     let assets = Arc::new(Assets {
         assets: Runner::new(store.clone(), BoundedContext::ASSETS),
         reservations: Reservations::new(store.clone(), BoundedContext::ASSETS),
-        projections: projections.clone(),
-        register: RegisterReader::new(db),
-        identity: view,
+        projections: foundation.projections.clone(),
+        register: RegisterReader::new(foundation.db.clone()),
+        identity: foundation.identity.clone(),
         rules,
         store,
         config,
     });
-    let ready = projections.clone();
-    tillit_runtime::serve(
-        tillit_runtime::ServeParts {
-            routes: tonic::service::Routes::new(AssetsServiceServer::new(AssetsApi::new(assets))),
-            service_names: vec![SERVICE_NAME],
-            auth: AuthLayer::new(verifier, &[]),
-            admin: axum::Router::new(),
-            ready: Arc::new(move || ready.is_ready()),
-        },
-        grpc_listener,
-        admin_listener,
-        shutdown,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    projections.stop().await;
-    Ok(())
+    let routes = tonic::service::Routes::new(AssetsServiceServer::new(AssetsApi::new(assets)));
+    foundation
+        .serve(
+            routes,
+            vec![SERVICE_NAME],
+            &[],
+            axum::Router::new(),
+            (grpc_listener, admin_listener),
+            shutdown,
+        )
+        .await
 }

@@ -30,13 +30,12 @@ use std::sync::atomic::AtomicU64;
 
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tillit_auth::view::ViewReader;
-use tillit_auth::{AuthLayer, IdentityView, Verifier};
 use tillit_kernel::{
-    AggregateId, BoundedContext, CommandMeta, CommandRequest, EventStore, Projection,
-    ProjectionConfig, ProjectionRunner, Reservations, Runner, Target, TenantId,
+    AggregateId, BoundedContext, CommandMeta, CommandRequest, Projection, Reservations, Runner,
+    Target, TenantId,
 };
 use tillit_proto::identity::identity_service_server::IdentityServiceServer;
+use tillit_runtime::Foundation;
 use tokio::net::TcpListener;
 
 pub use config::IdentityConfig;
@@ -56,46 +55,22 @@ pub async fn run(
     admin_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let platform = &config.platform;
-    let store = EventStore::connect(
-        &platform.nats_url,
-        platform.store.clone(),
+    let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(Directory), Arc::new(Compliance)];
+    let foundation = Foundation::start(
+        &config.platform,
         config.clock.clone(),
+        &[BoundedContext::IDENTITY, BoundedContext::CREDENTIALS],
+        "identity.redb",
+        projections,
     )
-    .await
-    .map_err(|e| e.to_string())?;
-    store
-        .provision(BoundedContext::IDENTITY)
-        .await
-        .map_err(|e| e.to_string())?;
-    store
-        .provision(BoundedContext::CREDENTIALS)
-        .await
-        .map_err(|e| e.to_string())?;
-
-    std::fs::create_dir_all(&platform.data_dir)
-        .map_err(|e| format!("{}: {e}", platform.data_dir.display()))?;
+    .await?;
+    let data_dir = &config.platform.data_dir;
     let signing = match &config.signing_key_file {
         Some(path) => keys::load_or_generate(path, false)?,
-        None => keys::load_or_generate(&platform.data_dir.join("identity-signing-key.pem"), true)?,
+        None => keys::load_or_generate(&data_dir.join("identity-signing-key.pem"), true)?,
     };
-
-    let projections: Vec<Arc<dyn Projection>> = vec![
-        Arc::new(IdentityView),
-        Arc::new(Directory),
-        Arc::new(Compliance),
-    ];
-    let projections = Arc::new(
-        ProjectionRunner::start(
-            &platform.data_dir.join("identity.redb"),
-            store.clone(),
-            projections,
-            ProjectionConfig::default(),
-        )
-        .await
-        .map_err(|e| e.to_string())?,
-    );
-    let db = projections.database().clone();
+    let (store, projections) = (foundation.store.clone(), foundation.projections.clone());
+    let db = foundation.db.clone();
     let identity = Arc::new(Identity {
         tenants: Runner::new(store.clone(), BoundedContext::IDENTITY),
         users: Runner::new(store.clone(), BoundedContext::IDENTITY),
@@ -126,12 +101,7 @@ pub async fn run(
         Bootstrapped::AlreadyDone => {}
     }
 
-    let view = ViewReader::new(db);
-    let verifier = Verifier::new(view.clone(), identity.config.platform.issuer.clone())
-        .with_catch_up(
-            projections.clone(),
-            identity.config.platform.consistency_timeout,
-        );
+    let view = foundation.identity.clone();
     let admin = axum::Router::new().route(
         "/.well-known/jwks.json",
         get(move || {
@@ -162,30 +132,23 @@ pub async fn run(
             }
         }),
     );
-    let ready_projections = projections.clone();
     tracing::info!(
         grpc = %grpc_listener.local_addr().map_err(|e| e.to_string())?,
         admin = %admin_listener.local_addr().map_err(|e| e.to_string())?,
         "identity serving"
     );
-    tillit_runtime::serve(
-        tillit_runtime::ServeParts {
-            routes: tonic::service::Routes::new(IdentityServiceServer::new(IdentityApi::new(
-                identity,
-            ))),
-            service_names: vec![SERVICE_NAME],
-            auth: AuthLayer::new(verifier, &PUBLIC_METHODS),
+    let routes =
+        tonic::service::Routes::new(IdentityServiceServer::new(IdentityApi::new(identity)));
+    foundation
+        .serve(
+            routes,
+            vec![SERVICE_NAME],
+            &PUBLIC_METHODS,
             admin,
-            ready: Arc::new(move || ready_projections.is_ready()),
-        },
-        grpc_listener,
-        admin_listener,
-        shutdown,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    projections.stop().await;
-    Ok(())
+            (grpc_listener, admin_listener),
+            shutdown,
+        )
+        .await
 }
 
 /// Records the configured key as active (a no-op when it is), refusing a retired one.

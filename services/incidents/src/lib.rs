@@ -18,12 +18,9 @@ pub mod projection;
 
 use std::sync::Arc;
 
-use tillit_auth::view::ViewReader;
-use tillit_auth::{AuthLayer, IdentityView, Verifier};
-use tillit_kernel::{
-    BoundedContext, EventStore, Projection, ProjectionConfig, ProjectionRunner, Runner,
-};
+use tillit_kernel::{BoundedContext, Projection, Runner};
 use tillit_proto::incidents::incidents_service_server::IncidentsServiceServer;
+use tillit_runtime::Foundation;
 use tokio::net::TcpListener;
 
 pub use config::IncidentsConfig;
@@ -41,64 +38,34 @@ pub async fn run(
     admin_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let platform = &config.platform;
-    let store = EventStore::connect(
-        &platform.nats_url,
-        platform.store.clone(),
+    let projections: Vec<Arc<dyn Projection>> =
+        vec![Arc::new(AssetFacts), Arc::new(IncidentRegister)];
+    let foundation = Foundation::start(
+        &config.platform,
         config.clock.clone(),
+        &[BoundedContext::INCIDENTS],
+        "incidents.redb",
+        projections,
     )
-    .await
-    .map_err(|e| e.to_string())?;
-    store
-        .provision(BoundedContext::INCIDENTS)
-        .await
-        .map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&platform.data_dir)
-        .map_err(|e| format!("{}: {e}", platform.data_dir.display()))?;
-    let projections: Vec<Arc<dyn Projection>> = vec![
-        Arc::new(IdentityView),
-        Arc::new(AssetFacts),
-        Arc::new(IncidentRegister),
-    ];
-    let projections = Arc::new(
-        ProjectionRunner::start(
-            &platform.data_dir.join("incidents.redb"),
-            store.clone(),
-            projections,
-            ProjectionConfig::default(),
-        )
-        .await
-        .map_err(|e| e.to_string())?,
-    );
-    let db = projections.database().clone();
-    let view = ViewReader::new(db.clone());
-    let verifier = Verifier::new(view.clone(), platform.issuer.clone())
-        .with_catch_up(projections.clone(), platform.consistency_timeout);
+    .await?;
+    let store = foundation.store.clone();
     let state = Arc::new(Incidents {
         incidents: Runner::new(store.clone(), BoundedContext::INCIDENTS),
-        projections: projections.clone(),
-        reader: Reader::new(db),
-        identity: view,
+        projections: foundation.projections.clone(),
+        reader: Reader::new(foundation.db.clone()),
+        identity: foundation.identity.clone(),
         store,
         config,
     });
-    let ready = projections.clone();
-    tillit_runtime::serve(
-        tillit_runtime::ServeParts {
-            routes: tonic::service::Routes::new(IncidentsServiceServer::new(IncidentsApi::new(
-                state,
-            ))),
-            service_names: vec![SERVICE_NAME],
-            auth: AuthLayer::new(verifier, &[]),
-            admin: axum::Router::new(),
-            ready: Arc::new(move || ready.is_ready()),
-        },
-        grpc_listener,
-        admin_listener,
-        shutdown,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    projections.stop().await;
-    Ok(())
+    let routes = tonic::service::Routes::new(IncidentsServiceServer::new(IncidentsApi::new(state)));
+    foundation
+        .serve(
+            routes,
+            vec![SERVICE_NAME],
+            &[],
+            axum::Router::new(),
+            (grpc_listener, admin_listener),
+            shutdown,
+        )
+        .await
 }

@@ -19,13 +19,12 @@ pub mod dashboard;
 use std::sync::Arc;
 
 use tillit_assets::projection::{Register, RegisterReader};
-use tillit_auth::view::ViewReader;
-use tillit_auth::{AuthLayer, IdentityView, Verifier};
 use tillit_identity::projection::{Compliance, ComplianceReader, Directory, DirectoryReader};
 use tillit_incidents::projection::{IncidentRegister, Reader as IncidentReader};
-use tillit_kernel::{BoundedContext, EventStore, Projection, ProjectionConfig, ProjectionRunner};
+use tillit_kernel::{BoundedContext, Projection};
 use tillit_proto::reporting::reporting_service_server::ReportingServiceServer;
 use tillit_rules::RuleSet;
+use tillit_runtime::Foundation;
 use tokio::net::TcpListener;
 
 pub use config::ReportingConfig;
@@ -43,72 +42,44 @@ pub async fn run(
     admin_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let platform = &config.platform;
     let rules = RuleSet::load(config.rules_file.as_deref())?;
-    let store = EventStore::connect(
-        &platform.nats_url,
-        platform.store.clone(),
-        config.clock.clone(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    store
-        .provision(BoundedContext::REPORTING)
-        .await
-        .map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&platform.data_dir)
-        .map_err(|e| format!("{}: {e}", platform.data_dir.display()))?;
     let projections: Vec<Arc<dyn Projection>> = vec![
-        Arc::new(IdentityView),
         Arc::new(Directory),
         Arc::new(Compliance),
         Arc::new(Register),
         Arc::new(IncidentRegister),
         Arc::new(AuditTrail),
     ];
-    let projections = Arc::new(
-        ProjectionRunner::start(
-            &platform.data_dir.join("reporting.redb"),
-            store.clone(),
-            projections,
-            ProjectionConfig::default(),
-        )
-        .await
-        .map_err(|e| e.to_string())?,
-    );
-    let db = projections.database().clone();
-    let view = ViewReader::new(db.clone());
-    let verifier = Verifier::new(view, platform.issuer.clone())
-        .with_catch_up(projections.clone(), platform.consistency_timeout);
+    let foundation = Foundation::start(
+        &config.platform,
+        config.clock.clone(),
+        &[BoundedContext::REPORTING],
+        "reporting.redb",
+        projections,
+    )
+    .await?;
     tracing::info!(rules_sha256 = %rules.sha256(), "control rules loaded");
+    let db = &foundation.db;
     let state = Arc::new(Reporting {
-        projections: projections.clone(),
+        projections: foundation.projections.clone(),
         audit: AuditReader::new(db.clone()),
         directory: DirectoryReader::new(db.clone()),
         compliance: ComplianceReader::new(db.clone()),
         assets: RegisterReader::new(db.clone()),
-        incidents: IncidentReader::new(db),
+        incidents: IncidentReader::new(db.clone()),
         rules,
-        store,
+        store: foundation.store.clone(),
         config,
     });
-    let ready = projections.clone();
-    tillit_runtime::serve(
-        tillit_runtime::ServeParts {
-            routes: tonic::service::Routes::new(ReportingServiceServer::new(ReportingApi::new(
-                state,
-            ))),
-            service_names: vec![SERVICE_NAME],
-            auth: AuthLayer::new(verifier, &[]),
-            admin: axum::Router::new(),
-            ready: Arc::new(move || ready.is_ready()),
-        },
-        grpc_listener,
-        admin_listener,
-        shutdown,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    projections.stop().await;
-    Ok(())
+    let routes = tonic::service::Routes::new(ReportingServiceServer::new(ReportingApi::new(state)));
+    foundation
+        .serve(
+            routes,
+            vec![SERVICE_NAME],
+            &[],
+            axum::Router::new(),
+            (grpc_listener, admin_listener),
+            shutdown,
+        )
+        .await
 }

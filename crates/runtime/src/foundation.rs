@@ -1,0 +1,106 @@
+//! What every service's `run` starts with and ends with, written once: the event store
+//! with the service's streams provisioned, the data directory, the projections running in
+//! the service's redb file (the identity view among them, for authentication), the token
+//! verifier, and at the end serving until shutdown and stopping the projections.
+
+use std::sync::Arc;
+
+use redb::Database;
+use tillit_auth::view::ViewReader;
+use tillit_auth::{AuthLayer, IdentityView, Verifier};
+use tillit_kernel::{
+    BoundedContext, Clock, EventStore, Projection, ProjectionConfig, ProjectionRunner,
+};
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::config::PlatformConfig;
+use crate::server::{ServeParts, serve};
+
+/// A service's running foundation.
+pub struct Foundation {
+    /// The event store.
+    pub store: EventStore,
+    /// The projections, the identity view first.
+    pub projections: Arc<ProjectionRunner>,
+    /// The service's redb file, for its readers.
+    pub db: Arc<Database>,
+    /// The identity view in that file.
+    pub identity: ViewReader,
+    /// Verifies access tokens against the identity view, catching up once on a miss.
+    pub verifier: Verifier,
+}
+
+impl Foundation {
+    /// Connects to NATS, provisions `contexts`' streams, and starts the identity view and
+    /// `projections` in `<data dir>/<file>`.
+    pub async fn start(
+        platform: &PlatformConfig,
+        clock: Clock,
+        contexts: &[BoundedContext],
+        file: &str,
+        projections: Vec<Arc<dyn Projection>>,
+    ) -> Result<Self, String> {
+        let store = EventStore::connect(&platform.nats_url, platform.store.clone(), clock)
+            .await
+            .map_err(|e| e.to_string())?;
+        for context in contexts {
+            store.provision(*context).await.map_err(|e| e.to_string())?;
+        }
+        std::fs::create_dir_all(&platform.data_dir)
+            .map_err(|e| format!("{}: {e}", platform.data_dir.display()))?;
+        let mut all: Vec<Arc<dyn Projection>> = vec![Arc::new(IdentityView)];
+        all.extend(projections);
+        let projections = Arc::new(
+            ProjectionRunner::start(
+                &platform.data_dir.join(file),
+                store.clone(),
+                all,
+                ProjectionConfig::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?,
+        );
+        let db = projections.database().clone();
+        let identity = ViewReader::new(db.clone());
+        let verifier = Verifier::new(identity.clone(), platform.issuer.clone())
+            .with_catch_up(projections.clone(), platform.consistency_timeout);
+        Ok(Self {
+            store,
+            projections,
+            db,
+            identity,
+            verifier,
+        })
+    }
+
+    /// Serves `routes` (authenticated except `public_methods`) and the admin HTTP routes
+    /// until `shutdown` resolves, then stops the projections.
+    pub async fn serve(
+        &self,
+        routes: Routes,
+        service_names: Vec<&'static str>,
+        public_methods: &[&str],
+        admin: axum::Router,
+        listeners: (TcpListener, TcpListener),
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), String> {
+        let ready = self.projections.clone();
+        serve(
+            ServeParts {
+                routes,
+                service_names,
+                auth: AuthLayer::new(self.verifier.clone(), public_methods),
+                admin,
+                ready: Arc::new(move || ready.is_ready()),
+            },
+            listeners.0,
+            listeners.1,
+            shutdown,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        self.projections.stop().await;
+        Ok(())
+    }
+}
