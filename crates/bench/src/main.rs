@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let payload = sample_commit("bench", 1, Vec::new()).encode_to_vec();
     rows.extend(appends(&store, &payload).await?);
     rows.push(rebuild(&store).await?);
-    rows.extend(export::measure(&nats).await?);
+    rows.extend(export::measure(&nats, &store).await?);
 
     println!();
     println!("Tillit benchmarks (release build; ratio = kernel / baseline, same run)");
