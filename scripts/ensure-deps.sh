@@ -3,7 +3,9 @@
 #   nats   nats-server from Debian's packages
 #   buf    the buf CLI from npm (@bufbuild/buf), into .tools/ of this checkout
 #   just   the just command runner from PyPI (rust-just)
-# Usage: scripts/ensure-deps.sh nats buf just
+#   smtp   a Python virtual environment in .tools/venv with aiosmtpd (the SMTP receiver
+#          the reminder tests start)
+# Usage: scripts/ensure-deps.sh nats buf just smtp
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +40,13 @@ for dep in "$@"; do
       if ! command -v just >/dev/null; then
         echo "ensure-deps: installing just (PyPI rust-just)"
         python3 -m pip install --quiet rust-just
+      fi
+      ;;
+    smtp)
+      if ! .tools/venv/bin/python -c "import aiosmtpd" >/dev/null 2>&1; then
+        echo "ensure-deps: installing aiosmtpd (PyPI) into .tools/venv"
+        python3 -m venv .tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .tools/venv; }
+        .tools/venv/bin/python -m pip install --quiet aiosmtpd
       fi
       ;;
     *) echo "ensure-deps: unknown dependency $dep" >&2; exit 2 ;;

@@ -22,15 +22,21 @@ pub struct Service {
     task: Option<JoinHandle<Result<(), String>>>,
 }
 
-fn env(nats_url: &str, data_dir: &Path) -> Env {
+fn env_with(nats_url: &str, data_dir: &Path, extra: &[(&str, &str)]) -> Env {
     let data = data_dir.display().to_string();
-    Env::from_pairs([
+    let mut pairs = vec![
         ("TILLIT_NATS_URL", nats_url),
         ("TILLIT_DATA_DIR", data.as_str()),
         ("TILLIT_ISSUER", ISSUER),
         ("TILLIT_COMPANY_NAME", "Tillit Test AB"),
         ("TILLIT_DPO_CONTACT", "dpo@tillit.test"),
-    ])
+    ];
+    pairs.extend_from_slice(extra);
+    Env::from_pairs(pairs)
+}
+
+fn env(nats_url: &str, data_dir: &Path) -> Env {
+    env_with(nats_url, data_dir, &[])
 }
 
 /// Assets settings for tests.
@@ -45,7 +51,16 @@ pub fn incidents_config(nats_url: &str, data_dir: &Path) -> IncidentsConfig {
 
 /// Reporting settings for tests.
 pub fn reporting_config(nats_url: &str, data_dir: &Path) -> ReportingConfig {
-    ReportingConfig::from_env(&env(nats_url, data_dir)).expect("test configuration")
+    reporting_config_with(nats_url, data_dir, &[])
+}
+
+/// Reporting settings for tests with `extra` settings (reminder channels, intervals).
+pub fn reporting_config_with(
+    nats_url: &str,
+    data_dir: &Path,
+    extra: &[(&str, &str)],
+) -> ReportingConfig {
+    ReportingConfig::from_env(&env_with(nats_url, data_dir, extra)).expect("test configuration")
 }
 
 impl Service {

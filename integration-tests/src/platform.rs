@@ -36,8 +36,17 @@ impl Platform {
     /// Starts a reporting service over the platform's streams, its clock shifted by
     /// `clock_offset` (to see today's deadlines as past), with its own data directory.
     pub async fn reporting(&self, clock_offset: time::Duration) -> (Service, tempfile::TempDir) {
+        self.reporting_with(clock_offset, &[]).await
+    }
+
+    /// [`Platform::reporting`] with `extra` settings.
+    pub async fn reporting_with(
+        &self,
+        clock_offset: time::Duration,
+        extra: &[(&str, &str)],
+    ) -> (Service, tempfile::TempDir) {
         let data = tempfile::tempdir().expect("dir");
-        let mut config = assets::reporting_config(&self.nats.url(), data.path());
+        let mut config = assets::reporting_config_with(&self.nats.url(), data.path(), extra);
         config.clock = tillit_kernel::Clock::offset(clock_offset);
         (Service::reporting(config).await, data)
     }

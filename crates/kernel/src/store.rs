@@ -254,10 +254,7 @@ impl EventStore {
     }
 
     /// A handle on a stream, without a round trip.
-    pub(crate) async fn stream(
-        &self,
-        name: &str,
-    ) -> Result<jetstream::stream::Stream<()>, KernelError> {
+    pub async fn stream(&self, name: &str) -> Result<jetstream::stream::Stream<()>, KernelError> {
         self.bounded(self.js.get_stream_no_info(name))
             .await?
             .map_err(|e| KernelError::Unavailable(format!("stream {name}: {e}")))

@@ -9,4 +9,5 @@
 mod audit;
 mod dashboard;
 mod integrity;
+mod reminders;
 mod support;

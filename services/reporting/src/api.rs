@@ -20,7 +20,10 @@ use tillit_identity::projection::{ComplianceReader, DirectoryReader, policy_cove
 use tillit_incidents::projection::Reader as IncidentReader;
 use tillit_kernel::clock::{from_timestamp, to_timestamp};
 use tillit_kernel::verify::{ChainVerdict, verify_chain};
-use tillit_kernel::{EventStore, KernelError, ProjectionRunner, TenantId};
+use tillit_kernel::{
+    AggregateId, CommandRequest, EventStore, ExecuteError, KernelError, ProjectionRunner, Runner,
+    Target, TenantId,
+};
 use tillit_proto::common::{ConsistencyToken, PageResponse};
 use tillit_proto::reporting::reporting_service_server::ReportingService;
 use tillit_proto::reporting::*;
@@ -31,6 +34,9 @@ use tonic::{Request, Response, Status};
 use crate::audit::{AuditQuery, AuditReader, Cursor, STREAMS, write_csv};
 use crate::config::ReportingConfig;
 use crate::dashboard::incident_figures;
+use crate::reminders::decider::{Reminder, ReminderCommand, ReminderError, reminder_tenant};
+use crate::reminders::email::Mailer;
+use crate::reminders::projection::RemindersReader;
 
 /// What the handlers share.
 pub struct Reporting {
@@ -52,6 +58,14 @@ pub struct Reporting {
     pub incidents: IncidentReader,
     /// The control rules.
     pub rules: RuleSet,
+    /// Issued reminders, deliveries, task lists.
+    pub reminders: RemindersReader,
+    /// Issues and records reminders.
+    pub reminder_runner: Runner<Reminder>,
+    /// Posts webhooks.
+    pub http: reqwest::Client,
+    /// Sends e-mail, when an SMTP server is configured.
+    pub mailer: Option<Mailer>,
 }
 
 /// The `ReportingService` implementation.
@@ -355,6 +369,52 @@ impl ReportingService for ReportingApi {
             .await
             .map_err(|e| Status::internal(format!("computing the dashboard: {e}")))??;
         Ok(Response::new(response))
+    }
+
+    async fn list_my_tasks(
+        &self,
+        request: Request<ListMyTasksRequest>,
+    ) -> Result<Response<ListMyTasksResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let reminders = self
+            .state
+            .reminders
+            .tasks(&caller.subject, request.get_ref().include_acknowledged)?;
+        Ok(Response::new(ListMyTasksResponse { reminders }))
+    }
+
+    async fn acknowledge_reminder(
+        &self,
+        request: Request<AcknowledgeReminderRequest>,
+    ) -> Result<Response<AcknowledgeReminderResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        let id = AggregateId::parse(&request.get_ref().reminder_id, "reminder_id")?;
+        let executed = self
+            .state
+            .reminder_runner
+            .execute(CommandRequest {
+                tenant: reminder_tenant(),
+                target: Target::Existing(id),
+                name: "tillit.reporting.v1.AcknowledgeReminder".into(),
+                command: ReminderCommand::Acknowledge {
+                    user_id: caller.subject.clone(),
+                },
+                meta: tillit_auth::command_meta(&request, caller.actor()),
+            })
+            .await
+            .map_err(|e| match e {
+                ExecuteError::Domain(ReminderError::NotFound)
+                | ExecuteError::Kernel(KernelError::NotFound(_)) => {
+                    Status::not_found("reminder not found")
+                }
+                ExecuteError::Domain(e) => Status::failed_precondition(e.to_string()),
+                ExecuteError::Kernel(e) => Status::from(e),
+            })?;
+        Ok(Response::new(AcknowledgeReminderResponse {
+            consistency: Some(executed.consistency()),
+        }))
     }
 }
 

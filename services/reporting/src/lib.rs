@@ -4,6 +4,8 @@
 //! - [`audit`]: the audit trail, one entry per commit of every stream (CREDENTIALS by its
 //!   envelopes only), and its CSV form.
 //! - [`dashboard`]: the incident figures of the dashboard; pure.
+//! - [`reminders`]: due items, the scheduler that issues each reminder once, delivery by
+//!   webhook and e-mail, task lists.
 //! - [`api`]: the `tillit.reporting.v1.ReportingService` handlers and who may call them.
 //!
 //! Its redb file holds its own copies of the other services' read models, built by the
@@ -15,13 +17,14 @@ pub mod api;
 pub mod audit;
 pub mod config;
 pub mod dashboard;
+pub mod reminders;
 
 use std::sync::Arc;
 
 use tillit_assets::projection::{Register, RegisterReader};
 use tillit_identity::projection::{Compliance, ComplianceReader, Directory, DirectoryReader};
 use tillit_incidents::projection::{IncidentRegister, Reader as IncidentReader};
-use tillit_kernel::{BoundedContext, Projection};
+use tillit_kernel::{BoundedContext, Projection, Runner};
 use tillit_proto::reporting::reporting_service_server::ReportingServiceServer;
 use tillit_rules::RuleSet;
 use tillit_runtime::Foundation;
@@ -31,6 +34,8 @@ pub use config::ReportingConfig;
 
 use crate::api::{Reporting, ReportingApi};
 use crate::audit::{AuditReader, AuditTrail};
+use crate::reminders::email::Mailer;
+use crate::reminders::projection::{Reminders, RemindersReader};
 
 /// The fully qualified gRPC service name.
 pub const SERVICE_NAME: &str = "tillit.reporting.v1.ReportingService";
@@ -49,6 +54,7 @@ pub async fn run(
         Arc::new(Register),
         Arc::new(IncidentRegister),
         Arc::new(AuditTrail),
+        Arc::new(Reminders),
     ];
     let foundation = Foundation::start(
         &config.platform,
@@ -60,6 +66,17 @@ pub async fn run(
     .await?;
     tracing::info!(rules_sha256 = %rules.sha256(), "control rules loaded");
     let db = &foundation.db;
+    let mailer = match &config.reminders.smtp {
+        Some(smtp) => Some(Mailer::new(
+            &smtp.url,
+            &smtp.from,
+            config.reminders.timeout,
+        )?),
+        None => None,
+    };
+    let http = reqwest::Client::builder()
+        .build()
+        .map_err(|e| format!("the webhook client: {e}"))?;
     let state = Arc::new(Reporting {
         projections: foundation.projections.clone(),
         audit: AuditReader::new(db.clone()),
@@ -68,11 +85,22 @@ pub async fn run(
         assets: RegisterReader::new(db.clone()),
         incidents: IncidentReader::new(db.clone()),
         rules,
+        reminders: RemindersReader::new(db.clone()),
+        reminder_runner: Runner::new(foundation.store.clone(), BoundedContext::REPORTING),
+        http,
+        mailer,
         store: foundation.store.clone(),
         config,
     });
+    let background = [
+        tokio::spawn(reminders::scheduler::run(
+            state.clone(),
+            state.config.reminders.interval,
+        )),
+        tokio::spawn(reminders::delivery::run(state.clone())),
+    ];
     let routes = tonic::service::Routes::new(ReportingServiceServer::new(ReportingApi::new(state)));
-    foundation
+    let served = foundation
         .serve(
             routes,
             vec![SERVICE_NAME],
@@ -81,5 +109,10 @@ pub async fn run(
             (grpc_listener, admin_listener),
             shutdown,
         )
-        .await
+        .await;
+    // A delivery cut short here is redelivered (to another replica) after the ack wait.
+    for task in background {
+        task.abort();
+    }
+    served
 }

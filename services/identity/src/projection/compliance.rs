@@ -237,6 +237,21 @@ impl ComplianceReader {
         Ok(found)
     }
 
+    /// (course, user id, valid until) of every user's latest record of every course.
+    pub fn all_trainings(&self) -> Result<Vec<(String, String, OffsetDateTime)>, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, TRAININGS)? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            let (course, user) = key.value();
+            found.push((course.to_owned(), user.to_owned(), time_of(value.value().1)));
+        }
+        Ok(found)
+    }
+
     /// One campaign with its items.
     pub fn campaign(
         &self,

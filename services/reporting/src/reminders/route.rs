@@ -1,0 +1,182 @@
+//! Who gets which kind of reminder, and over which channels: built-in defaults, changed in
+//! configuration (`TILLIT_REMINDER_RECIPIENTS`, `TILLIT_WEBHOOK_KINDS`, `TILLIT_EMAIL_KINDS`).
+
+use std::collections::BTreeMap;
+
+use super::due::kind;
+
+/// The recipient groups of one kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recipients {
+    /// The item's owner (asset owner, action owner).
+    pub owner: bool,
+    /// Every active security officer.
+    pub security_officers: bool,
+    /// The person who must act (who must acknowledge, whose training runs out).
+    pub subject: bool,
+}
+
+impl Recipients {
+    fn parse(raw: &str) -> Result<Self, String> {
+        let mut groups = Self::default();
+        for group in raw.split('+').map(str::trim) {
+            match group {
+                "owner" => groups.owner = true,
+                "security_officers" => groups.security_officers = true,
+                "subject" => groups.subject = true,
+                other => {
+                    return Err(format!(
+                        "unknown recipient group {other:?} (owner, security_officers, subject)"
+                    ));
+                }
+            }
+        }
+        Ok(groups)
+    }
+}
+
+/// Per kind: recipients, and whether the webhook and e-mail carry it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Routes {
+    recipients: BTreeMap<&'static str, Recipients>,
+    webhook: Vec<&'static str>,
+    email: Vec<&'static str>,
+}
+
+fn known(raw: &str) -> Result<&'static str, String> {
+    kind::ALL
+        .iter()
+        .find(|k| **k == raw)
+        .copied()
+        .ok_or_else(|| {
+            format!(
+                "unknown reminder kind {raw:?} (one of {})",
+                kind::ALL.join(", ")
+            )
+        })
+}
+
+fn kinds(raw: &str) -> Result<Vec<&'static str>, String> {
+    match raw.trim() {
+        "" | "all" => Ok(kind::ALL.to_vec()),
+        "none" => Ok(Vec::new()),
+        list => list.split(',').map(|k| known(k.trim())).collect(),
+    }
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        let officers = Recipients {
+            security_officers: true,
+            ..Default::default()
+        };
+        let owner_and_officers = Recipients {
+            owner: true,
+            security_officers: true,
+            ..Default::default()
+        };
+        let subject = Recipients {
+            subject: true,
+            ..Default::default()
+        };
+        Self {
+            recipients: BTreeMap::from([
+                (kind::OBLIGATION, officers),
+                (kind::ACTION, owner_and_officers),
+                (kind::ASSET_REVIEW, owner_and_officers),
+                (kind::RESTORE_TEST, owner_and_officers),
+                (kind::CRITICAL_PATCH, owner_and_officers),
+                (kind::POLICY_ACKNOWLEDGEMENT, subject),
+                (kind::ACCESS_REVIEW, officers),
+                (kind::TRAINING_EXPIRY, subject),
+            ]),
+            webhook: kind::ALL.to_vec(),
+            email: kind::ALL.to_vec(),
+        }
+    }
+}
+
+impl Routes {
+    /// The defaults changed by `recipients` (`kind=group+group;kind=...`) and the kinds the
+    /// webhook and e-mail carry (`all`, `none` or a comma list).
+    pub fn parse(recipients: &str, webhook: &str, email: &str) -> Result<Self, String> {
+        let mut routes = Self::default();
+        for rule in recipients
+            .split(';')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            let (kind, groups) = rule
+                .split_once('=')
+                .ok_or_else(|| format!("{rule:?} is not kind=group+group"))?;
+            routes
+                .recipients
+                .insert(known(kind.trim())?, Recipients::parse(groups)?);
+        }
+        routes.webhook = kinds(webhook)?;
+        routes.email = kinds(email)?;
+        Ok(routes)
+    }
+
+    /// The recipient groups of `kind`.
+    pub fn recipients(&self, kind: &str) -> &Recipients {
+        static NOBODY: Recipients = Recipients {
+            owner: false,
+            security_officers: false,
+            subject: false,
+        };
+        self.recipients.get(kind).unwrap_or(&NOBODY)
+    }
+
+    /// Whether the webhook carries `kind`.
+    pub fn by_webhook(&self, kind: &str) -> bool {
+        self.webhook.contains(&kind)
+    }
+
+    /// Whether e-mail carries `kind`.
+    pub fn by_email(&self, kind: &str) -> bool {
+        self.email.contains(&kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_domain_and_configuration_changes_them() {
+        let routes = Routes::default();
+        assert!(routes.recipients(kind::OBLIGATION).security_officers);
+        assert!(routes.recipients(kind::ACTION).owner);
+        assert!(routes.recipients(kind::POLICY_ACKNOWLEDGEMENT).subject);
+        let changed = Routes::parse(
+            "obligation=security_officers+owner; training_expiry = subject+security_officers",
+            "obligation,action",
+            "none",
+        )
+        .unwrap();
+        assert!(changed.recipients(kind::OBLIGATION).owner);
+        assert!(changed.recipients(kind::TRAINING_EXPIRY).security_officers);
+        assert!(changed.by_webhook(kind::ACTION) && !changed.by_webhook(kind::ASSET_REVIEW));
+        assert!(!changed.by_email(kind::OBLIGATION));
+    }
+
+    #[test]
+    fn unknown_kinds_and_groups_are_refused_by_name() {
+        assert!(
+            Routes::parse("obligations=owner", "", "")
+                .unwrap_err()
+                .contains("obligations")
+        );
+        assert!(
+            Routes::parse("action=boss", "", "")
+                .unwrap_err()
+                .contains("boss")
+        );
+        assert!(
+            Routes::parse("", "action,parking", "")
+                .unwrap_err()
+                .contains("parking")
+        );
+    }
+}
