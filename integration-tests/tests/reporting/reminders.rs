@@ -378,3 +378,26 @@ async fn two_processes_issue_once_and_a_kill_mid_retry_still_ends_in_one_success
     }
     assert!(per_reminder.values().all(|n| *n == 1), "{per_reminder:?}");
 }
+
+#[tokio::test]
+async fn without_any_channel_a_reminder_is_still_its_recipients_task() {
+    let platform = Platform::start().await;
+    let (reporting_service, _data) = platform
+        .reporting_with(
+            time::Duration::ZERO,
+            &[("TILLIT_REMINDER_INTERVAL_MS", "500")],
+        )
+        .await;
+    breach(&platform).await;
+    let (officer, _) = platform.officer.clone();
+    assert!(
+        eventually(WAIT, || async {
+            tasks(&mut client(&reporting_service).await, &officer, false)
+                .await
+                .iter()
+                .any(|t| t.kind == "obligation" && t.stage == "new" && t.deliveries.is_empty())
+        })
+        .await,
+        "the obligation is not the officer's task"
+    );
+}

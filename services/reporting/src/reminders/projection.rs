@@ -160,13 +160,11 @@ impl RemindersReader {
         include_acknowledged: bool,
     ) -> Result<Vec<ReminderRow>, KernelError> {
         let tx = self.db.begin_read()?;
-        let (Some(tasks), Some(issued), Some(deliveries)) = (
-            open_read(&tx, TASKS)?,
-            open_read(&tx, ISSUED)?,
-            open_read(&tx, DELIVERIES)?,
-        ) else {
+        let (Some(tasks), Some(issued)) = (open_read(&tx, TASKS)?, open_read(&tx, ISSUED)?) else {
             return Ok(Vec::new());
         };
+        // No table yet while nothing has been delivered (no channel configured, say).
+        let deliveries = open_read(&tx, DELIVERIES)?;
         let mut found = Vec::new();
         for entry in tasks
             .range((user_id, i64::MIN, "")..=(user_id, i64::MAX, "\u{10ffff}"))?
@@ -183,7 +181,11 @@ impl RemindersReader {
             };
             let reminder = ReminderIssued::decode(row.value()).map_err(corrupt)?;
             let mut sent = Vec::new();
-            for delivery in deliveries.range((id, "", "")..)? {
+            let rows = match &deliveries {
+                Some(table) => Some(table.range((id, "", "")..)?),
+                None => None,
+            };
+            for delivery in rows.into_iter().flatten() {
                 let (key, value) = delivery?;
                 let (reminder_id, channel, target) = key.value();
                 if reminder_id != id {
