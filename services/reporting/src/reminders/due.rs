@@ -137,6 +137,12 @@ fn day(at: OffsetDateTime) -> String {
     at.date().to_string()
 }
 
+/// "2026-11-23 21:38 UTC".
+fn minute(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+}
+
 /// Resolves recipient groups to people.
 struct People<'a> {
     by_id: BTreeMap<&'a str, &'a User>,
@@ -245,8 +251,11 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
                 deadline,
                 (
                     format!(
-                        "{} to {} due {deadline}: {}",
-                        obligation.article, obligation.recipient, incident.title
+                        "{} to {} due {}: {}",
+                        obligation.article,
+                        obligation.recipient,
+                        minute(deadline),
+                        incident.title
                     ),
                     format!(
                         "Incident {} ({}), obligation {}.",
@@ -450,33 +459,34 @@ mod tests {
             }
         }
 
+        fn snapshot(&self) -> Snapshot<'_> {
+            Snapshot {
+                incidents: &self.incidents,
+                assets: &self.assets,
+                rules: &self.rules,
+                staff: &self.staff,
+                policies: &self.policies,
+                campaigns: &self.campaigns,
+                trainings: &self.trainings,
+                routes: &self.routes,
+            }
+        }
+
         fn due(
             &self,
             now: OffsetDateTime,
         ) -> Vec<(&'static str, &'static str, String, Vec<String>)> {
-            due_reminders(
-                &Snapshot {
-                    incidents: &self.incidents,
-                    assets: &self.assets,
-                    rules: &self.rules,
-                    staff: &self.staff,
-                    policies: &self.policies,
-                    campaigns: &self.campaigns,
-                    trainings: &self.trainings,
-                    routes: &self.routes,
-                },
-                now,
-            )
-            .into_iter()
-            .map(|d| {
-                (
-                    d.kind,
-                    d.stage,
-                    d.item_id,
-                    d.recipients.into_iter().map(|r| r.user_id).collect(),
-                )
-            })
-            .collect()
+            due_reminders(&self.snapshot(), now)
+                .into_iter()
+                .map(|d| {
+                    (
+                        d.kind,
+                        d.stage,
+                        d.item_id,
+                        d.recipients.into_iter().map(|r| r.user_id).collect(),
+                    )
+                })
+                .collect()
         }
     }
 
@@ -519,6 +529,8 @@ mod tests {
         let officers = vec!["officer".to_owned()];
         assert_eq!(stage(&world, AWARE - Duration::minutes(1)), None);
         assert_eq!(stage(&world, AWARE), Some(("new", officers.clone())));
+        let title = &due_reminders(&world.snapshot(), AWARE)[0].title;
+        assert!(title.contains("due 2026-11-05 10:00 UTC"), "{title}");
         assert_eq!(stage(&world, AWARE + Duration::hours(35)).unwrap().0, "new");
         assert_eq!(
             stage(&world, AWARE + Duration::hours(36)).unwrap().0,
@@ -685,32 +697,8 @@ mod tests {
         let mut world = World::new();
         world.incidents.push(breach());
         let now = AWARE + Duration::hours(40);
-        let one = due_reminders(
-            &Snapshot {
-                incidents: &world.incidents,
-                assets: &world.assets,
-                rules: &world.rules,
-                staff: &world.staff,
-                policies: &world.policies,
-                campaigns: &world.campaigns,
-                trainings: &world.trainings,
-                routes: &world.routes,
-            },
-            now,
-        );
-        let two = due_reminders(
-            &Snapshot {
-                incidents: &world.incidents,
-                assets: &world.assets,
-                rules: &world.rules,
-                staff: &world.staff,
-                policies: &world.policies,
-                campaigns: &world.campaigns,
-                trainings: &world.trainings,
-                routes: &world.routes,
-            },
-            now + Duration::minutes(5),
-        );
+        let one = due_reminders(&world.snapshot(), now);
+        let two = due_reminders(&world.snapshot(), now + Duration::minutes(5));
         assert_eq!(
             one.iter().map(Due::reminder_id).collect::<Vec<_>>(),
             two.iter().map(Due::reminder_id).collect::<Vec<_>>()
