@@ -54,6 +54,16 @@ pub struct ReminderState {
     pub acknowledged: BTreeSet<String>,
 }
 
+impl ReminderState {
+    /// How delivery on `channel` to `target` stands (not begun when never attempted).
+    pub fn delivery(&self, channel: &str, target: &str) -> DeliveryState {
+        self.deliveries
+            .get(&(channel.to_owned(), target.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
 /// What can be done with a reminder.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReminderCommand {
@@ -147,11 +157,7 @@ impl Decider for Reminder {
                 outcome,
                 delivery_id,
             } => {
-                let delivery = state
-                    .deliveries
-                    .get(&(channel.clone(), target.clone()))
-                    .cloned()
-                    .unwrap_or_default();
+                let delivery = state.delivery(&channel, &target);
                 if delivery.finished() {
                     return Err(ReminderError::Finished { channel, target });
                 }
@@ -165,11 +171,7 @@ impl Decider for Reminder {
                 })])
             }
             ReminderCommand::Abandon { channel, target } => {
-                let delivery = state
-                    .deliveries
-                    .get(&(channel.clone(), target.clone()))
-                    .cloned()
-                    .unwrap_or_default();
+                let delivery = state.delivery(&channel, &target);
                 if delivery.finished() {
                     return Ok(Vec::new());
                 }

@@ -196,11 +196,7 @@ async fn deliver(
         );
         loop {
             let (reminder, _) = state.reminder_runner.load(&address).await?;
-            let done = reminder
-                .deliveries
-                .get(&(target.channel.to_owned(), target.target.clone()))
-                .cloned()
-                .unwrap_or_default();
+            let done = reminder.delivery(target.channel, &target.target);
             if done.finished() {
                 break;
             }
