@@ -67,6 +67,12 @@ fn pair(
 
 impl Platform {
     pub async fn start() -> Self {
+        Self::start_with_clock(tillit_kernel::Clock::system()).await
+    }
+
+    /// A platform whose assets and incidents services run on `clock` (identity keeps the
+    /// system clock, so its tokens stay valid), for scripting a year of events.
+    pub async fn start_with_clock(clock: tillit_kernel::Clock) -> Self {
         let nats = NatsServer::start();
         let data = tempfile::tempdir().expect("dir");
         let identity = Identity::start(test_config(&nats.url(), data.path(), &[])).await;
@@ -117,9 +123,12 @@ impl Platform {
         let (_, bob, _) = identity
             .create_user(&admin, "globex", "bob@globex.example", &["customer"])
             .await;
-        let assets = Service::assets(assets::test_config(&nats.url(), data.path())).await;
-        let incidents =
-            Service::incidents(assets::incidents_config(&nats.url(), data.path())).await;
+        let mut assets_config = assets::test_config(&nats.url(), data.path());
+        assets_config.clock = clock.clone();
+        let assets = Service::assets(assets_config).await;
+        let mut incidents_config = assets::incidents_config(&nats.url(), data.path());
+        incidents_config.clock = clock;
+        let incidents = Service::incidents(incidents_config).await;
         Self {
             nats,
             _data: data,

@@ -38,12 +38,17 @@ pub enum ChainVerdict {
     },
 }
 
-/// Verifies the chains of every subject in `stream`, or only of `subject` when given.
-pub async fn verify_chain(
+/// Reads the raw messages of `stream` (only `subject`'s when given) in order, from the
+/// first up to sequence `until` (or the end), handing each with its position to `each`;
+/// stops early when `each` answers false.
+pub async fn read_stream(
     store: &EventStore,
     stream: &str,
     subject: Option<&str>,
-) -> Result<ChainVerdict, KernelError> {
+    until: Option<u64>,
+    mut each: impl FnMut(&str, &[u8], Position) -> Result<bool, KernelError>,
+) -> Result<(), KernelError> {
+    let unavailable = |e: String| KernelError::Unavailable(format!("reading {stream}: {e}"));
     let handle = store.stream(stream).await?;
     let consumer = store
         .bounded(handle.create_consumer(OrderedConfig {
@@ -51,45 +56,69 @@ pub async fn verify_chain(
             ..Default::default()
         }))
         .await?
-        .map_err(|e| KernelError::Unavailable(format!("reading {stream}: {e}")))?;
+        .map_err(|e| unavailable(e.to_string()))?;
     let mut pending = consumer.cached_info().num_pending;
     let mut messages = store
         .bounded(consumer.messages())
         .await?
-        .map_err(|e| KernelError::Unavailable(format!("reading {stream}: {e}")))?;
-
-    // Per subject: the hash of its last commit and its version.
-    let mut heads: HashMap<String, ([u8; 32], u64)> = HashMap::new();
-    let mut checked = 0;
+        .map_err(|e| unavailable(e.to_string()))?;
     while pending > 0 {
         let message = store
             .bounded(messages.next())
             .await?
-            .ok_or_else(|| KernelError::Unavailable(format!("reading {stream}: ended early")))?
-            .map_err(|e| KernelError::Unavailable(format!("reading {stream}: {e}")))?;
-        let info = message
-            .info()
-            .map_err(|e| KernelError::Unavailable(format!("reading {stream}: {e}")))?;
+            .ok_or_else(|| unavailable("ended early".into()))?
+            .map_err(|e| unavailable(e.to_string()))?;
+        let info = message.info().map_err(|e| unavailable(e.to_string()))?;
         pending = info.pending;
+        if until.is_some_and(|until| info.stream_sequence > until) {
+            break;
+        }
         let position = Position {
             stream: stream.to_owned(),
             sequence: info.stream_sequence,
         };
-        let subject = message.subject.to_string();
-        let head = heads.get(&subject).copied();
-        if let Err(reason) = check_link(&message.payload, &subject, head) {
-            return Ok(ChainVerdict::Broken {
-                position,
-                subject,
-                reason,
-                checked,
-            });
+        let done = until.is_some_and(|until| info.stream_sequence == until);
+        if !each(&message.subject, &message.payload, position)? || done {
+            break;
         }
-        let version = head.map_or(1, |(_, version)| version + 1);
-        heads.insert(subject, (payload_hash(&message.payload), version));
-        checked += 1;
     }
-    Ok(ChainVerdict::Intact { checked })
+    Ok(())
+}
+
+/// Verifies the chains of every subject in `stream`, or only of `subject` when given.
+pub async fn verify_chain(
+    store: &EventStore,
+    stream: &str,
+    subject: Option<&str>,
+) -> Result<ChainVerdict, KernelError> {
+    // Per subject: the hash of its last commit and its version.
+    let mut heads: HashMap<String, ([u8; 32], u64)> = HashMap::new();
+    let mut checked = 0;
+    let mut broken = None;
+    read_stream(
+        store,
+        stream,
+        subject,
+        None,
+        |subject, payload, position| {
+            let head = heads.get(subject).copied();
+            if let Err(reason) = check_link(payload, subject, head) {
+                broken = Some(ChainVerdict::Broken {
+                    position,
+                    subject: subject.to_owned(),
+                    reason,
+                    checked,
+                });
+                return Ok(false);
+            }
+            let version = head.map_or(1, |(_, version)| version + 1);
+            heads.insert(subject.to_owned(), (payload_hash(payload), version));
+            checked += 1;
+            Ok(true)
+        },
+    )
+    .await?;
+    Ok(broken.unwrap_or(ChainVerdict::Intact { checked }))
 }
 
 /// Checks one commit against the head of its subject's chain.

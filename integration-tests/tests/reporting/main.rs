@@ -6,6 +6,7 @@
 //! - [`integrity`]: chain verification of clean and tampered streams.
 //! - [`dashboard`]: the figures from incidents, assets and policies.
 
+mod annual;
 mod audit;
 mod dashboard;
 mod integrity;

@@ -31,6 +31,8 @@ use tillit_rules::RuleSet;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
+use crate::annual::review::{ManagementReview, ReviewError, review_id};
+use crate::annual::{positions, render, report_as_of};
 use crate::audit::{AuditQuery, AuditReader, Cursor, STREAMS, write_csv};
 use crate::config::ReportingConfig;
 use crate::dashboard::incident_figures;
@@ -66,6 +68,8 @@ pub struct Reporting {
     pub http: reqwest::Client,
     /// Sends e-mail, when an SMTP server is configured.
     pub mailer: Option<Mailer>,
+    /// Management-review sign-offs.
+    pub reviews: Runner<ManagementReview>,
 }
 
 /// The `ReportingService` implementation.
@@ -416,6 +420,128 @@ impl ReportingService for ReportingApi {
             consistency: Some(executed.consistency()),
         }))
     }
+
+    async fn get_annual_report(
+        &self,
+        request: Request<GetAnnualReportRequest>,
+    ) -> Result<Response<GetAnnualReportResponse>, Status> {
+        caller(&request)?.require_any(&REPORT_READERS)?;
+        let body = request.get_ref();
+        let year = report_year(&self.state, body.year)?;
+        let as_of = positions(&self.state.store, &body.as_of).await?;
+        let report = report_as_of(&self.state.store, &self.state.rules, year, &as_of).await?;
+        let json = render::json(&report);
+        Ok(Response::new(GetAnnualReportResponse {
+            report_sha256: sha256_hex(json.as_bytes()),
+            csv: render::csv(&report),
+            html: render::html(&report),
+            json,
+            as_of,
+        }))
+    }
+
+    async fn sign_off_management_review(
+        &self,
+        request: Request<SignOffManagementReviewRequest>,
+    ) -> Result<Response<SignOffManagementReviewResponse>, Status> {
+        let caller = caller(&request)?;
+        caller.require(Permission::ManageManagementReview)?;
+        let body = request.get_ref();
+        let year = report_year(&self.state, body.year)?;
+        let summary = body.summary.trim();
+        if summary.is_empty() || summary.len() > 20_000 {
+            return Err(KernelError::invalid("summary", "1 to 20000 characters").into());
+        }
+        let mut decisions = Vec::new();
+        for (index, decision) in body.decisions.iter().enumerate() {
+            let decision = decision.trim();
+            if decision.is_empty() || decision.len() > 2_000 {
+                return Err(KernelError::invalid(
+                    &format!("decisions[{index}]"),
+                    "1 to 2000 characters",
+                )
+                .into());
+            }
+            decisions.push(decision.to_owned());
+        }
+        let as_of = positions(&self.state.store, &body.as_of).await?;
+        let report = report_as_of(&self.state.store, &self.state.rules, year, &as_of).await?;
+        let sign_off = ManagementReviewSignedOff {
+            year,
+            as_of,
+            rules_sha256: report.rules_sha256.clone(),
+            report_sha256: sha256_hex(render::json(&report).as_bytes()),
+            summary: summary.to_owned(),
+            decisions,
+            signed_by: caller.subject.clone(),
+        };
+        let executed = self
+            .state
+            .reviews
+            .execute(CommandRequest {
+                tenant: TenantId::internal(),
+                target: Target::At(review_id(year)),
+                name: "tillit.reporting.v1.SignOffManagementReview".into(),
+                command: sign_off.clone(),
+                meta: tillit_auth::command_meta(&request, caller.actor()),
+            })
+            .await
+            .map_err(|e| match e {
+                ExecuteError::Domain(e @ ReviewError::AlreadySignedOff(_)) => {
+                    Status::failed_precondition(e.to_string())
+                }
+                ExecuteError::Kernel(e) => Status::from(e),
+            })?;
+        Ok(Response::new(SignOffManagementReviewResponse {
+            sign_off: Some(sign_off),
+            consistency: Some(executed.consistency()),
+        }))
+    }
+
+    async fn get_management_review(
+        &self,
+        request: Request<GetManagementReviewRequest>,
+    ) -> Result<Response<GetManagementReviewResponse>, Status> {
+        caller(&request)?.require_any(&REPORT_READERS)?;
+        let year = report_year(&self.state, request.get_ref().year)?;
+        let address = self
+            .state
+            .reviews
+            .address(&TenantId::internal(), review_id(year));
+        let (signed, history) = self.state.reviews.load(&address).await?;
+        let signed = signed.ok_or_else(|| Status::not_found("no sign-off for that year"))?;
+        let report =
+            report_as_of(&self.state.store, &self.state.rules, year, &signed.as_of).await?;
+        let json = render::json(&report);
+        Ok(Response::new(GetManagementReviewResponse {
+            verified: sha256_hex(json.as_bytes()) == signed.report_sha256,
+            signed_at: history.commits.first().and_then(|c| c.commit.recorded_at),
+            sign_off: Some(signed),
+            json,
+        }))
+    }
+}
+
+/// Who may read annual reports and sign-offs.
+const REPORT_READERS: [Permission; 3] = [
+    Permission::ReadReports,
+    Permission::ReadEverything,
+    Permission::ManageManagementReview,
+];
+
+/// A year from 2000 up to the current one.
+fn report_year(state: &Reporting, year: i32) -> Result<i32, KernelError> {
+    let current = state.store.clock().now().year();
+    if (2000..=current).contains(&year) {
+        Ok(year)
+    } else {
+        Err(KernelError::invalid("year", format!("2000 to {current}")))
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// Every figure, joined now from the projections.

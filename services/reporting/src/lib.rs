@@ -6,6 +6,8 @@
 //! - [`dashboard`]: the incident figures of the dashboard; pure.
 //! - [`reminders`]: due items, the scheduler that issues each reminder once, delivery by
 //!   webhook and e-mail, task lists.
+//! - [`annual`]: the annual management-review report, reproducible from log positions,
+//!   and its sign-off.
 //! - [`api`]: the `tillit.reporting.v1.ReportingService` handlers and who may call them.
 //!
 //! Its redb file holds its own copies of the other services' read models, built by the
@@ -13,6 +15,7 @@
 //! the asset register, the incident register), so the dashboard joins them at query time
 //! without calling another service.
 
+pub mod annual;
 pub mod api;
 pub mod audit;
 pub mod config;
@@ -89,6 +92,7 @@ pub async fn run(
         reminder_runner: Runner::new(foundation.store.clone(), BoundedContext::REPORTING),
         http,
         mailer,
+        reviews: Runner::new(foundation.store.clone(), BoundedContext::REPORTING),
         store: foundation.store.clone(),
         config,
     });

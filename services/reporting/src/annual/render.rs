@@ -1,0 +1,114 @@
+//! The report's three forms, all from the same figures: canonical JSON, CSV and a
+//! printable HTML page with no external assets.
+
+use serde_json::Value;
+
+use super::figures::AnnualReport;
+
+/// Canonical JSON: fields in declaration order, maps ordered, two-space indentation.
+pub fn json(report: &AnnualReport) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_default()
+}
+
+/// (section, figure, value) rows: every leaf of the JSON, in order.
+fn rows(report: &AnnualReport) -> Vec<(String, String, String)> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&path, value, out);
+                }
+            }
+            Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+            Value::Null => out.push((prefix.to_owned(), String::new())),
+            other => out.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let mut leaves = Vec::new();
+    walk(
+        "",
+        &serde_json::to_value(report).unwrap_or(Value::Null),
+        &mut leaves,
+    );
+    leaves
+        .into_iter()
+        .map(|(path, value)| match path.split_once('.') {
+            Some((section, figure)) => (section.to_owned(), figure.to_owned(), value),
+            None => ("report".to_owned(), path, value),
+        })
+        .collect()
+}
+
+/// CSV with the header `section,figure,value`.
+pub fn csv(report: &AnnualReport) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(["section", "figure", "value"]);
+    for (section, figure, value) in rows(report) {
+        let _ = writer.write_record([section, figure, value]);
+    }
+    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A printable page: one table per section, styles inline, nothing fetched.
+pub fn html(report: &AnnualReport) -> String {
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>Tillit management review {year}</title>\n<style>\n\
+         body {{ font-family: sans-serif; margin: 2em; color: #111; }}\n\
+         table {{ border-collapse: collapse; margin-bottom: 1.5em; min-width: 30em; }}\n\
+         th, td {{ border: 1px solid #999; padding: 0.25em 0.6em; text-align: left; }}\n\
+         td.value {{ text-align: right; font-variant-numeric: tabular-nums; }}\n\
+         @media print {{ h2 {{ page-break-after: avoid; }} table {{ page-break-inside: avoid; }} }}\n\
+         </style>\n</head>\n<body>\n<h1>Information-security management review {year}</h1>\n\
+         <p>Computed from the event log as of {as_of}; figures as of {now}. Rule set {rules}.</p>\n",
+        year = report.year,
+        as_of = escape(
+            &report
+                .as_of
+                .iter()
+                .map(|(stream, sequence)| format!("{stream} {sequence}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        now = escape(&report.now),
+        rules = escape(&report.rules_sha256),
+    );
+    let mut current = String::new();
+    for (section, figure, value) in rows(report) {
+        if section == "report" {
+            continue;
+        }
+        if section != current {
+            if !current.is_empty() {
+                page.push_str("</table>\n");
+            }
+            page.push_str(&format!(
+                "<h2>{}</h2>\n<table>\n<tr><th>Figure</th><th>Value</th></tr>\n",
+                escape(&section.replace('_', " "))
+            ));
+            current = section;
+        }
+        page.push_str(&format!(
+            "<tr><td>{}</td><td class=\"value\">{}</td></tr>\n",
+            escape(&figure.replace('_', " ")),
+            escape(&value)
+        ));
+    }
+    if !current.is_empty() {
+        page.push_str("</table>\n");
+    }
+    page.push_str("</body>\n</html>\n");
+    page
+}
