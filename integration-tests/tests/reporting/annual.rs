@@ -7,8 +7,12 @@ use tillit_integration_tests::platform::Platform;
 use tillit_kernel::Clock;
 use tillit_kernel::clock::to_timestamp;
 use tillit_proto::common::Position;
+use tillit_proto::identity::{
+    AcknowledgePolicyRequest, PublishPolicyRequest, RecordTrainingRequest, StartAccessReviewRequest,
+};
 use tillit_proto::incidents::{
-    RecordNotificationRequest, ReportIncidentRequest, TransitionIncidentRequest,
+    AddActionRequest, CompleteActionRequest, RecordNotificationRequest, ReportIncidentRequest,
+    TransitionIncidentRequest,
 };
 use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
 use tillit_proto::reporting::{
@@ -160,6 +164,96 @@ async fn a_scripted_year_gives_known_figures_the_same_bytes_for_the_same_positio
             .await
             .expect(transition);
     }
+    // Two corrective actions on the first: one done, one left open past its due date.
+    let mut incidents = platform.incidents().await;
+    for (title, due) in [
+        ("Encrypt mailbox exports", 14),
+        ("Review export permissions", 21),
+    ] {
+        clock.set(datetime!(2026-01-12 09:00 UTC));
+        let action = incidents
+            .add_action(bearer(
+                &platform.officer.0,
+                AddActionRequest {
+                    incident_id: first.clone(),
+                    title: title.into(),
+                    owner_user_id: platform.officer.1.clone(),
+                    due_at: Some(to_timestamp(
+                        datetime!(2026-01-12 09:00 UTC) + Duration::days(due),
+                    )),
+                    consistency: None,
+                },
+            ))
+            .await
+            .expect("action")
+            .into_inner();
+        if due == 14 {
+            clock.set(datetime!(2026-01-20 09:00 UTC));
+            incidents
+                .complete_action(bearer(
+                    &platform.officer.0,
+                    CompleteActionRequest {
+                        incident_id: first.clone(),
+                        action_id: action.action_id,
+                        evidence: "export job encrypts since 2026-01-19".into(),
+                        consistency: None,
+                    },
+                ))
+                .await
+                .expect("complete");
+        }
+    }
+    // Identity (on the system clock): a policy one of five staff acknowledged, one
+    // training, one access review due in December.
+    let mut identity = platform._identity.client().await;
+    identity
+        .publish_policy(bearer(
+            &manager.access_token,
+            PublishPolicyRequest {
+                policy_id: "information-security".into(),
+                title: "Information security policy".into(),
+                text: "# Be careful".into(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("publish");
+    identity
+        .acknowledge_policy(bearer(
+            &platform.employee.0,
+            AcknowledgePolicyRequest {
+                policy_id: "information-security".into(),
+                version: 1,
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("acknowledge");
+    let today = OffsetDateTime::now_utc();
+    identity
+        .record_training(bearer(
+            &platform.officer.0,
+            RecordTrainingRequest {
+                user_id: platform.employee.1.clone(),
+                course: "security-awareness".into(),
+                completed_at: Some(to_timestamp(today - Duration::days(30))),
+                valid_until: Some(to_timestamp(today + Duration::days(335))),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("training");
+    identity
+        .start_access_review(bearer(
+            &platform.officer.0,
+            StartAccessReviewRequest {
+                tenant_id: String::new(),
+                due_at: Some(to_timestamp(datetime!(2026-12-15 12:00 UTC))),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("access review");
     report_at(
         &platform,
         &clock,
@@ -217,6 +311,29 @@ async fn a_scripted_year_gives_known_figures_the_same_bytes_for_the_same_positio
     assert_eq!(figures["obligations"]["met_on_time"], 3);
     assert_eq!(figures["obligations"]["late"], 1);
     assert_eq!(figures["obligations"]["on_time_percent"], "75.0");
+    assert_eq!(
+        (
+            &figures["actions"]["total"],
+            &figures["actions"]["done"],
+            &figures["actions"]["open"],
+            &figures["actions"]["overdue"]
+        ),
+        (&2.into(), &1.into(), &1.into(), &1.into())
+    );
+    let policy = &figures["coverage"]["policies"]["information-security"];
+    assert_eq!(
+        (&policy["staff"], &policy["covered"], &policy["percent"]),
+        (&5.into(), &1.into(), &"20.0".into())
+    );
+    let training = &figures["coverage"]["trainings"]["security-awareness"];
+    assert_eq!(
+        (&training["covered"], &training["percent"]),
+        (&1.into(), &"20.0".into())
+    );
+    assert_eq!(figures["access_reviews"]["campaigns"], 1);
+    assert_eq!(figures["access_reviews"]["completed"], 0);
+    assert!(figures["access_reviews"]["items"].as_u64() > Some(0));
+    assert_eq!(figures["access_reviews"]["decided_percent"], "0.0");
     assert_eq!(figures["controls"]["assets"], 1);
     assert!(figures["controls"]["gaps_by_tenant_and_class"]["acme"]["class 3"].as_u64() > Some(0));
     let as_of = now.as_of.clone();

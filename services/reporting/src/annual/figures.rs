@@ -440,3 +440,107 @@ pub fn annual_report(input: &Input<'_>) -> AnnualReport {
         access_reviews: reviews,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tillit_kernel::clock::to_timestamp;
+    use tillit_proto::incidents::{Obligation, Triage};
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn obligation(status: &str) -> Obligation {
+        Obligation {
+            status: status.into(),
+            ..Default::default()
+        }
+    }
+
+    fn incident(id: &str, reported: OffsetDateTime, obligations: Vec<Obligation>) -> Incident {
+        Incident {
+            incident_id: id.into(),
+            kind: "security_incident".into(),
+            reported_at: Some(to_timestamp(reported)),
+            aware_at: Some(to_timestamp(reported - time::Duration::hours(1))),
+            triage: Some(Triage {
+                severity: "high".into(),
+                affected_properties: vec!["availability".into(), "integrity".into()],
+                ..Default::default()
+            }),
+            obligations,
+            ..Default::default()
+        }
+    }
+
+    fn report(incidents: &[Incident], triaged: &BTreeMap<String, OffsetDateTime>) -> AnnualReport {
+        annual_report(&Input {
+            year: 2026,
+            now: datetime!(2026-12-31 12:00 UTC),
+            as_of: &[Position {
+                stream: "INCIDENTS".into(),
+                sequence: 9,
+            }],
+            rules: &RuleSet::default(),
+            incidents,
+            triaged_at: triaged,
+            assets: &[],
+            staff: &[],
+            policies: &[],
+            trainings: &[],
+            campaigns: &[],
+        })
+    }
+
+    #[test]
+    fn percentages_have_one_decimal_rounded_down_and_nothing_of_nothing() {
+        assert_eq!(percent(3, 4), "75.0");
+        assert_eq!(percent(2, 3), "66.6");
+        assert_eq!(percent(1, 1), "100.0");
+        assert_eq!(percent(0, 0), "-");
+    }
+
+    #[test]
+    fn the_year_is_stockholms_calendar_year() {
+        let (start, end) = year_bounds(2026);
+        assert_eq!(start, datetime!(2025-12-31 23:00 UTC));
+        assert_eq!(end, datetime!(2026-12-31 23:00 UTC));
+        let boundary = [
+            incident("before", datetime!(2025-12-31 22:59 UTC), Vec::new()),
+            incident("first", datetime!(2025-12-31 23:00 UTC), Vec::new()),
+            incident("after", datetime!(2026-12-31 23:00 UTC), Vec::new()),
+        ];
+        let figures = report(&boundary, &BTreeMap::new());
+        assert_eq!(figures.incidents.total, 1);
+        assert_eq!(figures.incidents.by_month["2026-01"], 1);
+    }
+
+    #[test]
+    fn obligations_on_time_are_counted_of_those_required() {
+        let at = datetime!(2026-03-01 12:00 UTC);
+        let register = [incident(
+            "i",
+            at,
+            ["met", "met", "met", "late", "not_required"]
+                .into_iter()
+                .map(obligation)
+                .collect(),
+        )];
+        let triaged = BTreeMap::from([("i".to_owned(), at + time::Duration::minutes(30))]);
+        let figures = report(&register, &triaged);
+        assert_eq!(figures.obligations.total, 5);
+        assert_eq!(figures.obligations.on_time_percent, "75.0");
+        assert_eq!(figures.incidents.by_property["availability"], 1);
+        assert_eq!(figures.incidents.by_property["integrity"], 1);
+        assert_eq!(
+            figures.incidents.mean_minutes_to_triage,
+            Some(90),
+            "from awareness"
+        );
+        assert_eq!(figures.as_of["INCIDENTS"], 9);
+        assert_eq!(
+            report(&register, &triaged),
+            figures,
+            "the same inputs, the same report"
+        );
+    }
+}
