@@ -1,0 +1,272 @@
+//! `tillit demo seed`: a small, realistic data set through the public API — two customers,
+//! a dozen assets, incidents in several states. Every create carries an idempotency key
+//! and incidents already handled are left alone, so seeding twice adds nothing.
+
+use clap::Subcommand;
+use tillit_proto::assets::assets_service_client::AssetsServiceClient;
+use tillit_proto::assets::{Classification, RegisterAssetRequest};
+use tillit_proto::common::ConsistencyToken;
+use tillit_proto::identity::{Contact, ContractTerms, CreateTenantRequest};
+use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
+use tillit_proto::incidents::{
+    AffectedAsset, GetIncidentRequest, ReportIncidentRequest, ReviewIncidentRequest,
+    TransitionIncidentRequest, Triage, TriageIncidentRequest,
+};
+
+use super::Context;
+use crate::failure::Failure;
+use crate::session::Service;
+
+/// `tillit demo`.
+#[derive(Subcommand)]
+pub enum Demo {
+    /// Load demo data (an admin or security officer's login; safe to run twice).
+    #[command(
+        after_help = "Example:\n  tillit login --email admin@tillit.local && tillit demo seed"
+    )]
+    Seed,
+}
+
+/// (tenant, name, kind, C, I, A)
+const ASSETS: [(&str, &str, &str, u32, u32, u32); 12] = [
+    ("acme", "Acme mail hosting", "service", 3, 3, 3),
+    ("acme", "Acme web shop", "service", 2, 3, 4),
+    ("acme", "Acme customer database", "system", 4, 4, 3),
+    ("acme", "Acme nightly backup", "system", 3, 3, 2),
+    ("globex", "Globex file sharing", "service", 3, 2, 3),
+    ("globex", "Globex VPN", "service", 3, 3, 3),
+    ("globex", "Globex payroll export", "information", 4, 3, 2),
+    ("internal", "Ticketing system", "system", 2, 3, 3),
+    ("internal", "Staff laptops", "hardware", 3, 2, 2),
+    ("internal", "Customer contracts", "information", 3, 3, 1),
+    ("internal", "Monitoring platform", "system", 2, 3, 4),
+    ("internal", "Office network", "service", 2, 2, 3),
+];
+
+/// (title, kind, severity and the index of the affected asset when triaged, transitions)
+type DemoIncident = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, usize)>,
+    &'static [&'static str],
+);
+
+fn keyed<T>(mut request: tonic::Request<T>, key: &str) -> tonic::Request<T> {
+    if let Ok(value) = format!("demo-{key}").parse() {
+        request.metadata_mut().insert("idempotency-key", value);
+    }
+    request
+}
+
+fn merge(token: &mut ConsistencyToken, more: Option<ConsistencyToken>) {
+    for position in more.unwrap_or_default().positions {
+        match token
+            .positions
+            .iter_mut()
+            .find(|p| p.stream == position.stream)
+        {
+            Some(p) => p.sequence = p.sequence.max(position.sequence),
+            None => token.positions.push(position),
+        }
+    }
+}
+
+/// Runs a demo command.
+pub async fn run(ctx: &Context, Demo::Seed: Demo) -> Result<(), Failure> {
+    let mut identity = ctx.identity().await?;
+    for (slug, name) in [("acme", "Acme AB"), ("globex", "Globex Sverige AB")] {
+        let created = identity
+            .create_tenant(keyed(
+                ctx.request(CreateTenantRequest {
+                    tenant_id: slug.into(),
+                    name: name.into(),
+                    organisation_number: "556036-0793".into(),
+                    incident_contacts: vec![Contact {
+                        name: "Operations".into(),
+                        email: format!("ops@{slug}.example"),
+                        phone: "+46 8 123 456".into(),
+                    }],
+                    contract: Some(ContractTerms {
+                        processing_categories: vec!["hosting".into(), "backup".into()],
+                        security_measures: "ISO 27001 aligned operations, encrypted backups".into(),
+                        dpa_reference: format!("DPA-{slug}-2026"),
+                        ..Default::default()
+                    }),
+                    consistency: None,
+                })
+                .await?,
+                &format!("tenant-{slug}"),
+            ))
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {}
+            Err(status) => return Err(status.into()),
+        }
+    }
+    let mut token = ConsistencyToken::default();
+    let mut assets = AssetsServiceClient::new(ctx.channel(Service::Assets).await?);
+    let mut ids = Vec::new();
+    for (tenant, name, kind, c, i, a) in ASSETS {
+        let registered = assets
+            .register_asset(keyed(
+                ctx.request(RegisterAssetRequest {
+                    tenant_id: tenant.into(),
+                    name: name.into(),
+                    kind: kind.into(),
+                    classification: Some(Classification {
+                        confidentiality: c,
+                        integrity: i,
+                        availability: a,
+                    }),
+                    classification_rationale: "demo data".into(),
+                    ..Default::default()
+                })
+                .await?,
+                &format!("asset-{tenant}-{name}"),
+            ))
+            .await?
+            .into_inner();
+        merge(&mut token, registered.consistency);
+        ids.push(registered.asset.unwrap_or_default().asset_id);
+    }
+    let mut incidents = IncidentsServiceClient::new(ctx.channel(Service::Incidents).await?);
+    let scripted: [DemoIncident; 5] = [
+        (
+            "Phishing mail reported by staff",
+            "security_incident",
+            None,
+            &[],
+        ),
+        (
+            "Acme mailboxes readable by another customer",
+            "security_incident",
+            Some(("high", 0)),
+            &[],
+        ),
+        (
+            "Globex VPN down for two hours",
+            "security_incident",
+            Some(("medium", 5)),
+            &["contain"],
+        ),
+        (
+            "Backup job skipped a night",
+            "deviation",
+            Some(("low", 7)),
+            &["contain", "resolve", "close"],
+        ),
+        (
+            "Use passkeys for the ticketing system",
+            "improvement_proposal",
+            None,
+            &[],
+        ),
+    ];
+    for (title, kind, triage, transitions) in scripted {
+        let reported = incidents
+            .report_incident(keyed(
+                ctx.request(ReportIncidentRequest {
+                    kind: kind.into(),
+                    title: title.into(),
+                    description: format!("{title} (demo data)"),
+                    ..Default::default()
+                })
+                .await?,
+                &format!("incident-{title}"),
+            ))
+            .await?
+            .into_inner();
+        merge(&mut token, reported.consistency);
+        let id = reported.incident_id;
+        // A second run finds it already handled: leave it as it is.
+        let current = incidents
+            .get_incident(
+                ctx.request(GetIncidentRequest {
+                    incident_id: id.clone(),
+                    consistency: Some(token.clone()),
+                })
+                .await?,
+            )
+            .await?
+            .into_inner()
+            .incident
+            .unwrap_or_default();
+        if current.status != "reported" {
+            continue;
+        }
+        if let Some((severity, asset)) = triage {
+            let customer_data = severity == "high";
+            let triaged = incidents
+                .triage_incident(
+                    ctx.request(TriageIncidentRequest {
+                        incident_id: id.clone(),
+                        triage: Some(Triage {
+                            severity: severity.into(),
+                            affected_properties: vec![
+                                if customer_data {
+                                    "confidentiality"
+                                } else {
+                                    "availability"
+                                }
+                                .into(),
+                            ],
+                            affected_assets: vec![AffectedAsset {
+                                asset_id: ids[asset].clone(),
+                                ..Default::default()
+                            }],
+                            personal_data_breach: customer_data,
+                            data_categories: if customer_data {
+                                vec!["e-mail".into()]
+                            } else {
+                                Vec::new()
+                            },
+                            approx_data_subjects: if customer_data { 240 } else { 0 },
+                            approx_records: if customer_data { 5_000 } else { 0 },
+                            risk_to_data_subjects: if customer_data { "risk" } else { "" }.into(),
+                            ..Default::default()
+                        }),
+                        consistency: Some(token.clone()),
+                    })
+                    .await?,
+                )
+                .await?
+                .into_inner();
+            merge(&mut token, triaged.consistency);
+        }
+        for transition in transitions {
+            if *transition == "close" {
+                incidents
+                    .review_incident(
+                        ctx.request(ReviewIncidentRequest {
+                            incident_id: id.clone(),
+                            root_cause: "The backup window overlapped a maintenance job.".into(),
+                            lessons_learned: "Maintenance is now scheduled outside the window."
+                                .into(),
+                            consistency: None,
+                        })
+                        .await?,
+                    )
+                    .await?;
+            }
+            incidents
+                .transition_incident(
+                    ctx.request(TransitionIncidentRequest {
+                        incident_id: id.clone(),
+                        transition: (*transition).into(),
+                        note: "demo data".into(),
+                        consistency: None,
+                    })
+                    .await?,
+                )
+                .await?;
+        }
+    }
+    if !ctx.json {
+        println!(
+            "Demo data loaded: 2 customers, {} assets, 5 incidents.",
+            ASSETS.len()
+        );
+    }
+    Ok(())
+}
