@@ -10,7 +10,7 @@ up:
 
 # Run every test: unit tests and integration tests against real nats-servers they start.
 test:
-    scripts/ensure-deps.sh nats smtp
+    scripts/ensure-deps.sh nats smtp grpc
     cargo build --workspace --bins
     if command -v cargo-nextest >/dev/null; then cargo nextest run --workspace --no-fail-fast; else cargo test --workspace --no-fail-fast; fi
     cargo test --workspace --doc

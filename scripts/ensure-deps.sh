@@ -5,7 +5,8 @@
 #   just   the just command runner from PyPI (rust-just)
 #   smtp   a Python virtual environment in .tools/venv with aiosmtpd (the SMTP receiver
 #          the reminder tests start)
-# Usage: scripts/ensure-deps.sh nats buf just smtp
+#   grpc   grpcio and grpcio-tools in .tools/venv (the Python example client's test)
+# Usage: scripts/ensure-deps.sh nats buf just smtp grpc
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +48,13 @@ for dep in "$@"; do
         echo "ensure-deps: installing aiosmtpd (PyPI) into .tools/venv"
         python3 -m venv .tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .tools/venv; }
         .tools/venv/bin/python -m pip install --quiet aiosmtpd
+      fi
+      ;;
+    grpc)
+      if ! .tools/venv/bin/python -c "import grpc, grpc_tools" >/dev/null 2>&1; then
+        echo "ensure-deps: installing grpcio and grpcio-tools (PyPI) into .tools/venv"
+        [ -x .tools/venv/bin/python ] || python3 -m venv .tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .tools/venv; }
+        .tools/venv/bin/python -m pip install --quiet grpcio grpcio-tools
       fi
       ;;
     *) echo "ensure-deps: unknown dependency $dep" >&2; exit 2 ;;

@@ -4,8 +4,8 @@
 
 use clap::Subcommand;
 use tillit_proto::assets::assets_service_client::AssetsServiceClient;
-use tillit_proto::assets::{Classification, RegisterAssetRequest};
-use tillit_proto::common::ConsistencyToken;
+use tillit_proto::assets::{Classification, ListAssetsRequest, RegisterAssetRequest};
+use tillit_proto::common::{ConsistencyToken, PageRequest};
 use tillit_proto::identity::{Contact, ContractTerms, CreateTenantRequest};
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::incidents::{
@@ -31,16 +31,16 @@ pub enum Demo {
 const ASSETS: [(&str, &str, &str, u32, u32, u32); 12] = [
     ("acme", "Acme mail hosting", "service", 3, 3, 3),
     ("acme", "Acme web shop", "service", 2, 3, 4),
-    ("acme", "Acme customer database", "system", 4, 4, 3),
+    ("acme", "Acme customer database", "database", 4, 4, 3),
     ("acme", "Acme nightly backup", "system", 3, 3, 2),
     ("globex", "Globex file sharing", "service", 3, 2, 3),
     ("globex", "Globex VPN", "service", 3, 3, 3),
-    ("globex", "Globex payroll export", "information", 4, 3, 2),
-    ("internal", "Ticketing system", "system", 2, 3, 3),
-    ("internal", "Staff laptops", "hardware", 3, 2, 2),
-    ("internal", "Customer contracts", "information", 3, 3, 1),
+    ("globex", "Globex payroll export", "dataset", 4, 3, 2),
+    ("internal", "Ticketing system", "saas", 2, 3, 3),
+    ("internal", "Staff laptops", "system", 3, 2, 2),
+    ("internal", "Customer contracts", "document", 3, 3, 1),
     ("internal", "Monitoring platform", "system", 2, 3, 4),
-    ("internal", "Office network", "service", 2, 2, 3),
+    ("internal", "Office network", "network", 2, 2, 3),
 ];
 
 /// (title, kind, severity and the index of the affected asset when triaged, transitions)
@@ -67,6 +67,43 @@ fn merge(token: &mut ConsistencyToken, more: Option<ConsistencyToken>) {
         {
             Some(p) => p.sequence = p.sequence.max(position.sequence),
             None => token.positions.push(position),
+        }
+    }
+}
+
+/// The id of `tenant`'s asset called `name`.
+async fn existing_asset(
+    ctx: &Context,
+    assets: &mut AssetsServiceClient<tonic::transport::Channel>,
+    tenant: &str,
+    name: &str,
+) -> Result<String, Failure> {
+    let mut page_token = String::new();
+    loop {
+        let page = assets
+            .list_assets(
+                ctx.request(ListAssetsRequest {
+                    tenant_id: tenant.into(),
+                    page: Some(PageRequest {
+                        page_size: 500,
+                        page_token,
+                    }),
+                    ..Default::default()
+                })
+                .await?,
+            )
+            .await?
+            .into_inner();
+        if let Some(asset) = page
+            .assets
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
+        {
+            return Ok(asset.asset_id.clone());
+        }
+        page_token = page.page.unwrap_or_default().next_page_token;
+        if page_token.is_empty() {
+            return Err(Failure::NotFound(format!("asset {name:?} of {tenant}")));
         }
     }
 }
@@ -125,10 +162,20 @@ pub async fn run(ctx: &Context, Demo::Seed: Demo) -> Result<(), Failure> {
                 .await?,
                 &format!("asset-{tenant}-{name}"),
             ))
-            .await?
-            .into_inner();
-        merge(&mut token, registered.consistency);
-        ids.push(registered.asset.unwrap_or_default().asset_id);
+            .await;
+        let id = match registered {
+            Ok(registered) => {
+                let registered = registered.into_inner();
+                merge(&mut token, registered.consistency);
+                registered.asset.unwrap_or_default().asset_id
+            }
+            // Someone registered an asset of that name already: use it.
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {
+                existing_asset(ctx, &mut assets, tenant, name).await?
+            }
+            Err(status) => return Err(status.into()),
+        };
+        ids.push(id);
     }
     let mut incidents = IncidentsServiceClient::new(ctx.channel(Service::Incidents).await?);
     let scripted: [DemoIncident; 5] = [

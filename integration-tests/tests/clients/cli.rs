@@ -1,0 +1,313 @@
+//! The `tillit` command line against a running platform.
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+
+use tokio::io::AsyncWriteExt as _;
+use tokio::process::Command;
+
+use tillit_integration_tests::identity::{ADMIN_EMAIL, ADMIN_PASSWORD};
+use tillit_integration_tests::platform::Platform;
+use tillit_integration_tests::receivers::workspace_root;
+
+/// The CLI pointed at `platform`, its config in its own directory.
+struct Cli {
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    config: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new(platform: &Platform, reporting: std::net::SocketAddr) -> Self {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        let binary = target.join("debug/tillit");
+        assert!(
+            binary.exists(),
+            "{} is missing: run `cargo build --workspace --bins` (just test does)",
+            binary.display()
+        );
+        let config = tempfile::tempdir().expect("dir");
+        let env = vec![
+            (
+                "TILLIT_CONFIG_DIR".into(),
+                config.path().display().to_string(),
+            ),
+            (
+                "TILLIT_IDENTITY_URL".into(),
+                format!("http://{}", platform._identity.grpc),
+            ),
+            (
+                "TILLIT_ASSETS_URL".into(),
+                format!("http://{}", platform.assets.grpc),
+            ),
+            (
+                "TILLIT_INCIDENTS_URL".into(),
+                format!("http://{}", platform.incidents.grpc),
+            ),
+            ("TILLIT_REPORTING_URL".into(), format!("http://{reporting}")),
+        ];
+        Self {
+            binary,
+            env,
+            config,
+        }
+    }
+
+    /// Runs it (asynchronously: the services answering it share this test's runtime).
+    async fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(&self.binary)
+            .args(args)
+            .env_remove("TILLIT_PROFILE")
+            .env_remove("TILLIT_PASSWORD")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run tillit");
+        let mut input = child.stdin.take().expect("stdin");
+        input
+            .write_all(stdin.as_bytes())
+            .await
+            .expect("write stdin");
+        drop(input);
+        child.wait_with_output().await.expect("tillit ran")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn login_import_incidents_audit_export_and_annual_report_from_the_command_line() {
+    let platform = Platform::start().await;
+    let (reporting, _data) = platform.reporting(time::Duration::ZERO).await;
+    let cli = Cli::new(&platform, reporting.grpc);
+
+    // Not logged in: exit 3.
+    let anonymous = cli.run(&["whoami"], "").await;
+    assert_eq!(
+        anonymous.status.code(),
+        Some(3),
+        "{}",
+        text(&anonymous.stderr)
+    );
+    assert!(text(&anonymous.stderr).contains("tillit login"));
+
+    let bad = cli
+        .run(
+            &["login", "--email", ADMIN_EMAIL, "--password-stdin"],
+            "wrong\n",
+        )
+        .await;
+    assert_eq!(bad.status.code(), Some(3), "{}", text(&bad.stderr));
+    let login = cli
+        .run(
+            &["login", "--email", ADMIN_EMAIL, "--password-stdin"],
+            &format!("{ADMIN_PASSWORD}\n"),
+        )
+        .await;
+    assert!(login.status.success(), "{}", text(&login.stderr));
+    let tokens = cli.config.path().join("tokens/default.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&tokens)
+            .expect("token file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the token cache is the user's alone");
+    }
+    let me = cli.run(&["whoami", "--json"], "").await;
+    let me: serde_json::Value = serde_json::from_slice(&me.stdout).expect("json");
+    assert_eq!(me["tenant"], "internal");
+    assert_eq!(me["roles"], "admin");
+
+    // An import with one bad line: exit 1 and the line named.
+    let csv = cli.config.path().join("assets.csv");
+    std::fs::write(
+        &csv,
+        "tenant,name,kind,owner_email,c,i,a\n\
+         acme,Acme mail,service,olle@tillit.test,3,3,3\n\
+         acme,Acme web,service,olle@tillit.test,2,3,9\n\
+         globex,Globex VPN,service,olle@tillit.test,3,3,3\n",
+    )
+    .unwrap();
+    let import = cli
+        .run(&["assets", "import", csv.to_str().unwrap()], "")
+        .await;
+    assert_eq!(import.status.code(), Some(1), "{}", text(&import.stderr));
+    assert!(
+        text(&import.stdout).contains("2 created"),
+        "{}",
+        text(&import.stdout)
+    );
+    let refused = text(&import.stderr);
+    assert!(refused.contains("line 3:"), "{refused}");
+    // A file larger than one request: the refused line keeps its number in the file.
+    let mut big = String::from("tenant,name,kind,owner_email,c,i,a\n");
+    for n in 2..=451 {
+        let availability = if n == 420 { "0" } else { "2" };
+        big.push_str(&format!(
+            "globex,Server {n},system,olle@tillit.test,2,2,{availability}\n"
+        ));
+    }
+    let big_csv = cli.config.path().join("big.csv");
+    std::fs::write(&big_csv, big).unwrap();
+    let imported = cli
+        .run(&["assets", "import", big_csv.to_str().unwrap()], "")
+        .await;
+    assert_eq!(imported.status.code(), Some(1));
+    assert!(
+        text(&imported.stdout).contains("449 created"),
+        "{}",
+        text(&imported.stdout)
+    );
+    let refused = text(&imported.stderr);
+    assert!(refused.contains("line 420:"), "{refused}");
+    assert!(!refused.contains("line 220:"), "{refused}");
+    let listed = cli
+        .run(&["assets", "list", "--tenant", "acme", "--json"], "")
+        .await;
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+
+    // Report and list incidents.
+    let reported = cli
+        .run(
+            &[
+                "incidents",
+                "report",
+                "--kind",
+                "deviation",
+                "--title",
+                "Laptop left on the train",
+                "--description",
+                "Encrypted, but still",
+                "--json",
+            ],
+            "",
+        )
+        .await;
+    assert!(reported.status.success(), "{}", text(&reported.stderr));
+    let id =
+        serde_json::from_slice::<serde_json::Value>(&reported.stdout).expect("json")["incident_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+    let list = cli.run(&["incidents", "list"], "").await;
+    let table = text(&list.stdout);
+    assert!(table.starts_with("INCIDENT_ID"), "{table}");
+    assert!(
+        table.contains(&id) && table.contains("Laptop left on the train"),
+        "{table}"
+    );
+    let missing = cli
+        .run(
+            &["incidents", "show", "01a21ef1-ffe1-73fb-9a0b-ba4a0b208535"],
+            "",
+        )
+        .await;
+    assert_eq!(missing.status.code(), Some(4), "{}", text(&missing.stderr));
+    let invalid = cli
+        .run(
+            &[
+                "incidents",
+                "report",
+                "--kind",
+                "rumour",
+                "--title",
+                "x",
+                "--description",
+                "y",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(invalid.status.code(), Some(2), "{}", text(&invalid.stderr));
+    assert!(text(&invalid.stderr).contains("kind"));
+
+    // The audit trail as CSV (reporting's projection follows the log within moments).
+    let export = cli.config.path().join("audit.csv");
+    let path = export.to_str().unwrap().to_owned();
+    let exported = tillit_testkit::eventually(std::time::Duration::from_secs(10), || async {
+        let done = cli
+            .run(&["audit", "export", "--csv", "-o", &path], "")
+            .await;
+        done.status.success()
+            && std::fs::read_to_string(&export)
+                .is_ok_and(|csv| csv.contains("tillit.incidents.v1.ReportIncident"))
+    })
+    .await;
+    assert!(exported, "the report is not in the exported trail");
+    let audit = std::fs::read_to_string(&export).expect("export");
+    assert!(audit.starts_with("recorded_at,stream,sequence,actor,"));
+
+    // The annual report as HTML.
+    let year = time::OffsetDateTime::now_utc().year().to_string();
+    let html = cli.config.path().join("review.html");
+    let annual = cli
+        .run(
+            &[
+                "report",
+                "annual",
+                &year,
+                "--format",
+                "html",
+                "-o",
+                html.to_str().unwrap(),
+            ],
+            "",
+        )
+        .await;
+    assert!(annual.status.success(), "{}", text(&annual.stderr));
+    let page = std::fs::read_to_string(&html).expect("html");
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("management review"));
+    assert!(text(&annual.stderr).contains("--as-of INCIDENTS:"));
+
+    // Demo data, twice: the second run adds nothing.
+    let count = |output: Output| {
+        serde_json::from_slice::<serde_json::Value>(&output.stdout)
+            .expect("json")
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let seeded = cli.run(&["demo", "seed"], "").await;
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let incidents = count(cli.run(&["incidents", "list", "--json"], "").await);
+    let assets = count(cli.run(&["assets", "list", "--json"], "").await);
+    let again = cli.run(&["demo", "seed"], "").await;
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(
+        count(cli.run(&["incidents", "list", "--json"], "").await),
+        incidents
+    );
+    assert_eq!(
+        count(cli.run(&["assets", "list", "--json"], "").await),
+        assets
+    );
+    let states = text(&cli.run(&["incidents", "list"], "").await.stdout);
+    for state in ["reported", "triaged", "contained", "closed"] {
+        assert!(states.contains(state), "no {state} incident:\n{states}");
+    }
+
+    // A service that is down: exit 5. A usage mistake: exit 2.
+    let down = cli
+        .run(
+            &["incidents", "list", "--incidents-url", "http://127.0.0.1:9"],
+            "",
+        )
+        .await;
+    assert_eq!(down.status.code(), Some(5), "{}", text(&down.stderr));
+    assert_eq!(
+        cli.run(&["incidents", "frobnicate"], "")
+            .await
+            .status
+            .code(),
+        Some(2)
+    );
+    assert!(cli.run(&["verify", "INCIDENTS"], "").await.status.success());
+}
