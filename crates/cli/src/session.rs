@@ -109,6 +109,11 @@ impl Session {
             .map(PathBuf::from)
             .or_else(|| dirs::config_dir().map(|d| d.join("tillit")))
             .ok_or_else(|| Failure::Usage("no config directory: set TILLIT_CONFIG_DIR".into()))?;
+        Self::in_dir(dir, profile, overrides)
+    }
+
+    /// The session of `profile` with its config in `dir`.
+    fn in_dir(dir: PathBuf, profile: &str, overrides: &Overrides) -> Result<Self, Failure> {
         let file = dir.join("config.toml");
         let config: ConfigFile = match std::fs::read_to_string(&file) {
             Ok(text) => toml::from_str(&text)
@@ -199,5 +204,77 @@ impl Session {
     /// Where the token cache is.
     pub fn token_path(&self) -> PathBuf {
         self.token_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(
+        dir: &std::path::Path,
+        profile: &str,
+        overrides: &Overrides,
+    ) -> Result<Session, Failure> {
+        Session::in_dir(dir.to_path_buf(), profile, overrides)
+    }
+
+    #[test]
+    fn flags_win_over_the_profile_which_wins_over_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[profiles.prod]\nidentity = \"https://identity.example\"\nassets = \"https://assets.example\"\n",
+        )
+        .unwrap();
+        let prod = session(
+            dir.path(),
+            "prod",
+            &Overrides {
+                assets: Some("http://127.0.0.1:1".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(prod.urls["identity"], "https://identity.example");
+        assert_eq!(prod.urls["assets"], "http://127.0.0.1:1");
+        assert_eq!(prod.urls["reporting"], "http://127.0.0.1:50054");
+        assert!(matches!(
+            session(dir.path(), "staging", &Overrides::default()),
+            Err(Failure::Usage(m)) if m.contains("staging")
+        ));
+        let default = session(dir.path(), "default", &Overrides::default()).unwrap();
+        assert_eq!(default.urls["identity"], "http://127.0.0.1:50051");
+    }
+
+    #[test]
+    fn the_token_cache_is_per_profile_and_the_users_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "[profiles.prod]\n").unwrap();
+        let tokens = Tokens {
+            access_token: "a".into(),
+            refresh_token: "r".into(),
+            expires_at: 1,
+        };
+        let prod = session(dir.path(), "prod", &Overrides::default()).unwrap();
+        prod.save(&tokens).unwrap();
+        assert!(
+            session(dir.path(), "default", &Overrides::default())
+                .unwrap()
+                .load()
+                .is_none()
+        );
+        assert_eq!(prod.load().unwrap().refresh_token, "r");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(prod.token_path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        prod.forget();
+        assert!(prod.load().is_none());
     }
 }
