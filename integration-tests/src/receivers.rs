@@ -21,6 +21,35 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A binary of the workspace, built by `just test` before the tests run (cargo gives one
+/// package's tests no path to another package's binaries).
+pub fn built_binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let binary = target.join("debug").join(name);
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --workspace --bins` (just test does)",
+        binary.display()
+    );
+    binary
+}
+
+/// The Python of `.tools/venv` (made by `scripts/ensure-deps.sh smtp grpc`), or
+/// `TILLIT_TEST_PYTHON`.
+pub fn venv_python() -> PathBuf {
+    let python = std::env::var_os("TILLIT_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".tools/venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/ensure-deps.sh smtp grpc (just test does)",
+        python.display()
+    );
+    python
+}
+
 /// A free TCP port on 127.0.0.1 (free when asked; good enough for a test).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -135,14 +164,7 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts aiosmtpd on a free port and waits until it accepts connections.
     pub async fn start() -> Self {
-        let python = std::env::var_os("TILLIT_TEST_PYTHON")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join(".tools/venv/bin/python"));
-        assert!(
-            python.exists(),
-            "{} is missing: run scripts/ensure-deps.sh smtp (just test does)",
-            python.display()
-        );
+        let python = venv_python();
         let dir = tempfile::tempdir().expect("dir");
         let port = free_port();
         let mut child = Command::new(&python)
@@ -207,15 +229,7 @@ impl ReportingProcess {
     /// Starts it against `nats_url` with its data in `data_dir` and `extra` settings, and
     /// waits until its health says SERVING.
     pub async fn start(nats_url: &str, data_dir: &Path, extra: &[(&str, String)]) -> Self {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"));
-        let binary = target.join("debug/tillit-reporting");
-        assert!(
-            binary.exists(),
-            "{} is missing: run `cargo build --workspace --bins` (just test does)",
-            binary.display()
-        );
+        let binary = built_binary("tillit-reporting");
         let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let log = std::fs::File::create(data_dir.join("reporting.log")).expect("log file");
         let mut command = Command::new(binary);

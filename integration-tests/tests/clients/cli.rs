@@ -8,7 +8,7 @@ use tokio::process::Command;
 
 use tillit_integration_tests::identity::{ADMIN_EMAIL, ADMIN_PASSWORD};
 use tillit_integration_tests::platform::Platform;
-use tillit_integration_tests::receivers::workspace_root;
+use tillit_integration_tests::receivers::built_binary;
 
 /// The CLI pointed at `platform`, its config in its own directory.
 struct Cli {
@@ -19,15 +19,7 @@ struct Cli {
 
 impl Cli {
     fn new(platform: &Platform, reporting: std::net::SocketAddr) -> Self {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"));
-        let binary = target.join("debug/tillit");
-        assert!(
-            binary.exists(),
-            "{} is missing: run `cargo build --workspace --bins` (just test does)",
-            binary.display()
-        );
+        let binary = built_binary("tillit");
         let config = tempfile::tempdir().expect("dir");
         let env = vec![
             (

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
-use tillit_integration_tests::receivers::workspace_root;
+use tillit_integration_tests::receivers::{venv_python, workspace_root};
 use tillit_proto::identity::CreateServiceAccountRequest;
 use tillit_proto::incidents::GetIncidentRequest;
 
@@ -30,14 +30,7 @@ async fn the_python_example_client_registers_reads_back_and_reports() {
         .await
         .expect("service account")
         .into_inner();
-    let python = std::env::var_os("TILLIT_TEST_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".tools/venv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/ensure-deps.sh grpc (just test does)",
-        python.display()
-    );
+    let python = venv_python();
     let script = workspace_root().join("clients/python/tillit_example.py");
     let output = tokio::task::spawn_blocking({
         let identity = platform._identity.grpc.to_string();
