@@ -260,6 +260,15 @@ async fn login_import_incidents_audit_export_and_annual_report_from_the_command_
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("management review"));
     assert!(text(&annual.stderr).contains("--as-of INCIDENTS:"));
 
+    // The directory and one's own tasks; completions need no server.
+    let tenants = text(&cli.run(&["tenants"], "").await.stdout);
+    assert!(tenants.contains("internal"), "{tenants}");
+    let users = text(&cli.run(&["users", "--tenant", "internal"], "").await.stdout);
+    assert!(users.contains(ADMIN_EMAIL), "{users}");
+    assert!(cli.run(&["tasks"], "").await.status.success());
+    let completions = cli.run(&["completions", "bash"], "").await;
+    assert!(text(&completions.stdout).contains("_tillit()"));
+
     // Demo data, twice: the second run adds nothing.
     let count = |output: Output| {
         serde_json::from_slice::<serde_json::Value>(&output.stdout)
