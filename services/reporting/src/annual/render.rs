@@ -29,19 +29,42 @@ fn rows(report: &AnnualReport) -> Vec<(String, String, String)> {
             other => out.push((prefix.to_owned(), other.to_string())),
         }
     }
-    let mut leaves = Vec::new();
-    walk(
-        "",
-        &serde_json::to_value(report).unwrap_or(Value::Null),
-        &mut leaves,
-    );
-    leaves
-        .into_iter()
-        .map(|(path, value)| match path.split_once('.') {
-            Some((section, figure)) => (section.to_owned(), figure.to_owned(), value),
-            None => ("report".to_owned(), path, value),
-        })
-        .collect()
+    // Sections in the report's order; within a section, keys in order (maps are sorted).
+    let value = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
+    let sections = [
+        (
+            "report",
+            serde_json::json!({
+                "year": report.year,
+                "now": report.now,
+                "rules_sha256": report.rules_sha256,
+            }),
+        ),
+        ("as_of", value(serde_json::to_value(&report.as_of))),
+        ("incidents", value(serde_json::to_value(&report.incidents))),
+        (
+            "obligations",
+            value(serde_json::to_value(&report.obligations)),
+        ),
+        ("actions", value(serde_json::to_value(&report.actions))),
+        ("controls", value(serde_json::to_value(&report.controls))),
+        ("coverage", value(serde_json::to_value(&report.coverage))),
+        (
+            "access_reviews",
+            value(serde_json::to_value(&report.access_reviews)),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (section, value) in sections {
+        let mut leaves = Vec::new();
+        walk("", &value, &mut leaves);
+        rows.extend(
+            leaves
+                .into_iter()
+                .map(|(figure, value)| (section.to_owned(), figure, value)),
+        );
+    }
+    rows
 }
 
 /// CSV with the header `section,figure,value`.
@@ -111,4 +134,76 @@ pub fn html(report: &AnnualReport) -> String {
     }
     page.push_str("</body>\n</html>\n");
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use tillit_rules::RuleSet;
+    use time::macros::datetime;
+
+    use super::super::figures::{Input, annual_report};
+    use super::*;
+
+    fn empty() -> AnnualReport {
+        annual_report(&Input {
+            year: 2026,
+            now: datetime!(2026-06-30 12:00 UTC),
+            as_of: &[],
+            rules: &RuleSet::default(),
+            incidents: &[],
+            triaged_at: &BTreeMap::new(),
+            assets: &[],
+            staff: &[],
+            policies: &[],
+            trainings: &[],
+            campaigns: &[],
+        })
+    }
+
+    #[test]
+    fn csv_and_html_follow_the_reports_section_order() {
+        let report = empty();
+        let csv = csv(&report);
+        let sections: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap())
+            .fold(Vec::new(), |mut seen, s| {
+                if seen.last() != Some(&s) {
+                    seen.push(s);
+                }
+                seen
+            });
+        assert_eq!(
+            sections,
+            [
+                "report",
+                "incidents",
+                "obligations",
+                "actions",
+                "controls",
+                "access_reviews"
+            ],
+            "as_of and coverage have no rows when empty"
+        );
+        assert!(csv.starts_with("section,figure,value\nreport,"));
+        assert!(csv.contains("\nreport,year,2026\n"));
+        let html = html(&report);
+        assert!(html.find("<h2>incidents</h2>") < html.find("<h2>access reviews</h2>"));
+        assert_eq!(
+            json(&report),
+            json(&empty()),
+            "the same figures, the same bytes"
+        );
+    }
+
+    #[test]
+    fn html_escapes_what_it_shows() {
+        assert_eq!(
+            escape("<a href=\"x\">&</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+        );
+    }
 }
