@@ -88,6 +88,14 @@ pub fn from_timestamp(ts: &prost_types::Timestamp) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
 }
 
+/// Unix nanoseconds of a stored timestamp, as projections key rows by time: 0 when unset
+/// or invalid, saturating far in the future.
+pub fn unix_nanos(ts: Option<&prost_types::Timestamp>) -> i64 {
+    ts.and_then(from_timestamp).map_or(0, |t| {
+        i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

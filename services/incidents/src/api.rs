@@ -208,14 +208,12 @@ impl IncidentsApi {
     }
 
     async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
-        match token {
-            Some(token) if !token.positions.is_empty() => Ok(self
-                .state
-                .projections
-                .wait_for(token, self.state.config.platform.consistency_timeout)
-                .await?),
-            _ => Ok(()),
-        }
+        let timeout = self.state.config.platform.consistency_timeout;
+        Ok(self
+            .state
+            .projections
+            .wait_for_request(token, timeout)
+            .await?)
     }
 
     /// The incident if the caller sees it at all, with how much it sees.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
-use tillit_kernel::clock::from_timestamp;
+use tillit_kernel::clock::unix_nanos;
 use tillit_kernel::decider::decode_event;
 use tillit_kernel::projection::open_read;
 use tillit_kernel::{EventPayload, KernelError, Projection};
@@ -203,13 +203,7 @@ impl Projection for IncidentRegister {
         }
         if first {
             incident.reported_at = commit.recorded_at;
-            let nanos = commit
-                .recorded_at
-                .as_ref()
-                .and_then(from_timestamp)
-                .map_or(0, |t| {
-                    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
-                });
+            let nanos = unix_nanos(commit.recorded_at.as_ref());
             tx.open_table(BY_TIME)?.insert((nanos, id), ())?;
         }
         incident.version = commit.aggregate_version;

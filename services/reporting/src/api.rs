@@ -185,14 +185,12 @@ impl ReportingApi {
     }
 
     async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
-        match token {
-            Some(token) if !token.positions.is_empty() => Ok(self
-                .state
-                .projections
-                .wait_for(token, self.state.config.platform.consistency_timeout)
-                .await?),
-            _ => Ok(()),
-        }
+        let timeout = self.state.config.platform.consistency_timeout;
+        Ok(self
+            .state
+            .projections
+            .wait_for_request(token, timeout)
+            .await?)
     }
 
     /// The audit query a request may run: permission, scope and a valid filter.

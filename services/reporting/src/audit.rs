@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, TableDefinition, WriteTransaction};
-use tillit_kernel::clock::from_timestamp;
+use tillit_kernel::clock::{from_timestamp, unix_nanos};
 use tillit_kernel::envelope::payload_hash;
 use tillit_kernel::projection::open_read;
 use tillit_kernel::{KernelError, Projection};
@@ -48,12 +48,6 @@ pub type Cursor = (i64, String, u64);
 
 fn corrupt(e: prost::DecodeError) -> KernelError {
     KernelError::Corrupt(format!("audit entry: {e}"))
-}
-
-fn nanos_of(at: Option<&prost_types::Timestamp>) -> i64 {
-    at.and_then(from_timestamp).map_or(0, |t| {
-        i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
-    })
 }
 
 /// The entry a commit makes: its envelope, never its events' content.
@@ -109,7 +103,7 @@ impl AuditTrail {
         hash: &[u8; 32],
     ) -> Result<(), KernelError> {
         let entry = entry_of(commit, position, hash);
-        let nanos = nanos_of(entry.recorded_at.as_ref());
+        let nanos = unix_nanos(entry.recorded_at.as_ref());
         let stream = position.stream.as_str();
         tx.open_table(ENTRIES)?.insert(
             (nanos, stream, position.sequence),
@@ -215,7 +209,7 @@ impl AuditQuery {
         let is =
             |wanted: &Option<String>, value: &str| wanted.as_deref().is_none_or(|w| w == value);
         let actor = entry.actor.clone().unwrap_or_default();
-        let nanos = nanos_of(entry.recorded_at.as_ref());
+        let nanos = unix_nanos(entry.recorded_at.as_ref());
         is(&self.tenant, &entry.tenant_id)
             && is(&self.aggregate, &entry.aggregate_id)
             && is(&self.command, &entry.command)
@@ -452,7 +446,7 @@ mod tests {
             ..Default::default()
         };
         assert!(!other_tenant.matches(&entry));
-        let at = nanos_of(entry.recorded_at.as_ref());
+        let at = unix_nanos(entry.recorded_at.as_ref());
         let window = |from: i64, to: i64| AuditQuery {
             from: Some(from),
             to: Some(to),

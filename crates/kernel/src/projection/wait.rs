@@ -8,6 +8,19 @@ use super::ProjectionRunner;
 use crate::error::KernelError;
 
 impl ProjectionRunner {
+    /// [`ProjectionRunner::wait_for`] for a request's optional token: without one (or with
+    /// no positions) there is nothing to wait for.
+    pub async fn wait_for_request(
+        &self,
+        token: Option<&ConsistencyToken>,
+        timeout: Duration,
+    ) -> Result<(), KernelError> {
+        match token {
+            Some(token) => self.wait_for(token, timeout).await,
+            None => Ok(()),
+        }
+    }
+
     /// Resolves once every position of `token` on a stream this runner projects has been
     /// applied. Positions on other streams are checked to exist but not waited for. A
     /// position on a stream that does not exist or beyond its stream's end is

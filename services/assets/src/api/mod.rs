@@ -67,14 +67,12 @@ impl AssetsApi {
 
     /// Waits until this service's projections have applied the request's token.
     async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
-        match token {
-            Some(token) if !token.positions.is_empty() => Ok(self
-                .assets
-                .projections
-                .wait_for(token, self.assets.config.platform.consistency_timeout)
-                .await?),
-            _ => Ok(()),
-        }
+        let timeout = self.assets.config.platform.consistency_timeout;
+        Ok(self
+            .assets
+            .projections
+            .wait_for_request(token, timeout)
+            .await?)
     }
 
     /// The current asset if the caller may read it, else NOT_FOUND.

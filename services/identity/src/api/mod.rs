@@ -112,14 +112,12 @@ impl IdentityApi {
 
     /// Waits until this service's projections have applied the request's token.
     async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
-        match token {
-            Some(token) if !token.positions.is_empty() => Ok(self
-                .identity
-                .projections
-                .wait_for(token, self.identity.config.platform.consistency_timeout)
-                .await?),
-            _ => Ok(()),
-        }
+        let timeout = self.identity.config.platform.consistency_timeout;
+        Ok(self
+            .identity
+            .projections
+            .wait_for_request(token, timeout)
+            .await?)
     }
 }
 

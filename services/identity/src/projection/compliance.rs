@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
-use tillit_kernel::clock::from_timestamp;
+use tillit_kernel::clock::unix_nanos;
 use tillit_kernel::projection::open_read;
 use tillit_kernel::{Decider, EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
@@ -31,12 +31,6 @@ const CAMPAIGNS: TableDefinition<&str, &[u8]> = TableDefinition::new("compliance
 
 fn corrupt(e: prost::DecodeError) -> KernelError {
     KernelError::Corrupt(format!("compliance row: {e}"))
-}
-
-fn nanos(ts: Option<&prost_types::Timestamp>) -> i64 {
-    ts.and_then(from_timestamp).map_or(0, |t| {
-        i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
-    })
 }
 
 /// The time of stored unix nanoseconds.
@@ -94,16 +88,16 @@ impl Projection for Compliance {
                     AcknowledgementEvent::from_event(event)?;
                 tx.open_table(ACKNOWLEDGEMENTS)?.insert(
                     (e.policy_id.as_str(), e.user_id.as_str()),
-                    (e.version, nanos(e.acknowledged_at.as_ref())),
+                    (e.version, unix_nanos(e.acknowledged_at.as_ref())),
                 )?;
             } else if kind == Training::TYPE.as_str() {
                 let TrainingEvent::Recorded(e) = TrainingEvent::from_event(event)?;
                 let mut table = tx.open_table(TRAININGS)?;
                 let key = (e.course.as_str(), e.user_id.as_str());
-                let valid_until = nanos(e.valid_until.as_ref());
+                let valid_until = unix_nanos(e.valid_until.as_ref());
                 let best = table.get(key)?.map(|row| row.value());
                 if best.is_none_or(|(_, until)| until < valid_until) {
-                    table.insert(key, (nanos(e.completed_at.as_ref()), valid_until))?;
+                    table.insert(key, (unix_nanos(e.completed_at.as_ref()), valid_until))?;
                 }
             } else if kind == AccessReview::TYPE.as_str() {
                 let mut table = tx.open_table(CAMPAIGNS)?;

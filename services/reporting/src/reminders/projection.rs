@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
-use tillit_kernel::clock::{from_timestamp, to_timestamp};
+use tillit_kernel::clock::{to_timestamp, unix_nanos};
 use tillit_kernel::projection::open_read;
 use tillit_kernel::{Decider, EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
@@ -24,16 +24,6 @@ const DELIVERIES: TableDefinition<(&str, &str, &str), (u32, &str, &str)> =
     TableDefinition::new("reminders_deliveries");
 /// (user id, issued at, id) → acknowledged at (unix ns; 0 while open).
 const TASKS: TableDefinition<(&str, i64, &str), i64> = TableDefinition::new("reminders_tasks");
-
-fn nanos(commit: &Commit) -> i64 {
-    commit
-        .recorded_at
-        .as_ref()
-        .and_then(from_timestamp)
-        .map_or(0, |t| {
-            i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
-        })
-}
 
 fn at(nanos: i64) -> Option<prost_types::Timestamp> {
     (nanos > 0)
@@ -80,7 +70,7 @@ impl Projection for Reminders {
             return Ok(());
         }
         let id = commit.aggregate_id.as_str();
-        let when = nanos(commit);
+        let when = unix_nanos(commit.recorded_at.as_ref());
         for event in &commit.events {
             match ReminderEvent::from_event(event)? {
                 ReminderEvent::Issued(issued) => {
