@@ -18,6 +18,8 @@ use crate::identity::{ISSUER, wait_serving};
 pub struct Service {
     /// gRPC address.
     pub grpc: SocketAddr,
+    /// Admin HTTP address (`/livez`, `/readyz`, `/metrics`).
+    pub admin: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), String>>>,
 }
@@ -44,9 +46,23 @@ pub fn test_config(nats_url: &str, data_dir: &Path) -> AssetsConfig {
     AssetsConfig::from_env(&env(nats_url, data_dir)).expect("test configuration")
 }
 
+/// Assets settings for tests with `extra` settings.
+pub fn assets_config_with(nats_url: &str, data_dir: &Path, extra: &[(&str, &str)]) -> AssetsConfig {
+    AssetsConfig::from_env(&env_with(nats_url, data_dir, extra)).expect("test configuration")
+}
+
 /// Incidents settings for tests.
 pub fn incidents_config(nats_url: &str, data_dir: &Path) -> IncidentsConfig {
-    IncidentsConfig::from_env(&env(nats_url, data_dir)).expect("test configuration")
+    incidents_config_with(nats_url, data_dir, &[])
+}
+
+/// Incidents settings for tests with `extra` settings.
+pub fn incidents_config_with(
+    nats_url: &str,
+    data_dir: &Path,
+    extra: &[(&str, &str)],
+) -> IncidentsConfig {
+    IncidentsConfig::from_env(&env_with(nats_url, data_dir, extra)).expect("test configuration")
 }
 
 /// Reporting settings for tests.
@@ -81,6 +97,7 @@ impl Service {
             .await
             .expect("bind");
         let grpc = grpc_listener.local_addr().expect("addr");
+        let admin = admin_listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run(
             grpc_listener,
@@ -92,6 +109,7 @@ impl Service {
         wait_serving(grpc, name).await;
         Self {
             grpc,
+            admin,
             stop: Some(stop),
             task: Some(task),
         }
@@ -128,6 +146,11 @@ impl Service {
             .connect()
             .await
             .expect("connect")
+    }
+
+    /// Raw GET on the admin port; answers the status line and body.
+    pub async fn admin_get(&self, path: &str) -> (String, String) {
+        crate::identity::http_get(self.admin, path).await
     }
 
     /// Stops it and waits until it has let go of its files.

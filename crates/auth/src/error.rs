@@ -18,6 +18,10 @@ pub enum AuthError {
     /// Missing, or another tenant's (indistinguishable on purpose).
     #[error("{0} not found")]
     NotFound(String),
+    /// The identity view cannot be trusted to be current (NATS unreachable or paused, the
+    /// view stopped): no token is accepted until it is, so a revoked one never slips by.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<AuthError> for Status {
@@ -26,6 +30,7 @@ impl From<AuthError> for Status {
             AuthError::Unauthenticated(_) | AuthError::Unknown(_) => Code::Unauthenticated,
             AuthError::PermissionDenied(_) => Code::PermissionDenied,
             AuthError::NotFound(_) => Code::NotFound,
+            AuthError::Unavailable(_) => Code::Unavailable,
         };
         Status::new(code, error.to_string())
     }

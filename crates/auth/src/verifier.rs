@@ -36,7 +36,10 @@ impl Verifier {
 
     /// Lets the verifier wait (at most `timeout`) for `runner` — the one that feeds the
     /// view — to apply the IDENTITY stream's current end when a token names a key or user
-    /// the view does not know yet: a user created, or a key activated, a moment ago.
+    /// the view does not know yet: a user created, or a key activated, a moment ago. It
+    /// also makes the verifier fail closed: while the runner has not confirmed for longer
+    /// than its `max_staleness` that the view holds the stream's end, every token is
+    /// refused as UNAVAILABLE (a deactivation the view has not seen must not let one by).
     pub fn with_catch_up(mut self, runner: Arc<ProjectionRunner>, timeout: Duration) -> Self {
         self.catch_up = Some((runner, timeout));
         self
@@ -45,6 +48,7 @@ impl Verifier {
     /// Like [`Verifier::authenticate`], but a key or principal the view does not know yet
     /// gets one more look once the view has caught up with the IDENTITY stream.
     pub async fn authenticate_fresh(&self, token: &str) -> Result<Caller, AuthError> {
+        self.check_view_current()?;
         match (self.authenticate(token), &self.catch_up) {
             (Err(AuthError::Unknown(_)), Some((runner, timeout))) => {
                 if let Err(error) = runner
@@ -56,6 +60,22 @@ impl Verifier {
                 self.authenticate(token)
             }
             (outcome, _) => outcome,
+        }
+    }
+
+    /// UNAVAILABLE while the identity view is not known to be current (see
+    /// [`Verifier::with_catch_up`]); a verifier without a runner trusts its view.
+    pub fn check_view_current(&self) -> Result<(), AuthError> {
+        let Some((runner, _)) = &self.catch_up else {
+            return Ok(());
+        };
+        let bound = runner.max_staleness();
+        match runner.staleness(crate::view::IDENTITY_STREAM) {
+            Some(stale) if stale > bound => Err(AuthError::Unavailable(format!(
+                "the identity view has not been confirmed current for over {} s; try again shortly",
+                bound.as_secs_f32()
+            ))),
+            _ => Ok(()),
         }
     }
 

@@ -141,6 +141,42 @@ impl AggregateType {
     }
 }
 
+/// A stream's name as a request names it (in a consistency token, a filter):
+/// `^[A-Z][A-Z0-9_]{0,31}$`. Parsed before any NATS call, so nothing a caller sends can be
+/// a wildcard (`*`, `>`), a subject (`ASSETS.>`), a control line (CR/LF) or a name so long
+/// that the server drops the connection.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamName(String);
+
+impl StreamName {
+    /// Longest name accepted.
+    pub const MAX_LEN: usize = 32;
+
+    /// Parses a stream name; `field` names the request field in the error.
+    pub fn parse(value: &str, field: &str) -> Result<Self, KernelError> {
+        let bytes = value.as_bytes();
+        let valid = !bytes.is_empty()
+            && bytes.len() <= Self::MAX_LEN
+            && bytes[0].is_ascii_uppercase()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(KernelError::invalid(
+                field,
+                "must be a stream name: 1 to 32 upper-case letters, digits and '_', starting with a letter",
+            ))
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An aggregate's id: 1 to 128 characters of `[A-Za-z0-9_-]` (UUIDs, slugs, hashes), so it
 /// is always one subject token.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -220,6 +256,37 @@ impl AggregateAddress {
             self.aggregate_type.as_str(),
             self.id.as_str()
         )
+    }
+}
+
+#[cfg(test)]
+mod stream_name_tests {
+    use super::StreamName;
+
+    #[test]
+    fn stream_names_are_refused_unless_plain_upper_case_words() {
+        for good in ["ASSETS", "KV_THROTTLE", "A1"] {
+            assert!(StreamName::parse(good, "s").is_ok(), "{good}");
+        }
+        let long = "A".repeat(5000);
+        for bad in [
+            "",
+            ">",
+            "*",
+            "ASSETS.>",
+            "ASSETS\r\nPUB x 1",
+            "assets",
+            "1A",
+            " ASSETS",
+            long.as_str(),
+        ] {
+            let error = StreamName::parse(bad, "consistency.positions[0].stream").unwrap_err();
+            assert_eq!(
+                error.field(),
+                Some("consistency.positions[0].stream"),
+                "{bad:?}"
+            );
+        }
     }
 }
 

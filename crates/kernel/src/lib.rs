@@ -35,7 +35,7 @@ pub use clock::Clock;
 pub use decider::{CommandRequest, Decider, EventPayload, ExecuteError, Executed, Runner, Target};
 pub use envelope::{CommandMeta, History, StoredCommit};
 pub use error::{AppendError, KernelError};
-pub use ids::{AggregateAddress, AggregateId, AggregateType, BoundedContext, TenantId};
+pub use ids::{AggregateAddress, AggregateId, AggregateType, BoundedContext, StreamName, TenantId};
 pub use projection::{Projection, ProjectionConfig, ProjectionRunner};
 pub use reservation::{Reservation, ReservationError, Reservations, Reserved};
 pub use store::{EventStore, StoreConfig};

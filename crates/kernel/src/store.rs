@@ -5,6 +5,7 @@
 //! `Unavailable` (or `OutcomeUnknown` for an append) instead of a hung request; the client
 //! reconnects on its own, so the same store works again once the server is back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{
@@ -50,11 +51,9 @@ impl Default for StoreConfig {
     }
 }
 
-/// What a projection needs to know about a stream.
+/// What a projection needs to know about a stream's extent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamState {
-    /// The stream's created time (unix ns): its identity across NATS stores.
-    pub created: i64,
     /// Its last sequence, 0 when empty.
     pub last_sequence: u64,
 }
@@ -65,6 +64,9 @@ pub struct EventStore {
     js: jetstream::Context,
     config: StoreConfig,
     clock: Clock,
+    /// Counts the client's (re)connections, so consumers that died with a server can be
+    /// made again at once.
+    connections: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl EventStore {
@@ -74,21 +76,48 @@ impl EventStore {
         config: StoreConfig,
         clock: Clock,
     ) -> Result<Self, KernelError> {
+        let connections = Arc::new(tokio::sync::watch::Sender::new(0u64));
+        let counter = connections.clone();
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(config.request_timeout)
             .request_timeout(Some(config.request_timeout))
+            .event_callback(move |event| {
+                let counter = counter.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            tracing::info!("connected to NATS");
+                            counter.send_modify(|n| *n += 1);
+                        }
+                        async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS"),
+                        other => tracing::debug!(event = %other, "NATS client event"),
+                    }
+                }
+            })
             .connect(url)
             .await
             .map_err(|e| KernelError::Unavailable(format!("connecting to NATS at {url}: {e}")))?;
-        Ok(Self::with_client(client, config, clock))
+        let mut store = Self::with_client(client, config, clock);
+        store.connections = connections;
+        Ok(store)
     }
 
-    /// A store over an existing client.
+    /// A store over an existing client (whose reconnections it does not see).
     pub fn with_client(client: async_nats::Client, config: StoreConfig, clock: Clock) -> Self {
         let js = jetstream::ContextBuilder::new()
             .timeout(config.request_timeout)
             .build(client);
-        Self { js, config, clock }
+        Self {
+            js,
+            config,
+            clock,
+            connections: Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
+    }
+
+    /// Changes each time the client (re)connects to a server.
+    pub fn connections(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.connections.subscribe()
     }
 
     /// The JetStream context, for the projection runner and tests.
@@ -231,17 +260,12 @@ impl EventStore {
         }
     }
 
-    /// The identity (created time, unix ns) and last sequence of a stream, `None` when
-    /// it does not exist.
+    /// The last sequence of a stream, `None` when it does not exist.
     pub async fn stream_state(&self, name: &str) -> Result<Option<StreamState>, KernelError> {
         match self.bounded(self.js.get_stream(name)).await? {
-            Ok(stream) => {
-                let info = stream.cached_info();
-                Ok(Some(StreamState {
-                    created: i64::try_from(info.created.unix_timestamp_nanos()).unwrap_or(i64::MAX),
-                    last_sequence: info.state.last_sequence,
-                }))
-            }
+            Ok(stream) => Ok(Some(StreamState {
+                last_sequence: stream.cached_info().state.last_sequence,
+            })),
             Err(e) => match e.kind() {
                 GetStreamErrorKind::JetStream(js)
                     if js.error_code() == ErrorCode::STREAM_NOT_FOUND =>
@@ -250,6 +274,23 @@ impl EventStore {
                 }
                 _ => Err(KernelError::Unavailable(format!("stream {name}: {e}"))),
             },
+        }
+    }
+
+    /// A stream's identity: the hex SHA-256 (first 16 bytes) of its first message, `None`
+    /// while it holds none. Streams are never deleted from or purged, so the first message
+    /// stays what it was for the life of the store, through restarts of any kind; a stream
+    /// of the same name in another store (or recreated) starts with another commit. (The
+    /// stream's `created` time is no identity: nats-server 2.9 does not keep it across an
+    /// unclean restart.)
+    pub async fn stream_identity(&self, name: &str) -> Result<Option<String>, KernelError> {
+        let stream = self.stream(name).await?;
+        match self.bounded(stream.get_raw_message(1)).await? {
+            Ok(message) => Ok(Some(hex::encode(&payload_hash(&message.payload)[..16]))),
+            Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(None),
+            Err(e) => Err(KernelError::Unavailable(format!(
+                "reading the first message of {name}: {e}"
+            ))),
         }
     }
 

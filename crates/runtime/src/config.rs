@@ -147,6 +147,10 @@ pub struct PlatformConfig {
     pub store: StoreConfig,
     /// `TILLIT_CONSISTENCY_TIMEOUT_MS` (5000): longest wait for a request's consistency token.
     pub consistency_timeout: Duration,
+    /// `TILLIT_MAX_STALENESS_MS` (5000): how long a projection may go without confirming
+    /// that it holds its stream's end before the service is not ready and, for the
+    /// identity view, refuses every token as UNAVAILABLE (fail closed).
+    pub max_staleness: Duration,
 }
 
 impl PlatformConfig {
@@ -167,6 +171,13 @@ impl PlatformConfig {
                 problem: format!("{} replicas; use 1, 3 or 5", store.replicas),
             });
         }
+        let max_staleness = env.millis("TILLIT_MAX_STALENESS_MS", Duration::from_secs(5))?;
+        if max_staleness < Duration::from_millis(500) {
+            return Err(ConfigError {
+                variable: "TILLIT_MAX_STALENESS_MS".into(),
+                problem: "at least 500 ms: the view is confirmed every few hundred ms".into(),
+            });
+        }
         Ok(Self {
             nats_url: env.string("TILLIT_NATS_URL", "nats://127.0.0.1:14222"),
             data_dir: env
@@ -176,6 +187,7 @@ impl PlatformConfig {
             store,
             consistency_timeout: env
                 .millis("TILLIT_CONSISTENCY_TIMEOUT_MS", Duration::from_secs(5))?,
+            max_staleness,
         })
     }
 }

@@ -56,7 +56,12 @@ impl Foundation {
                 &platform.data_dir.join(file),
                 store.clone(),
                 all,
-                ProjectionConfig::default(),
+                ProjectionConfig {
+                    max_staleness: platform.max_staleness,
+                    confirm_every: (platform.max_staleness / 5)
+                        .min(std::time::Duration::from_secs(1)),
+                    ..ProjectionConfig::default()
+                },
             )
             .await
             .map_err(|e| e.to_string())?,
@@ -92,7 +97,7 @@ impl Foundation {
                 service_names,
                 auth: AuthLayer::new(self.verifier.clone(), public_methods),
                 admin,
-                ready: Arc::new(move || ready.is_ready()),
+                ready: Arc::new(move || ready.readiness()),
             },
             listeners.0,
             listeners.1,

@@ -11,8 +11,9 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
 
-/// Whether the service is ready for traffic (NATS connected, projections caught up).
-pub type Readiness = Arc<dyn Fn() -> bool + Send + Sync>;
+/// Whether the service is ready for traffic (NATS reachable, projections caught up and
+/// confirmed current), with the reason when it is not.
+pub type Readiness = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// What a service hands the runtime.
 pub struct ServeParts {
@@ -52,7 +53,7 @@ pub async fn serve(
     let health_task = tokio::spawn(async move {
         let mut last = None;
         loop {
-            let status = if ready() {
+            let status = if ready().is_ok() {
                 ServingStatus::Serving
             } else {
                 ServingStatus::NotServing
@@ -86,10 +87,12 @@ pub async fn serve(
             get(move || {
                 let ready = ready();
                 async move {
-                    if ready {
-                        (StatusCode::OK, "ready")
-                    } else {
-                        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+                    match ready {
+                        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+                        Err(reason) => (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            format!("not ready: {reason}"),
+                        ),
                     }
                 }
             }),

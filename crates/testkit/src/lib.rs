@@ -84,6 +84,21 @@ impl NatsServer {
         }
     }
 
+    /// Freezes the server with SIGSTOP: connections stay open but nothing answers, as
+    /// with a hung host. Clients only notice by their own timeouts.
+    pub fn pause(&self) {
+        if let Some(child) = &self.child {
+            signal(child, "STOP");
+        }
+    }
+
+    /// Lets a paused server run on (SIGCONT).
+    pub fn resume(&self) {
+        if let Some(child) = &self.child {
+            signal(child, "CONT");
+        }
+    }
+
     /// Starts the server again on the same port and store.
     ///
     /// # Panics
@@ -126,6 +141,7 @@ impl NatsServer {
 
 impl Drop for NatsServer {
     fn drop(&mut self) {
+        self.resume();
         self.kill();
     }
 }

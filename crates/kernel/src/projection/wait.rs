@@ -6,6 +6,10 @@ use tillit_proto::common::ConsistencyToken;
 
 use super::ProjectionRunner;
 use crate::error::KernelError;
+use crate::ids::StreamName;
+
+/// Most positions one consistency token may hold (one per stream is all a command writes).
+pub const MAX_POSITIONS: usize = 16;
 
 impl ProjectionRunner {
     /// [`ProjectionRunner::wait_for`] for a request's optional token: without one (or with
@@ -31,14 +35,25 @@ impl ProjectionRunner {
         timeout: Duration,
     ) -> Result<(), KernelError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        if token.positions.len() > MAX_POSITIONS {
+            return Err(KernelError::invalid(
+                "consistency.positions",
+                format!("at most {MAX_POSITIONS} positions"),
+            ));
+        }
+        // The whole token is checked before anything of it reaches NATS.
         for (index, position) in token.positions.iter().enumerate() {
             let field = |name: &str| format!("consistency.positions[{index}].{name}");
+            StreamName::parse(&position.stream, &field("stream"))?;
             if position.sequence == 0 {
                 return Err(KernelError::invalid(
                     &field("sequence"),
                     "must be at least 1",
                 ));
             }
+        }
+        for (index, position) in token.positions.iter().enumerate() {
+            let field = |name: &str| format!("consistency.positions[{index}].{name}");
             let progress = self.inner.streams.get(&position.stream);
             if progress.is_some_and(|p| *p.applied.borrow() >= position.sequence) {
                 continue;
@@ -51,12 +66,10 @@ impl ProjectionRunner {
                 .await?
                 .ok_or_else(|| KernelError::invalid(&field("stream"), "no such stream"))?;
             if position.sequence > state.last_sequence {
+                // Never the stream's length: any caller, customers included, would read it.
                 return Err(KernelError::invalid(
                     &field("sequence"),
-                    format!(
-                        "beyond the end of stream {} (last sequence {})",
-                        position.stream, state.last_sequence
-                    ),
+                    "beyond the end of its stream",
                 ));
             }
             let Some(progress) = progress else { continue };

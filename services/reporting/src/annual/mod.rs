@@ -67,7 +67,7 @@ pub async fn positions(
             Some(index) if given[index].sequence > last => {
                 return Err(KernelError::invalid(
                     &format!("as_of[{index}].sequence"),
-                    format!("{stream} ends at {last}"),
+                    format!("beyond the end of {stream}"),
                 ));
             }
             Some(index) => given[index].sequence,

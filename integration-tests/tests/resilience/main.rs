@@ -1,0 +1,6 @@
+//! The platform as an operator and an attacker meet it: NATS restarting and pausing under
+//! a running platform, hostile input at the edge, strangers at the login.
+
+mod hostile_input;
+mod logs;
+mod nats_restart;
