@@ -154,6 +154,8 @@ impl Session {
         Endpoint::from_shared(url.clone())
             .map_err(|e| Failure::Usage(format!("{url}: {e}")))?
             .connect_timeout(std::time::Duration::from_secs(5))
+            // Small answers must not wait for a delayed ACK (tonic's default, said aloud).
+            .tcp_nodelay(true)
             .connect()
             .await
             .map_err(|e| Failure::Unavailable(format!("{} at {url}: {e}", service.name())))

@@ -20,4 +20,4 @@ pub mod telemetry;
 pub use config::{ConfigError, Env, PlatformConfig};
 pub use foundation::Foundation;
 pub use main_helper::{ServiceConfig, service_main};
-pub use server::{Readiness, ServeParts, serve, shutdown_signal};
+pub use server::{Readiness, ServeParts, grpc_incoming, serve, shutdown_signal};

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use tillit_auth::AuthLayer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 /// Whether the service is ready for traffic (NATS reachable, projections caught up and
@@ -27,6 +28,20 @@ pub struct ServeParts {
     pub admin: Router,
     /// Feeds `/readyz` and the health status.
     pub ready: Readiness,
+}
+
+/// The connections `listener` accepts, each with `TCP_NODELAY` set: without it every
+/// answer spanning more than one TCP segment waits for the client's delayed ACK (about
+/// 40 ms on Linux), which made a small list page 50 times slower.
+pub fn grpc_incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
+/// Sets `TCP_NODELAY` on an accepted HTTP connection (see [`grpc_incoming`]).
+fn no_delay(stream: &mut tokio::net::TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "TCP_NODELAY could not be set");
+    }
 }
 
 /// Serves gRPC on `grpc_listener` and admin HTTP on `admin_listener` until `shutdown`
@@ -97,8 +112,8 @@ pub async fn serve(
                 }
             }),
         );
-    let admin_server =
-        axum::serve(admin_listener, admin).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let admin_server = axum::serve(admin_listener.tap_io(no_delay), admin)
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
 
     let grpc_server = tonic::transport::Server::builder()
         .layer(parts.auth)
@@ -106,7 +121,7 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stopped(stop_rx));
+        .serve_with_incoming_shutdown(grpc_incoming(grpc_listener), stopped(stop_rx));
 
     let (grpc, admin) = tokio::join!(grpc_server, admin_server);
     health_task.abort();
@@ -127,5 +142,28 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt as _;
+
+    #[tokio::test]
+    async fn every_accepted_grpc_connection_has_tcp_nodelay_set() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = super::grpc_incoming(listener);
+        let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let accepted = incoming
+            .next()
+            .await
+            .expect("a connection")
+            .expect("accepted");
+        assert!(
+            accepted.nodelay().unwrap(),
+            "the server side of the connection"
+        );
+        drop(client);
     }
 }

@@ -341,22 +341,20 @@ pub fn csv_record(entry: &AuditEntry) -> [String; 16] {
     ]
 }
 
-/// Writes records as CSV (RFC 4180 quoting).
+/// Writes records as CSV (RFC 4180 quoting, formula cells neutralised).
 pub fn write_csv<'a>(
     header: bool,
     entries: impl IntoIterator<Item = &'a AuditEntry>,
 ) -> Result<Vec<u8>, KernelError> {
-    let fail = |e: csv::Error| KernelError::Internal(format!("writing CSV: {e}"));
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let fail = |e: tillit_text::csv::CsvError| KernelError::Internal(e.to_string());
+    let mut writer = tillit_text::csv::SafeCsv::new();
     if header {
-        writer.write_record(CSV_HEADER).map_err(fail)?;
+        writer.record(CSV_HEADER).map_err(fail)?;
     }
     for entry in entries {
-        writer.write_record(csv_record(entry)).map_err(fail)?;
+        writer.record(csv_record(entry)).map_err(fail)?;
     }
-    writer
-        .into_inner()
-        .map_err(|e| KernelError::Internal(format!("writing CSV: {e}")))
+    writer.into_bytes().map_err(fail)
 }
 
 #[cfg(test)]

@@ -68,10 +68,10 @@ fn asset_entry(asset: &Asset) -> serde_json::Value {
 }
 
 fn csv_of(assets: &[Asset]) -> Result<String, Status> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let internal = |e: csv::Error| Status::internal(e.to_string());
+    let mut writer = tillit_text::csv::SafeCsv::new();
+    let internal = |e: tillit_text::csv::CsvError| Status::internal(e.to_string());
     writer
-        .write_record([
+        .record([
             "asset_id",
             "name",
             "purpose",
@@ -93,7 +93,7 @@ fn csv_of(assets: &[Asset]) -> Result<String, Status> {
             .map(|t| format!("{} ({})", t.recipient, t.country))
             .collect();
         writer
-            .write_record([
+            .record([
                 asset.asset_id.clone(),
                 asset.name.clone(),
                 p.purpose.clone(),
@@ -108,10 +108,7 @@ fn csv_of(assets: &[Asset]) -> Result<String, Status> {
             ])
             .map_err(internal)?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| Status::internal(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| Status::internal(e.to_string()))
+    writer.into_string().map_err(internal)
 }
 
 impl AssetsApi {

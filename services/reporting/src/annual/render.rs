@@ -69,12 +69,12 @@ fn rows(report: &AnnualReport) -> Vec<(String, String, String)> {
 
 /// CSV with the header `section,figure,value`.
 pub fn csv(report: &AnnualReport) -> String {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let _ = writer.write_record(["section", "figure", "value"]);
+    let mut writer = tillit_text::csv::SafeCsv::new();
+    let _ = writer.record(["section", "figure", "value"]);
     for (section, figure, value) in rows(report) {
-        let _ = writer.write_record([section, figure, value]);
+        let _ = writer.record([section, figure, value]);
     }
-    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+    writer.into_string().unwrap_or_default()
 }
 
 fn escape(text: &str) -> String {

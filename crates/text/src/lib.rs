@@ -1,0 +1,8 @@
+//! Text that crosses Tillit's edge, handled one way everywhere.
+//!
+//! - [`csv`]: the one CSV writer of the platform. Every cell that a spreadsheet would
+//!   read as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) is
+//!   prefixed with `'` (OWASP "CSV injection"), so a title typed by anyone cannot run in
+//!   the auditor's spreadsheet.
+
+pub mod csv;
