@@ -27,8 +27,8 @@ fn tenant_request(slug: &str) -> CreateTenantRequest {
 }
 
 #[tokio::test]
-async fn five_wrong_passwords_lock_the_account_until_the_lock_ends_or_an_admin_unlocks() {
-    let stack = Stack::with(&[("TILLIT_LOCKOUT_DURATION_SECONDS", "1")]).await;
+async fn five_wrong_passwords_throttle_the_address_until_the_window_passes_or_an_admin_lifts_it() {
+    let stack = Stack::with(&[("TILLIT_THROTTLE_WINDOW_SECONDS", "1")]).await;
     let admin = stack.identity.admin_token().await;
     let email = "mallory@tillit.test";
     let (user, _, _) = stack
@@ -45,15 +45,19 @@ async fn five_wrong_passwords_lock_the_account_until_the_lock_ends_or_an_admin_u
             .unwrap_err();
         assert_eq!(wrong.code(), Code::Unauthenticated);
     }
-    let locked = stack.identity.login(email, &password).await.unwrap_err();
+    let throttled = stack.identity.login(email, &password).await.unwrap_err();
     assert_eq!(
-        locked.code(),
-        Code::Unauthenticated,
-        "the right password is refused while locked"
+        throttled.code(),
+        Code::ResourceExhausted,
+        "the right password is not even checked while throttled"
     );
-    assert!(locked.message().contains("locked"), "{}", locked.message());
+    assert!(
+        throttled.message().contains("try again in"),
+        "{}",
+        throttled.message()
+    );
 
-    // An admin unlocks.
+    // An admin lifts it.
     stack
         .identity
         .client()
@@ -67,13 +71,14 @@ async fn five_wrong_passwords_lock_the_account_until_the_lock_ends_or_an_admin_u
         ))
         .await
         .expect("unlock");
-    stack
+    let login = stack
         .identity
         .login(email, &password)
         .await
-        .expect("unlocked");
+        .expect("lifted");
+    assert_eq!(login.failed_attempts_before, 0, "the lift cleared them");
 
-    // Locked again; this time the (1-second) lock runs out.
+    // Throttled again; this time the (1-second) window runs out.
     for _ in 0..5 {
         let _ = stack.identity.login(email, "not-the-password").await;
     }
@@ -83,7 +88,7 @@ async fn five_wrong_passwords_lock_the_account_until_the_lock_ends_or_an_admin_u
         .identity
         .login(email, &password)
         .await
-        .expect("the lock ended");
+        .expect("the window passed");
 }
 
 #[tokio::test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tillit_kernel::Clock;
 use tillit_runtime::{ConfigError, Env, PlatformConfig};
 
-use crate::domain::credential::LockoutPolicy;
 use crate::passwords::HashCost;
+use crate::throttle::ThrottlePolicy;
 
 /// Everything identity needs to start.
 #[derive(Clone, Debug)]
@@ -27,9 +27,13 @@ pub struct IdentityConfig {
     pub access_token_ttl: Duration,
     /// `TILLIT_REFRESH_TOKEN_TTL_SECONDS` (30 days).
     pub refresh_token_ttl: Duration,
-    /// `TILLIT_LOCKOUT_THRESHOLD` (5), `TILLIT_LOCKOUT_WINDOW_SECONDS` (900),
-    /// `TILLIT_LOCKOUT_DURATION_SECONDS` (900).
-    pub lockout: LockoutPolicy,
+    /// `TILLIT_THROTTLE_PER_ACCOUNT` (5 failures per account and client address),
+    /// `TILLIT_THROTTLE_PER_ADDRESS` (50 per client address),
+    /// `TILLIT_THROTTLE_WINDOW_SECONDS` (900).
+    pub throttle: ThrottlePolicy,
+    /// `TILLIT_IDENTITY_TRUSTED_FORWARDERS`: service-account ids (comma separated) whose
+    /// calls may state the end user's address in `x-tillit-client-address` (the portal).
+    pub trusted_forwarders: Vec<String>,
     /// `TILLIT_ARGON2_MEMORY_KIB` (19456), `TILLIT_ARGON2_ITERATIONS` (2).
     pub hash_cost: HashCost,
     /// `TILLIT_BOOTSTRAP_ADMIN_EMAIL` (admin@tillit.local).
@@ -46,11 +50,47 @@ impl IdentityConfig {
         let seconds = |variable: &str, default: u64| -> Result<Duration, ConfigError> {
             Ok(Duration::from_secs(env.parse(variable, default)?))
         };
-        let lockout = LockoutPolicy {
-            threshold: env.parse("TILLIT_LOCKOUT_THRESHOLD", 5)?,
-            window: seconds("TILLIT_LOCKOUT_WINDOW_SECONDS", 900)?,
-            duration: seconds("TILLIT_LOCKOUT_DURATION_SECONDS", 900)?,
+        for renamed in [
+            "TILLIT_LOCKOUT_THRESHOLD",
+            "TILLIT_LOCKOUT_WINDOW_SECONDS",
+            "TILLIT_LOCKOUT_DURATION_SECONDS",
+        ] {
+            if env.get(renamed).is_some() {
+                return Err(ConfigError {
+                    variable: renamed.into(),
+                    problem: "accounts are no longer locked; use TILLIT_THROTTLE_PER_ACCOUNT, \
+                              TILLIT_THROTTLE_PER_ADDRESS and TILLIT_THROTTLE_WINDOW_SECONDS"
+                        .into(),
+                });
+            }
+        }
+        let defaults = ThrottlePolicy::default();
+        let throttle = ThrottlePolicy {
+            per_account: env.parse("TILLIT_THROTTLE_PER_ACCOUNT", defaults.per_account)?,
+            per_address: env.parse("TILLIT_THROTTLE_PER_ADDRESS", defaults.per_address)?,
+            window: seconds("TILLIT_THROTTLE_WINDOW_SECONDS", defaults.window.as_secs())?,
         };
+        if throttle.per_account == 0 || throttle.per_address == 0 || throttle.window.is_zero() {
+            return Err(ConfigError {
+                variable: "TILLIT_THROTTLE_PER_ACCOUNT".into(),
+                problem: "throttle limits and window must be above 0".into(),
+            });
+        }
+        let trusted_forwarders = env
+            .get("TILLIT_IDENTITY_TRUSTED_FORWARDERS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                tillit_kernel::AggregateId::parse(id, "TILLIT_IDENTITY_TRUSTED_FORWARDERS")
+                    .map(|id| id.as_str().to_owned())
+                    .map_err(|e| ConfigError {
+                        variable: "TILLIT_IDENTITY_TRUSTED_FORWARDERS".into(),
+                        problem: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let defaults = HashCost::default();
         let hash_cost = HashCost {
             memory_kib: env.parse("TILLIT_ARGON2_MEMORY_KIB", defaults.memory_kib)?,
@@ -85,7 +125,8 @@ impl IdentityConfig {
             signing_key_file: env.path("TILLIT_IDENTITY_SIGNING_KEY_FILE"),
             access_token_ttl: seconds("TILLIT_ACCESS_TOKEN_TTL_SECONDS", 900)?,
             refresh_token_ttl: seconds("TILLIT_REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?,
-            lockout,
+            throttle,
+            trusted_forwarders,
             hash_cost,
             bootstrap_admin_email: email,
             bootstrap_admin_password: password,

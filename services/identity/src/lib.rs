@@ -12,7 +12,8 @@
 //!
 //! A login's path: the auth layer lets `Login` through unauthenticated; the handler finds
 //! the user through the e-mail reservation, loads user and credential, verifies the
-//! password on the blocking pool, records the attempt (lockout is decided there), starts a
+//! password on the blocking pool under the throttle (a failure is counted there, never in
+//! the log; a success is recorded on the credential), starts a
 //! refresh chain in CREDENTIALS and signs a 15-minute JWT with the active key. Every other
 //! service verifies that JWT against its own copy of the identity view.
 
@@ -23,6 +24,7 @@ pub mod domain;
 pub mod keys;
 pub mod passwords;
 pub mod projection;
+pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -71,6 +73,12 @@ pub async fn run(
     };
     let (store, projections) = (foundation.store.clone(), foundation.projections.clone());
     let db = foundation.db.clone();
+    let throttle = throttle::Throttle::start(store.clone(), config.throttle).await?;
+    let cost = config.hash_cost;
+    let dummy_hash =
+        tokio::task::spawn_blocking(move || passwords::hash(&passwords::generate(), cost))
+            .await
+            .map_err(|e| e.to_string())??;
     let identity = Arc::new(Identity {
         tenants: Runner::new(store.clone(), BoundedContext::IDENTITY),
         users: Runner::new(store.clone(), BoundedContext::IDENTITY),
@@ -88,6 +96,9 @@ pub async fn run(
         projections: projections.clone(),
         signing,
         unknown_email_logins: AtomicU64::new(0),
+        throttle,
+        dummy_hash,
+        verifier: foundation.verifier.clone(),
         store,
         config,
     });

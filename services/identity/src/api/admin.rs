@@ -543,18 +543,34 @@ impl IdentityApi {
         let caller = caller(&request)?;
         caller.require(Permission::UnlockAccounts)?;
         let id = user_id(&request.get_ref().user_id)?;
-        let row = self.visible_user(&caller, &id).await?;
+        // A user by its e-mail, a service account by its client id (= its id).
+        let (tenant, account) = match self.identity.directory.user(id.as_str())? {
+            Some(_) => {
+                let row = self.visible_user(&caller, &id).await?;
+                (tenant_id("user_id", &row.tenant_id)?, row.email)
+            }
+            None => match self.visible_service_account(&caller, id.as_str()).await {
+                Ok((_, tenant, _)) => (tenant, id.as_str().to_owned()),
+                Err(_) => {
+                    // Perhaps a user created a moment ago: the user lookup catches up, and
+                    // answers NOT_FOUND for neither, like for any missing user.
+                    let row = self.visible_user(&caller, &id).await?;
+                    (tenant_id("user_id", &row.tenant_id)?, row.email)
+                }
+            },
+        };
         self.identity
             .credentials
             .execute(CommandRequest {
-                tenant: tenant_id("user_id", &row.tenant_id)?,
-                target: Target::Existing(id),
+                tenant,
+                target: Target::At(id),
                 name: "tillit.identity.v1.UnlockUser".into(),
-                command: CredentialCommand::Unlock,
+                command: CredentialCommand::LiftThrottle,
                 meta: meta(&request, actor_of(&caller)),
             })
             .await
             .map_err(status)?;
+        self.identity.throttle.lift(&account).await;
         // Credentials positions never appear in tokens.
         Ok(Response::new(UnlockUserResponse {
             consistency: Some(Default::default()),

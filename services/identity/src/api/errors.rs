@@ -27,6 +27,18 @@ pub fn status(error: ExecuteError<DomainError>) -> Status {
     }
 }
 
+/// The status of an attempt refused by the throttle: RESOURCE_EXHAUSTED with the delay
+/// (also as `google.rpc.RetryInfo`), whether or not the account exists.
+pub(crate) fn throttled(retry_after: std::time::Duration) -> Status {
+    use tonic_types::{ErrorDetails, StatusExt as _};
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    Status::with_error_details(
+        tonic::Code::ResourceExhausted,
+        format!("too many failed sign-in attempts; try again in {seconds} s"),
+        ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(seconds))),
+    )
+}
+
 /// The status of a refused e-mail reservation.
 pub(crate) fn reservation(error: ReservationError) -> Status {
     match error {

@@ -85,6 +85,13 @@ pub struct Identity {
     pub signing: SigningMaterial,
     /// Logins for e-mails nobody has (a metric, never an event).
     pub unknown_email_logins: AtomicU64,
+    /// Counts failed sign-ins where they expire.
+    pub throttle: Arc<crate::throttle::Throttle>,
+    /// A hash of nothing, verified against when an account has no hash to verify (an
+    /// unknown e-mail, a deactivated user), so every failure costs the same time.
+    pub dummy_hash: String,
+    /// Verifies tokens of forwarders that state a client address.
+    pub verifier: tillit_auth::Verifier,
 }
 
 /// The `IdentityService` implementation.

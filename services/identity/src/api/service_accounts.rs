@@ -54,7 +54,7 @@ fn account_of_subject(subject: &str) -> Option<(TenantId, AggregateId)> {
 
 impl IdentityApi {
     /// The directory row of a service account the caller may see, else NOT_FOUND.
-    async fn visible_service_account(
+    pub(super) async fn visible_service_account(
         &self,
         caller: &tillit_auth::Caller,
         raw_id: &str,
@@ -210,6 +210,8 @@ impl IdentityApi {
         let secret = new_secret();
         self.store_secret(&request, &tenant, &id, secret.clone(), false)
             .await?;
+        // A new secret starts with a clean slate: its owner is not throttled by the old one.
+        self.identity.throttle.lift(id.as_str()).await;
         Ok(Response::new(RotateServiceAccountSecretResponse {
             client_secret: secret,
             consistency: Some(executed.consistency()),
@@ -292,28 +294,48 @@ impl IdentityApi {
         let refused = || Status::unauthenticated("wrong client id or secret");
         let client_id =
             AggregateId::parse(&request.get_ref().client_id, "client_id").map_err(|_| refused())?;
+        let address = self.client_address(&request).await?;
+        self.identity
+            .throttle
+            .check(client_id.as_str(), address)
+            .map_err(super::errors::throttled)?;
         let holder = self
             .identity
             .reservations
             .holder(&TenantId::internal(), &client_key(client_id.as_str()))
             .await?;
-        let (tenant, id) = holder
-            .as_deref()
-            .and_then(account_of_subject)
-            .ok_or_else(refused)?;
-        let (account, _) = self
-            .identity
-            .service_accounts
-            .load(&self.identity.service_accounts.address(&tenant, id.clone()))
-            .await?;
-        self.check_secret(
-            &request,
-            &tenant,
-            &id,
-            account.active,
-            &request.get_ref().client_secret,
-        )
-        .await?;
+        let found = holder.as_deref().and_then(account_of_subject);
+        let account = match &found {
+            Some((tenant, id)) => Some(
+                self.identity
+                    .service_accounts
+                    .load(&self.identity.service_accounts.address(tenant, id.clone()))
+                    .await?
+                    .0,
+            ),
+            None => None,
+        };
+        let claimed = super::session::Claimed {
+            account: client_id.as_str().to_owned(),
+            principal: found
+                .clone()
+                .zip(account.as_ref())
+                .map(|((tenant, id), account)| (tenant, id, account.active)),
+        };
+        let checked = self
+            .check_secret(
+                &request,
+                address,
+                &claimed,
+                &request.get_ref().client_secret,
+            )
+            .await;
+        let (Some((tenant, id)), Some(account), Ok(_)) = (found, account, checked.as_ref()) else {
+            return Err(match checked {
+                Err(status) if status.code() != tonic::Code::Unauthenticated => status,
+                _ => refused(),
+            });
+        };
         let (access_token, expires_in) =
             self.access_token(&tenant, &id, &account.roles, account.session_version)?;
         Ok(Response::new(IssueServiceTokenResponse {

@@ -1,8 +1,8 @@
 //! Login, Refresh, Logout, ChangePassword and WhoAmI.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::Ordering;
 
-use sha2::{Digest, Sha256};
 use tillit_auth::layer::caller;
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateAddress, AggregateId, CommandMeta, CommandRequest, Target, TenantId};
@@ -14,9 +14,10 @@ use tillit_proto::identity::{
 };
 use tonic::{Request, Response, Status};
 
+use super::errors::throttled;
 use super::{IdentityApi, email_key, meta, status, user_of_subject};
 use crate::domain::DomainError;
-use crate::domain::credential::{CredentialCommand, CredentialEvent, CredentialState};
+use crate::domain::credential::{CredentialCommand, CredentialState};
 use crate::domain::refresh::{RefreshCommand, RefreshEvent};
 use crate::domain::user::{UserCommand, UserState};
 use crate::domain::validate;
@@ -24,7 +25,10 @@ use crate::passwords;
 use crate::tokens::{self, RefreshToken};
 
 /// The same answer for an unknown e-mail and a wrong password, so neither is revealed.
-const WRONG_CREDENTIALS: &str = "wrong e-mail or password";
+pub(super) const WRONG_CREDENTIALS: &str = "wrong e-mail or password";
+
+/// The metadata in which a trusted forwarder states the end user's address.
+pub const CLIENT_ADDRESS_HEADER: &str = "x-tillit-client-address";
 
 /// A user whose password was just proven.
 pub(super) struct Authenticated {
@@ -60,76 +64,161 @@ struct Issued {
     expires_in: u32,
 }
 
+/// An account a sign-in names, as far as it exists.
+pub(super) struct Claimed {
+    /// The throttle's account key: the normalised e-mail or the client id as submitted.
+    pub account: String,
+    /// Tenant, principal id and whether it is active; `None` for an unknown account.
+    pub principal: Option<(TenantId, AggregateId, bool)>,
+}
+
 impl IdentityApi {
-    /// Checks e-mail and password with lockout, recording the attempt on the credential.
+    /// The client address a public call counts under: the connection's peer, or the
+    /// `x-tillit-client-address` a trusted forwarder (the portal, by its service-account
+    /// token) states for the person behind it.
+    pub(super) async fn client_address<T>(&self, request: &Request<T>) -> Result<IpAddr, Status> {
+        let peer = request
+            .remote_addr()
+            .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
+        let Some(stated) = request.metadata().get(CLIENT_ADDRESS_HEADER) else {
+            return Ok(peer);
+        };
+        let stated: IpAddr = stated
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| DomainError::invalid(CLIENT_ADDRESS_HEADER, "must be an IP address"))?;
+        let bearer = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let forwarder = match bearer {
+            Some(token) => self
+                .identity
+                .verifier
+                .authenticate_fresh(token.trim())
+                .await
+                .ok(),
+            None => None,
+        };
+        match forwarder {
+            Some(caller)
+                if self
+                    .identity
+                    .config
+                    .trusted_forwarders
+                    .contains(&caller.subject) =>
+            {
+                Ok(stated)
+            }
+            _ => Err(Status::permission_denied(format!(
+                "{CLIENT_ADDRESS_HEADER} is only accepted from a trusted forwarder's token"
+            ))),
+        }
+    }
+
+    /// Checks e-mail and password under the throttle. An unknown e-mail costs and answers
+    /// exactly what a wrong password does.
     pub(super) async fn authenticate_password<T>(
         &self,
         request: &Request<T>,
         email: &str,
         password: &str,
-    ) -> Result<Authenticated, Status> {
+    ) -> Result<(Authenticated, u32), Status> {
         let identity = &self.identity;
+        let address = self.client_address(request).await?;
+        identity.throttle.check(email, address).map_err(throttled)?;
         let holder = identity
             .reservations
             .holder(&TenantId::internal(), &email_key(email))
             .await?;
         let Some((tenant, user_id)) = holder.as_deref().and_then(user_of_subject) else {
-            // Not an event: nobody may fill the log without an account.
             identity
                 .unknown_email_logins
                 .fetch_add(1, Ordering::Relaxed);
-            let digest = hex::encode(&Sha256::digest(email.as_bytes())[..6]);
-            tracing::info!(email_digest = %digest, "login for an unknown e-mail address");
-            return Err(Status::unauthenticated(WRONG_CREDENTIALS));
+            let claimed = Claimed {
+                account: email.to_owned(),
+                principal: None,
+            };
+            // Never passes: an unknown account has only the dummy hash.
+            return Err(
+                match self
+                    .check_secret(request, address, &claimed, password)
+                    .await
+                {
+                    Err(refused) => refused,
+                    Ok(_) => Status::unauthenticated(WRONG_CREDENTIALS),
+                },
+            );
         };
         let user_address = identity.users.address(&tenant, user_id.clone());
         let (user, _) = identity.users.load(&user_address).await?;
-        let credential = self
-            .check_secret(request, &tenant, &user_id, user.active, password)
+        let claimed = Claimed {
+            account: email.to_owned(),
+            principal: Some((tenant.clone(), user_id.clone(), user.active)),
+        };
+        let (credential, failures) = self
+            .check_secret(request, address, &claimed, password)
             .await?;
-        Ok(Authenticated {
-            tenant,
-            user_id,
-            user,
-            credential,
-        })
+        Ok((
+            Authenticated {
+                tenant,
+                user_id,
+                user,
+                credential,
+            },
+            failures,
+        ))
     }
 
-    /// Checks a password or client secret against the principal's credential, with
-    /// lockout, and records the attempt there. Answers the credential as it was.
+    /// Checks a password or client secret under the throttle (already consulted by the
+    /// caller for `address`): a failure is counted there, never in the log; a success is
+    /// recorded on the credential with the failures before it. Answers the credential as
+    /// it was and those failures.
     pub(super) async fn check_secret<T>(
         &self,
         request: &Request<T>,
-        tenant: &TenantId,
-        principal: &AggregateId,
-        active: bool,
+        address: IpAddr,
+        claimed: &Claimed,
         secret: &str,
-    ) -> Result<CredentialState, Status> {
+    ) -> Result<(CredentialState, u32), Status> {
         let identity = &self.identity;
-        let credential_address = identity.credentials.address(tenant, principal.clone());
-        let (credential, _) = identity.credentials.load(&credential_address).await?;
-
-        let now = identity.store.clock().now();
-        let checkable = active && !credential.is_locked(now);
-        let secret_ok = match credential.password_hash.clone().filter(|_| checkable) {
-            Some(hash) => {
-                let secret = secret.to_owned();
-                tokio::task::spawn_blocking(move || passwords::verify(&secret, &hash))
-                    .await
-                    .map_err(|e| Status::internal(e.to_string()))?
+        let credential = match &claimed.principal {
+            Some((tenant, principal, _)) => {
+                let address = identity.credentials.address(tenant, principal.clone());
+                identity.credentials.load(&address).await?.0
             }
-            None => false,
+            None => CredentialState::default(),
         };
+        let active = claimed
+            .principal
+            .as_ref()
+            .is_some_and(|(_, _, active)| *active);
+        // Always one verification, against the dummy hash when there is nothing real to
+        // verify against, so the time says nothing about the account.
+        let (hash, real) = match credential.password_hash.clone() {
+            Some(hash) if active => (hash, true),
+            _ => (identity.dummy_hash.clone(), false),
+        };
+        let presented = secret.to_owned();
+        let matches = tokio::task::spawn_blocking(move || passwords::verify(&presented, &hash))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let (Some((tenant, principal, _)), true, true) = (&claimed.principal, real, matches) else {
+            identity.throttle.failed(&claimed.account, address).await;
+            return Err(Status::unauthenticated(WRONG_CREDENTIALS));
+        };
+        let failures = identity.throttle.succeeded(&claimed.account, address).await;
         let actor = self_actor(principal.as_str(), tenant);
-        let recorded = identity
+        identity
             .credentials
             .execute(CommandRequest {
                 tenant: tenant.clone(),
                 target: Target::At(principal.clone()),
                 name: "tillit.identity.v1.Login".into(),
-                command: CredentialCommand::RecordLogin {
-                    password_ok: secret_ok && active,
-                    policy: identity.config.lockout,
+                command: CredentialCommand::RecordSuccess {
+                    failed_attempts_before: failures,
                 },
                 meta: CommandMeta {
                     idempotency_key: None,
@@ -138,23 +227,7 @@ impl IdentityApi {
             })
             .await
             .map_err(status)?;
-        let succeeded = recorded
-            .events
-            .iter()
-            .any(|e| matches!(e, CredentialEvent::LoginSucceeded(_)));
-        if !succeeded {
-            let locked = recorded.events.iter().any(|e| match e {
-                CredentialEvent::Locked(_) => true,
-                CredentialEvent::LoginFailed(f) => f.while_locked,
-                _ => false,
-            });
-            return Err(Status::unauthenticated(if locked {
-                "account locked after too many failed logins; try later or ask an admin"
-            } else {
-                WRONG_CREDENTIALS
-            }));
-        }
-        Ok(credential)
+        Ok((credential, failures))
     }
 
     /// Signs an access token for a principal's current roles and session version.
@@ -246,7 +319,7 @@ impl IdentityApi {
     ) -> Result<Response<LoginResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let email = validate::email("email", &request.get_ref().email)?;
-        let account = self
+        let (account, failed_attempts_before) = self
             .authenticate_password(&request, &email, &request.get_ref().password)
             .await?;
         if account.credential.temporary {
@@ -261,6 +334,7 @@ impl IdentityApi {
             expires_in: issued.expires_in,
             // Credentials positions never appear in tokens.
             consistency: Some(ConsistencyToken::default()),
+            failed_attempts_before,
         }))
     }
 
@@ -396,7 +470,7 @@ impl IdentityApi {
             )
             .into());
         }
-        let account = self
+        let (account, _) = self
             .authenticate_password(&request, &email, &body.current_password)
             .await?;
         let hash = self.hash(new_password).await?;
