@@ -5,3 +5,4 @@ mod hostile_input;
 mod logs;
 mod nats_restart;
 mod safe_csv;
+mod strangers;

@@ -137,6 +137,13 @@ impl IdentityApi {
             identity
                 .unknown_email_logins
                 .fetch_add(1, Ordering::Relaxed);
+            // The same reads as for a real account (of one that does not exist), so the
+            // time of the answer matches a wrong password's.
+            let nobody = AggregateId::derived(&TenantId::internal(), "unknown-login", email);
+            identity
+                .users
+                .load(&identity.users.address(&TenantId::internal(), nobody))
+                .await?;
             let claimed = Claimed {
                 account: email.to_owned(),
                 principal: None,
@@ -184,13 +191,19 @@ impl IdentityApi {
         secret: &str,
     ) -> Result<(CredentialState, u32), Status> {
         let identity = &self.identity;
-        let credential = match &claimed.principal {
-            Some((tenant, principal, _)) => {
-                let address = identity.credentials.address(tenant, principal.clone());
-                identity.credentials.load(&address).await?.0
-            }
-            None => CredentialState::default(),
+        let (tenant, principal) = match &claimed.principal {
+            Some((tenant, principal, _)) => (tenant.clone(), principal.clone()),
+            None => (
+                TenantId::internal(),
+                AggregateId::derived(&TenantId::internal(), "unknown-login", &claimed.account),
+            ),
         };
+        // Loaded for an unknown account too (it is empty), for the time's sake.
+        let credential = identity
+            .credentials
+            .load(&identity.credentials.address(&tenant, principal))
+            .await?
+            .0;
         let active = claimed
             .principal
             .as_ref()
