@@ -173,9 +173,11 @@ impl<D: Decider> Runner<D> {
         request: CommandRequest<D::Command>,
     ) -> Result<Executed<D::Event>, ExecuteError<D::Error>> {
         let key = request.meta.idempotency_key.as_deref();
+        let scoped = request.meta.scoped_key();
+        let caller = request.meta.actor.subject.as_str();
         let id = match &request.target {
             Target::Existing(id) | Target::At(id) => id.clone(),
-            Target::New => key.map_or_else(AggregateId::generate, |key| {
+            Target::New => scoped.as_deref().map_or_else(AggregateId::generate, |key| {
                 AggregateId::from_idempotency_key(&request.tenant, key)
             }),
         };
@@ -183,7 +185,7 @@ impl<D: Decider> Runner<D> {
         let subject = address.subject();
         // One message id for every attempt of this execution: when an attempt's outcome
         // was unknown, the next one with the same id cannot store it twice.
-        let msg_id = match key {
+        let msg_id = match &scoped {
             Some(key) => message_id(&request.tenant, &subject, key),
             None => uuid::Uuid::now_v7().to_string(),
         };
@@ -191,7 +193,7 @@ impl<D: Decider> Runner<D> {
 
         for attempt in 1..=max_attempts {
             let (state, history) = self.load(&address).await?;
-            if let Some(stored) = key.and_then(|key| history.find_idempotency_key(key)) {
+            if let Some(stored) = key.and_then(|key| history.find_idempotency_key(key, caller)) {
                 return Ok(replay(&history, stored)?);
             }
             if history.commits.is_empty() && matches!(request.target, Target::Existing(_)) {

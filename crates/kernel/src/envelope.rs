@@ -6,7 +6,7 @@ use tillit_proto::common::{Actor, ConsistencyToken, Position};
 use tillit_proto::kernel::Commit;
 
 use crate::error::KernelError;
-use crate::ids::{AggregateAddress, TenantId};
+use crate::ids::{AggregateAddress, AggregateId, TenantId};
 
 /// Who asked and why: the envelope fields a command carries besides its events.
 #[derive(Clone, Debug, Default)]
@@ -22,6 +22,23 @@ pub struct CommandMeta {
 }
 
 impl CommandMeta {
+    /// The caller's idempotency key scoped to the caller: (actor subject, key). A key
+    /// belongs to whoever sent it, so another caller reusing it (by chance or on purpose)
+    /// gets its own command executed, never the first caller's answer.
+    pub fn scoped_key(&self) -> Option<String> {
+        self.idempotency_key
+            .as_deref()
+            .map(|key| format!("{}\u{1f}{key}", self.actor.subject))
+    }
+
+    /// The id of an aggregate a create makes for `purpose`: derived from the caller's
+    /// scoped key (a retried create lands on the same aggregate), else a fresh UUIDv7.
+    pub fn derive_id(&self, tenant: &TenantId, purpose: &str) -> AggregateId {
+        self.scoped_key().map_or_else(AggregateId::generate, |key| {
+            AggregateId::derived(tenant, purpose, &key)
+        })
+    }
+
     /// Meta data of a change the platform makes on its own behalf.
     pub fn system(correlation_id: impl Into<String>) -> Self {
         Self {
@@ -44,7 +61,8 @@ pub fn payload_hash(payload: &[u8]) -> [u8; 32] {
 }
 
 /// The `Nats-Msg-Id` of a command with an idempotency key: hex SHA-256 of (tenant, subject,
-/// key). Never the bare key, or one tenant's key would swallow another tenant's command.
+/// key), the key scoped to its caller ([`CommandMeta::scoped_key`]). Never the bare key,
+/// or one tenant's (or caller's) key would swallow another's command.
 pub fn message_id(tenant: &TenantId, subject: &str, key: &str) -> String {
     let mut hasher = Sha256::new();
     for part in [tenant.as_str(), subject, key] {
@@ -141,11 +159,16 @@ impl History {
             .unwrap_or_default()
     }
 
-    /// The commit a command with this idempotency key produced, if any.
-    pub fn find_idempotency_key(&self, key: &str) -> Option<&StoredCommit> {
-        self.commits
-            .iter()
-            .find(|c| c.commit.idempotency_key == key)
+    /// The commit a command of `subject` with this idempotency key produced, if any (the
+    /// same key from another caller is another command).
+    pub fn find_idempotency_key(&self, key: &str, subject: &str) -> Option<&StoredCommit> {
+        self.commits.iter().find(|c| {
+            c.commit.idempotency_key == key
+                && c.commit
+                    .actor
+                    .as_ref()
+                    .is_some_and(|a| a.subject == subject)
+        })
     }
 
     /// The commit stored at `sequence`, if it is this aggregate's.

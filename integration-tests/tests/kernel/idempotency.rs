@@ -102,9 +102,12 @@ async fn a_create_retried_with_its_key_creates_one_aggregate() {
     let first = tallies.execute(open()).await.expect("create");
     let retry = tallies.execute(open()).await.expect("retried create");
 
+    // Derived from the key as its caller's: (actor subject, key).
+    let scoped = open().meta.scoped_key().expect("a key");
+    assert!(scoped.ends_with("create-1"), "{scoped}");
     assert_eq!(
         first.address.id,
-        AggregateId::from_idempotency_key(&tenant("acme"), "create-1")
+        AggregateId::from_idempotency_key(&tenant("acme"), &scoped)
     );
     assert_eq!(retry.address, first.address);
     assert!(retry.replayed, "the retry is not refused as 'already open'");

@@ -3,8 +3,10 @@
 
 use tillit_integration_tests::field_of;
 use tillit_integration_tests::identity::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack, bearer};
+use tillit_integration_tests::platform::Platform;
 use tillit_proto::common::{ConsistencyToken, Position};
 use tillit_proto::identity::{ListTenantsRequest, LoginRequest};
+use tillit_proto::incidents::{GetIncidentRequest, ReportIncidentRequest};
 use tonic::Code;
 
 fn token(stream: &str, sequence: u64) -> Option<ConsistencyToken> {
@@ -107,4 +109,86 @@ async fn a_position_beyond_the_end_does_not_tell_the_streams_length() {
             "{stream}: the message states a number (IDENTITY holds {length}): {message}"
         );
     }
+}
+
+/// A report with an idempotency key.
+fn keyed_report(token: &str, key: &str, title: &str) -> tonic::Request<ReportIncidentRequest> {
+    let mut request = bearer(
+        token,
+        ReportIncidentRequest {
+            kind: "deviation".into(),
+            title: title.into(),
+            description: format!("{title}, as reported"),
+            ..Default::default()
+        },
+    );
+    request
+        .metadata_mut()
+        .insert("idempotency-key", key.parse().expect("ascii"));
+    request
+}
+
+#[tokio::test]
+async fn an_idempotency_key_belongs_to_its_caller() {
+    let platform = Platform::start().await;
+    let mut incidents = platform.incidents().await;
+    let officer = incidents
+        .report_incident(keyed_report(
+            &platform.officer.0,
+            "report-1",
+            "Officer's report",
+        ))
+        .await
+        .expect("officer")
+        .into_inner();
+    // The employee happens to (or means to) use the same key.
+    let employee = incidents
+        .report_incident(keyed_report(
+            &platform.employee.0,
+            "report-1",
+            "Employee's report",
+        ))
+        .await
+        .expect("employee")
+        .into_inner();
+    assert_ne!(
+        employee.incident_id, officer.incident_id,
+        "the employee's own report was made"
+    );
+    let seen = incidents
+        .get_incident(bearer(
+            &platform.employee.0,
+            GetIncidentRequest {
+                incident_id: employee.incident_id.clone(),
+                consistency: employee.consistency.clone(),
+            },
+        ))
+        .await
+        .expect("the employee sees its report")
+        .into_inner()
+        .incident
+        .expect("incident");
+    assert_eq!(seen.title, "Employee's report");
+    // A retry by the same caller is still the same command.
+    let again = incidents
+        .report_incident(keyed_report(
+            &platform.employee.0,
+            "report-1",
+            "Employee's report",
+        ))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(again.incident_id, employee.incident_id);
+    let unrelated = incidents
+        .get_incident(bearer(
+            &platform.employee.0,
+            GetIncidentRequest {
+                incident_id: officer.incident_id,
+                consistency: None,
+            },
+        ))
+        .await
+        .expect_err("the officer's report is not the employee's");
+    assert_eq!(unrelated.code(), Code::NotFound);
 }

@@ -579,12 +579,7 @@ impl IncidentsService for IncidentsApi {
         let detected = past_or_now("detected_at", body.detected_at.as_ref(), now)?;
         let aware = past_or_now("aware_at", body.aware_at.as_ref(), now)?;
         let command_meta = meta(&request, &caller);
-        let id = command_meta
-            .idempotency_key
-            .as_deref()
-            .map_or_else(AggregateId::generate, |key| {
-                AggregateId::derived(&caller.tenant, "incident", key)
-            });
+        let id = command_meta.derive_id(&caller.tenant, "incident");
         let executed = self
             .state
             .incidents
@@ -782,12 +777,7 @@ impl IncidentsService for IncidentsApi {
             .ok_or_else(|| Status::from(DomainError::invalid("due_at", "required")))?;
         let caller = caller(&request)?;
         let command_meta = meta(&request, &caller);
-        let action_id = command_meta
-            .idempotency_key
-            .as_deref()
-            .map_or_else(AggregateId::generate, |key| {
-                AggregateId::derived(&caller.tenant, "action", key)
-            });
+        let action_id = command_meta.derive_id(&caller.tenant, "action");
         let command = IncidentCommand::AddAction(ActionAdded {
             action_id: action_id.as_str().to_owned(),
             title: text("title", &body.title, 300)?,

@@ -138,18 +138,14 @@ pub(crate) fn meta<T>(request: &tonic::Request<T>, actor: Actor) -> CommandMeta 
     tillit_auth::command_meta(request, actor)
 }
 
-/// The id of an aggregate a command creates: derived from the caller's idempotency key
-/// (so a retried create lands on the same aggregate), else a fresh UUIDv7.
+/// The id of an aggregate a command creates: derived from the caller's scoped
+/// idempotency key (so a retried create lands on the same aggregate), else a fresh UUIDv7.
 pub(crate) fn new_aggregate_id(
     meta: &CommandMeta,
     tenant: &TenantId,
     purpose: &str,
 ) -> AggregateId {
-    meta.idempotency_key
-        .as_deref()
-        .map_or_else(AggregateId::generate, |key| {
-            AggregateId::derived(tenant, purpose, key)
-        })
+    meta.derive_id(tenant, purpose)
 }
 
 /// The actor of an authenticated caller.
