@@ -314,3 +314,54 @@ pub async fn stream_messages(nats: &NatsServer, stream: &str) -> u64 {
     let mut stream = js.get_stream(stream).await.expect("stream");
     stream.info().await.expect("info").state.messages
 }
+
+/// The claims of a token, read without verifying it.
+pub fn claims_of(token: &str) -> tillit_auth::Claims {
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).expect("payload"))
+        .expect("base64");
+    serde_json::from_slice(&payload).expect("claims")
+}
+
+/// Signs tokens with a key of the tests' choosing: identity's own dev key file, so only
+/// the one property under test is wrong.
+pub struct Forger {
+    pub key: ed25519_dalek::SigningKey,
+    pub kid: String,
+}
+
+impl Forger {
+    /// The key in a PKCS#8 PEM file, under `kid`.
+    pub fn from_file(path: &std::path::Path, kid: &str) -> Self {
+        use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+        let pem = std::fs::read_to_string(path).expect("dev key file");
+        Self {
+            key: ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).expect("pkcs8"),
+            kid: kid.into(),
+        }
+    }
+
+    /// The forger of identity's dev key in `data_dir`, with the kid of `token`.
+    pub fn of_identity(data_dir: &Path, token: &str) -> Self {
+        let kid = jsonwebtoken::decode_header(token)
+            .expect("header")
+            .kid
+            .expect("kid");
+        Self::from_file(&data_dir.join("identity-signing-key.pem"), &kid)
+    }
+
+    /// A signed token with these claims.
+    pub fn sign(&self, claims: &tillit_auth::Claims) -> String {
+        use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        let der = self.key.to_pkcs8_der().expect("der");
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes()),
+        )
+        .expect("sign")
+    }
+}

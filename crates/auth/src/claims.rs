@@ -28,4 +28,8 @@ pub struct Claims {
     pub nbf: i64,
     /// Token id.
     pub jti: String,
+    /// Session id: the sign-in (refresh chain) the token belongs to; a logout ends it and
+    /// its tokens with it. Absent for service-account tokens.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sid: String,
 }

@@ -16,6 +16,9 @@ use crate::view::ViewReader;
 /// Seconds of clock skew tolerated for `exp` and `nbf`.
 pub const LEEWAY_SECONDS: u64 = 5;
 
+/// Seconds beyond the stated maximum lifetime a token's `exp - iat` may reach.
+pub const LIFETIME_SKEW_SECONDS: i64 = 60;
+
 /// Verifies access tokens against the identity view.
 #[derive(Clone)]
 pub struct Verifier {
@@ -118,11 +121,24 @@ impl Verifier {
 
         let tenant =
             TenantId::parse(&claims.tenant, "tenant").map_err(|_| refuse("bad tenant claim"))?;
-        let roles = claims
+        let claimed: Vec<Role> = claims
             .roles
             .iter()
             .map(|name| Role::parse(name).ok_or_else(|| refuse("unknown role in token")))
             .collect::<Result<_, _>>()?;
+        let max_lifetime = self
+            .view
+            .max_token_lifetime()
+            .map_err(|_| refuse("token policy lookup failed"))?;
+        if let Some(max) = max_lifetime {
+            let lifetime = claims.exp.saturating_sub(claims.iat);
+            let bound = i64::try_from(max)
+                .unwrap_or(i64::MAX)
+                .saturating_add(LIFETIME_SKEW_SECONDS);
+            if lifetime > bound {
+                return Err(refuse("token lifetime exceeds the platform's maximum"));
+            }
+        }
         let principal = self
             .view
             .principal(&claims.sub)
@@ -137,6 +153,25 @@ impl Verifier {
         if claims.sv < principal.session_version {
             return Err(refuse("session revoked; log in again"));
         }
+        if !claims.sid.is_empty()
+            && self
+                .view
+                .session_ended(&claims.sid)
+                .map_err(|_| refuse("session lookup failed"))?
+        {
+            return Err(refuse("signed out; sign in again"));
+        }
+        // Effective roles: what the token claims AND the log says the principal holds, so
+        // a validly signed token cannot grant a role its subject does not have.
+        let held = self
+            .view
+            .roles(&claims.sub)
+            .map_err(|_| refuse("role lookup failed"))?
+            .unwrap_or_default();
+        let roles = claimed
+            .into_iter()
+            .filter(|role| held.iter().any(|h| h == role.as_str()))
+            .collect();
         Ok(Caller {
             subject: claims.sub,
             tenant,

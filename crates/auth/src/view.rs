@@ -2,10 +2,16 @@
 //! from the IDENTITY stream into the service's own redb file.
 //!
 //! Tables: signing keys (kid → public key, active), principals — users and service
-//! accounts — (subject → tenant, active, session version), tenants (slug → registration
-//! with contacts and contract terms) and users' e-mail addresses (e-mail → user id). Revocation is as fast as this projection:
-//! the moment a deactivation or role revocation is applied here, this service refuses the
-//! user's older tokens.
+//! accounts — (subject → tenant, active, session version), their current roles, tenants
+//! (slug → registration with contacts and contract terms), users' e-mail addresses
+//! (e-mail → user id), ended sessions (sid → when its tokens have all expired) and the
+//! longest access-token lifetime. Revocation is as fast as this projection: the moment a
+//! deactivation, role revocation or logout is applied here, this service refuses the
+//! tokens it ended.
+//!
+//! Ended sessions are forgotten deterministically: applying a `SessionEnded` drops the
+//! sessions whose tokens expired before that commit was recorded (the log's time, not the
+//! clock), so a rebuild holds the same rows.
 
 use std::sync::Arc;
 
@@ -14,9 +20,9 @@ use tillit_kernel::projection::open_read;
 use tillit_kernel::{EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
 use tillit_proto::identity::{
-    RoleRevoked, ServiceAccountCreated, ServiceAccountDeactivated, ServiceAccountSecretRotated,
-    SessionVersionRaised, SigningKeyActivated, SigningKeyRetired, TenantCreated, UserCreated,
-    UserDeactivated,
+    AccessTokenLifetimeSet, RoleGranted, RoleRevoked, ServiceAccountCreated,
+    ServiceAccountDeactivated, ServiceAccountSecretRotated, SessionEnded, SessionVersionRaised,
+    SigningKeyActivated, SigningKeyRetired, TenantCreated, UserCreated, UserDeactivated,
 };
 use tillit_proto::kernel::Commit;
 
@@ -25,15 +31,27 @@ const PRINCIPALS: TableDefinition<&str, (&str, bool, u64)> =
     TableDefinition::new("identity_view_principals");
 const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("identity_view_tenant_records");
 const EMAILS: TableDefinition<&str, &str> = TableDefinition::new("identity_view_emails");
+/// Subject → its current roles, comma-separated.
+const ROLES: TableDefinition<&str, &str> = TableDefinition::new("identity_view_roles");
+/// Ended session id → unix seconds by which all its access tokens have expired.
+const ENDED: TableDefinition<&str, i64> = TableDefinition::new("identity_view_ended_sessions");
+/// (expiry, session id), to forget ended sessions in expiry order.
+const ENDED_BY_EXPIRY: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("identity_view_ended_by_expiry");
+/// Settings identity states: `max_access_token_seconds`.
+const SETTINGS: TableDefinition<&str, u64> = TableDefinition::new("identity_view_settings");
+const MAX_TOKEN_SECONDS: &str = "max_access_token_seconds";
 
 tillit_kernel::event_enum! {
     /// The IDENTITY events the view needs (others are skipped).
     pub enum ViewEvent {
         /// A tenant exists.
         TenantCreated(TenantCreated),
-        /// A principal exists, session version 1.
+        /// A principal exists, session version 1, with its roles.
         UserCreated(UserCreated),
-        /// Session version raised.
+        /// A role added.
+        RoleGranted(RoleGranted),
+        /// A role removed, session version raised.
         RoleRevoked(RoleRevoked),
         /// Inactive, session version raised.
         UserDeactivated(UserDeactivated),
@@ -49,6 +67,10 @@ tillit_kernel::event_enum! {
         ServiceAccountSecretRotated(ServiceAccountSecretRotated),
         /// Inactive, session version raised.
         ServiceAccountDeactivated(ServiceAccountDeactivated),
+        /// One session's tokens refused.
+        SessionEnded(SessionEnded),
+        /// The longest access-token lifetime.
+        AccessTokenLifetimeSet(AccessTokenLifetimeSet),
     }
 }
 
@@ -64,7 +86,7 @@ impl Projection for IdentityView {
     }
 
     fn schema_version(&self) -> u32 {
-        3
+        4
     }
 
     fn streams(&self) -> Vec<String> {
@@ -76,6 +98,10 @@ impl Projection for IdentityView {
         tx.delete_table(PRINCIPALS)?;
         tx.delete_table(TENANTS)?;
         tx.delete_table(EMAILS)?;
+        tx.delete_table(ROLES)?;
+        tx.delete_table(ENDED)?;
+        tx.delete_table(ENDED_BY_EXPIRY)?;
+        tx.delete_table(SETTINGS)?;
         Ok(())
     }
 
@@ -89,7 +115,14 @@ impl Projection for IdentityView {
         let mut principals = tx.open_table(PRINCIPALS)?;
         let mut tenants = tx.open_table(TENANTS)?;
         let mut emails = tx.open_table(EMAILS)?;
+        let mut roles = tx.open_table(ROLES)?;
         let subject = commit.aggregate_id.as_str();
+        let role_set = |roles: &redb::Table<&str, &str>| -> Result<Vec<String>, KernelError> {
+            Ok(roles
+                .get(subject)?
+                .map(|row| split_roles(row.value()))
+                .unwrap_or_default())
+        };
         for event in &commit.events {
             // Events this view does not need (roles granted, reservations, ...) are skipped.
             let Ok(event) = ViewEvent::from_event(event) else {
@@ -113,17 +146,57 @@ impl Projection for IdentityView {
                 ViewEvent::UserCreated(e) => {
                     emails.insert(e.email.as_str(), e.user_id.as_str())?;
                     principals.insert(e.user_id.as_str(), (e.tenant_id.as_str(), true, 1))?;
+                    roles.insert(e.user_id.as_str(), e.roles.join(",").as_str())?;
                 }
                 ViewEvent::ServiceAccountCreated(e) => {
                     principals.insert(
                         e.service_account_id.as_str(),
                         (e.tenant_id.as_str(), true, 1),
                     )?;
+                    roles.insert(e.service_account_id.as_str(), e.roles.join(",").as_str())?;
+                }
+                ViewEvent::RoleGranted(RoleGranted { role }) => {
+                    let mut held = role_set(&roles)?;
+                    if !held.contains(&role) {
+                        held.push(role);
+                        roles.insert(subject, held.join(",").as_str())?;
+                    }
                 }
                 ViewEvent::RoleRevoked(RoleRevoked {
-                    session_version, ..
-                })
-                | ViewEvent::ServiceAccountSecretRotated(ServiceAccountSecretRotated {
+                    role,
+                    session_version,
+                }) => {
+                    let held: Vec<String> = role_set(&roles)?
+                        .into_iter()
+                        .filter(|r| *r != role)
+                        .collect();
+                    roles.insert(subject, held.join(",").as_str())?;
+                    if let Some((tenant, active, _)) = principal(&principals)? {
+                        principals.insert(subject, (tenant.as_str(), active, session_version))?;
+                    }
+                }
+                ViewEvent::SessionEnded(e) => {
+                    let expires_by = e.tokens_expire_by.as_ref().map_or(i64::MAX, |t| t.seconds);
+                    let mut ended = tx.open_table(ENDED)?;
+                    let mut by_expiry = tx.open_table(ENDED_BY_EXPIRY)?;
+                    // Forget the sessions whose tokens have all expired by this commit's time.
+                    let recorded = commit.recorded_at.as_ref().map_or(0, |t| t.seconds);
+                    let expired: Vec<(i64, String)> = by_expiry
+                        .range(..(recorded, ""))?
+                        .map(|row| row.map(|(k, _)| (k.value().0, k.value().1.to_owned())))
+                        .collect::<Result<_, _>>()?;
+                    for (at, sid) in expired {
+                        by_expiry.remove((at, sid.as_str()))?;
+                        ended.remove(sid.as_str())?;
+                    }
+                    ended.insert(e.session_id.as_str(), expires_by)?;
+                    by_expiry.insert((expires_by, e.session_id.as_str()), ())?;
+                }
+                ViewEvent::AccessTokenLifetimeSet(e) => {
+                    tx.open_table(SETTINGS)?
+                        .insert(MAX_TOKEN_SECONDS, e.max_seconds)?;
+                }
+                ViewEvent::ServiceAccountSecretRotated(ServiceAccountSecretRotated {
                     session_version,
                 })
                 | ViewEvent::SessionVersionRaised(SessionVersionRaised {
@@ -154,6 +227,14 @@ impl Projection for IdentityView {
         }
         Ok(())
     }
+}
+
+fn split_roles(joined: &str) -> Vec<String> {
+    joined
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A signing key as the view knows it.
@@ -261,6 +342,33 @@ impl ViewReader {
                     .map_err(|e| KernelError::Corrupt(format!("identity view tenant: {e}")))
             })
             .transpose()
+    }
+
+    /// The principal's current roles as the log states them (`None`: unknown principal).
+    pub fn roles(&self, subject: &str) -> Result<Option<Vec<String>>, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, ROLES)? else {
+            return Ok(None);
+        };
+        Ok(table.get(subject)?.map(|row| split_roles(row.value())))
+    }
+
+    /// Whether the session `sid` has ended (logout, a stolen refresh token).
+    pub fn session_ended(&self, sid: &str) -> Result<bool, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, ENDED)? else {
+            return Ok(false);
+        };
+        Ok(table.get(sid)?.is_some())
+    }
+
+    /// The longest access-token lifetime identity stated, in seconds.
+    pub fn max_token_lifetime(&self) -> Result<Option<u64>, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, SETTINGS)? else {
+            return Ok(None);
+        };
+        Ok(table.get(MAX_TOKEN_SECONDS)?.map(|row| row.value()))
     }
 
     /// The user with this (lower-case) e-mail address.

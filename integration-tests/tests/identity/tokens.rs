@@ -4,9 +4,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::pkcs8::EncodePrivateKey as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use tillit_auth::{AuthError, Claims};
+use tillit_integration_tests::identity::{Forger, claims_of};
 use tillit_proto::identity::{RetireSigningKeyRequest, WhoAmIRequest};
 use tonic::Code;
 
@@ -14,37 +15,6 @@ use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Identity, Stack, bearer, test_
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// Valid claims for the admin, as identity would issue them.
-fn claims_of(token: &str) -> Claims {
-    let payload = URL_SAFE_NO_PAD
-        .decode(token.split('.').nth(1).expect("payload"))
-        .expect("base64");
-    serde_json::from_slice(&payload).expect("claims")
-}
-
-struct Forger {
-    key: ed25519_dalek::SigningKey,
-    kid: String,
-}
-
-impl Forger {
-    fn from_file(path: &std::path::Path, kid: &str) -> Self {
-        let pem = std::fs::read_to_string(path).expect("dev key file");
-        Self {
-            key: ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).expect("pkcs8"),
-            kid: kid.into(),
-        }
-    }
-
-    fn sign(&self, claims: &Claims) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        let der = self.key.to_pkcs8_der().expect("der");
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(der.as_bytes()))
-            .expect("sign")
-    }
 }
 
 fn refused(result: Result<tillit_auth::Caller, AuthError>) -> bool {

@@ -5,4 +5,5 @@ mod hostile_input;
 mod logs;
 mod nats_restart;
 mod safe_csv;
+mod sessions;
 mod strangers;

@@ -85,6 +85,7 @@ pub async fn run(
         credentials: Runner::new(store.clone(), BoundedContext::CREDENTIALS),
         chains: Runner::new(store.clone(), BoundedContext::CREDENTIALS),
         keys: Runner::new(store.clone(), BoundedContext::IDENTITY),
+        token_policy: Runner::new(store.clone(), BoundedContext::IDENTITY),
         service_accounts: Runner::new(store.clone(), BoundedContext::IDENTITY),
         policies: Runner::new(store.clone(), BoundedContext::IDENTITY),
         acknowledgements: Runner::new(store.clone(), BoundedContext::IDENTITY),
@@ -104,6 +105,7 @@ pub async fn run(
     });
 
     activate_signing_key(&identity).await?;
+    state_token_lifetime(&identity).await?;
     match bootstrap::run(&identity).await? {
         Bootstrapped::AdminCreated { email, password } => {
             println!("Tillit admin login (shown once): {email} / {password}");
@@ -160,6 +162,26 @@ pub async fn run(
             shutdown,
         )
         .await
+}
+
+/// States the configured access-token lifetime in IDENTITY (a no-op when unchanged), so
+/// every service refuses tokens that claim to live longer.
+async fn state_token_lifetime(identity: &Identity) -> Result<(), String> {
+    use domain::token_policy::{TokenPolicyCommand, policy_id};
+    identity
+        .token_policy
+        .execute(CommandRequest {
+            tenant: TenantId::internal(),
+            target: Target::At(policy_id()),
+            name: "tillit.identity.v1.SetAccessTokenLifetime".into(),
+            command: TokenPolicyCommand::SetLifetime {
+                max_seconds: identity.config.access_token_ttl.as_secs(),
+            },
+            meta: CommandMeta::system("startup"),
+        })
+        .await
+        .map(drop)
+        .map_err(|e| format!("stating the access-token lifetime: {e}"))
 }
 
 /// Records the configured key as active (a no-op when it is), refusing a retired one.

@@ -20,6 +20,8 @@ pub struct Grant {
     pub roles: Vec<String>,
     /// Its current session version.
     pub session_version: u64,
+    /// The sign-in (refresh chain) it belongs to; `None` for a service account.
+    pub session_id: Option<String>,
 }
 
 /// Signs an access token for `grant`, valid for `ttl` from `now`.
@@ -42,6 +44,7 @@ pub fn access_token(
         iat,
         nbf: iat,
         jti: uuid::Uuid::now_v7().to_string(),
+        sid: grant.session_id.unwrap_or_default(),
     };
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(key.kid.clone());

@@ -63,6 +63,8 @@ pub struct Identity {
     pub chains: Runner<RefreshChain>,
     /// Signing keys.
     pub keys: Runner<SigningKey>,
+    /// The access-token lifetime every service enforces.
+    pub token_policy: Runner<crate::domain::token_policy::TokenPolicy>,
     /// Service accounts.
     pub service_accounts: Runner<ServiceAccount>,
     /// Policy documents.

@@ -337,7 +337,7 @@ impl IdentityApi {
             });
         };
         let (access_token, expires_in) =
-            self.access_token(&tenant, &id, &account.roles, account.session_version)?;
+            self.access_token(&tenant, &id, &account.roles, account.session_version, None)?;
         Ok(Response::new(IssueServiceTokenResponse {
             access_token,
             expires_in,

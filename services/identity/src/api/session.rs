@@ -9,8 +9,8 @@ use tillit_kernel::{AggregateAddress, AggregateId, CommandMeta, CommandRequest, 
 use tillit_proto::common::{Actor, ConsistencyToken};
 use tillit_proto::identity::{
     ChangePasswordRequest, ChangePasswordResponse, LoginRequest, LoginResponse, LogoutRequest,
-    LogoutResponse, RefreshChainStarted, RefreshRequest, RefreshResponse, WhoAmIRequest,
-    WhoAmIResponse,
+    LogoutResponse, RefreshChainStarted, RefreshRequest, RefreshResponse, SessionEnded,
+    WhoAmIRequest, WhoAmIResponse,
 };
 use tonic::{Request, Response, Status};
 
@@ -250,6 +250,7 @@ impl IdentityApi {
         subject: &AggregateId,
         roles: &std::collections::BTreeSet<tillit_auth::Role>,
         session_version: u64,
+        session_id: Option<&AggregateId>,
     ) -> Result<(String, u32), Status> {
         let identity = &self.identity;
         let ttl = identity.config.access_token_ttl;
@@ -258,6 +259,7 @@ impl IdentityApi {
             tenant: tenant.as_str().to_owned(),
             roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
             session_version,
+            session_id: session_id.map(|id| id.as_str().to_owned()),
         };
         let token = tokens::access_token(
             &identity.signing,
@@ -284,7 +286,7 @@ impl IdentityApi {
             .chains
             .execute(CommandRequest {
                 tenant: account.tenant.clone(),
-                target: Target::At(chain_id),
+                target: Target::At(chain_id.clone()),
                 name: "tillit.identity.v1.Login".into(),
                 command: RefreshCommand::Start(RefreshChainStarted {
                     user_id: account.user_id.as_str().to_owned(),
@@ -304,6 +306,7 @@ impl IdentityApi {
             &account.user_id,
             &account.user.roles,
             account.user.session_version,
+            Some(&chain_id),
         )?;
         Ok(Issued {
             access_token,
@@ -388,20 +391,28 @@ impl IdentityApi {
         let rotated = self
             .chain_command(
                 &request,
-                (&tenant, chain_id),
+                (&tenant, chain_id.clone()),
                 user_id.as_str(),
                 "tillit.identity.v1.Refresh",
                 rotate,
             )
             .await?;
         if let Some(RefreshEvent::Revoked(revoked)) = rotated.events.first() {
+            // A rotated token presented again: the thief's access tokens die too.
+            self.end_session(&request, (&tenant, &user_id), &chain_id, &revoked.reason)
+                .await?;
             return Err(Status::unauthenticated(format!(
                 "refresh token refused; the chain was revoked: {}",
                 revoked.reason
             )));
         }
-        let (access_token, expires_in) =
-            self.access_token(&tenant, &user_id, &user.roles, user.session_version)?;
+        let (access_token, expires_in) = self.access_token(
+            &tenant,
+            &user_id,
+            &user.roles,
+            user.session_version,
+            Some(&chain_id),
+        )?;
         Ok(Response::new(RefreshResponse {
             access_token,
             refresh_token: next.encode(),
@@ -455,17 +466,58 @@ impl IdentityApi {
             presented: presented.hash(),
             reason: "logout",
         };
+        // A chain already ended refuses this, so a dead token appends nothing.
         self.chain_command(
             &request,
-            (&tenant, chain_id),
+            (&tenant, chain_id.clone()),
             &chain.user_id,
             "tillit.identity.v1.Logout",
             revoke,
         )
         .await?;
+        let user_id = AggregateId::parse(&chain.user_id, "refresh_token")
+            .map_err(|_| Status::unauthenticated("refresh token not valid"))?;
+        let ended = self
+            .end_session(&request, (&tenant, &user_id), &chain_id, "logout")
+            .await?;
         Ok(Response::new(LogoutResponse {
-            consistency: Some(ConsistencyToken::default()),
+            consistency: Some(ended),
         }))
+    }
+
+    /// Ends a session in IDENTITY, so every service refuses its access tokens at once.
+    async fn end_session<T>(
+        &self,
+        request: &Request<T>,
+        (tenant, user_id): (&TenantId, &AggregateId),
+        session_id: &AggregateId,
+        reason: &str,
+    ) -> Result<ConsistencyToken, Status> {
+        let identity = &self.identity;
+        // Every access token of the session was issued before now and lives at most the
+        // configured lifetime (plus the verifiers' leeway).
+        let tokens_expire_by = identity.store.clock().now()
+            + identity.config.access_token_ttl
+            + std::time::Duration::from_secs(tillit_auth::verifier::LEEWAY_SECONDS);
+        let ended = identity
+            .users
+            .execute(CommandRequest {
+                tenant: tenant.clone(),
+                target: Target::Existing(user_id.clone()),
+                name: "tillit.identity.v1.EndSession".into(),
+                command: UserCommand::EndSession(SessionEnded {
+                    session_id: session_id.as_str().to_owned(),
+                    tokens_expire_by: Some(to_timestamp(tokens_expire_by)),
+                    reason: reason.to_owned(),
+                }),
+                meta: CommandMeta {
+                    idempotency_key: None,
+                    ..meta(request, self_actor(user_id.as_str(), tenant))
+                },
+            })
+            .await
+            .map_err(status)?;
+        Ok(ended.consistency())
     }
 
     pub(super) async fn change_password(

@@ -3,9 +3,10 @@
 //! - [`tenant`]: `internal` and the customers, with their contract terms.
 //! - [`user`]: accounts, roles (staff only in `internal`, `customer` only outside),
 //!   deactivation, the session version that makes revocation immediate.
-//! - [`credential`]: password hash, temporary flag, failed logins and lockout (CREDENTIALS).
+//! - [`credential`]: password hash, temporary flag, successful logins (CREDENTIALS).
 //! - [`refresh`]: refresh-token chains, rotated on each use, revoked on reuse (CREDENTIALS).
 //! - [`signing_key`]: public signing keys, activated and retired.
+//! - [`token_policy`]: the longest access-token lifetime, which every service enforces.
 //! - [`service_account`]: machine clients with roles and a rotatable secret.
 //! - [`policy`]: policy versions, acknowledgements, and the 12-month coverage rule (G4).
 //! - [`training`]: completed trainings with a validity.
@@ -19,6 +20,7 @@ pub mod refresh;
 pub mod service_account;
 pub mod signing_key;
 pub mod tenant;
+pub mod token_policy;
 pub mod training;
 pub mod user;
 pub mod validate;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use tillit_auth::Role;
 use tillit_kernel::{AggregateType, Decider};
 use tillit_proto::identity::{
-    RoleGranted, RoleRevoked, SessionVersionRaised, UserCreated, UserDeactivated,
+    RoleGranted, RoleRevoked, SessionEnded, SessionVersionRaised, UserCreated, UserDeactivated,
 };
 use time::OffsetDateTime;
 
@@ -26,6 +26,8 @@ tillit_kernel::event_enum! {
         Deactivated(UserDeactivated),
         /// Session version raised.
         SessionVersionRaised(SessionVersionRaised),
+        /// One session ended (logout, a stolen refresh token).
+        SessionEnded(SessionEnded),
     }
 }
 
@@ -49,6 +51,8 @@ pub enum UserCommand {
     Deactivate,
     /// Refuse the user's existing tokens (password changed or reset).
     RaiseSessionVersion(&'static str),
+    /// Refuse the access tokens of one session (its refresh chain just ended).
+    EndSession(SessionEnded),
 }
 
 /// What the rules know of a user.
@@ -149,6 +153,7 @@ impl Decider for User {
             UserCommand::Deactivate => Ok(vec![UserEvent::Deactivated(UserDeactivated {
                 session_version: next,
             })]),
+            UserCommand::EndSession(ended) => Ok(vec![UserEvent::SessionEnded(ended)]),
             UserCommand::RaiseSessionVersion(reason) => Ok(vec![UserEvent::SessionVersionRaised(
                 SessionVersionRaised {
                     session_version: next,
@@ -184,6 +189,7 @@ impl Decider for User {
                 state.session_version = e.session_version;
             }
             UserEvent::SessionVersionRaised(e) => state.session_version = e.session_version,
+            UserEvent::SessionEnded(_) => {}
         }
         state
     }

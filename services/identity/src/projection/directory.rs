@@ -145,7 +145,9 @@ impl Projection for Directory {
                         row.status = "deactivated".into();
                         row
                     }
-                    (UserEvent::SessionVersionRaised(_), Some(_)) => continue,
+                    (UserEvent::SessionVersionRaised(_) | UserEvent::SessionEnded(_), Some(_)) => {
+                        continue;
+                    }
                 };
                 users.insert(id, row.encode_to_vec().as_slice())?;
             }
