@@ -7,3 +7,4 @@ mod nats_restart;
 mod safe_csv;
 mod sessions;
 mod strangers;
+mod tenant_isolation;
