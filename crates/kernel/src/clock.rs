@@ -88,6 +88,55 @@ pub fn from_timestamp(ts: &prost_types::Timestamp) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
 }
 
+/// Where a time a caller states may lie relative to the kernel's now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeWindow {
+    /// Something that happened (detected, aware, sent, completed): up to ten years back,
+    /// at most five minutes ahead (clock skew of the caller).
+    Happened,
+    /// A due date or an end of validity: up to a year back, at most ten years ahead.
+    Due,
+    /// A bound of a query: any time 1970–9999.
+    Any,
+}
+
+/// The one parser of every timestamp a request carries: seconds and nanos in range
+/// (nanos 0–999 999 999), a year 1970–9999, and within `window` of `now` (the kernel's
+/// clock, so a scripted clock moves the window with it). INVALID_ARGUMENT names `field`.
+pub fn parse_time(
+    field: &str,
+    ts: &prost_types::Timestamp,
+    now: OffsetDateTime,
+    window: TimeWindow,
+) -> Result<OffsetDateTime, crate::KernelError> {
+    let invalid = |why: &str| crate::KernelError::invalid(field, why.to_owned());
+    if !(0..1_000_000_000).contains(&ts.nanos) {
+        return Err(invalid("nanos must be 0 to 999999999"));
+    }
+    let at = from_timestamp(ts).ok_or_else(|| invalid("not a time"))?;
+    if !(1970..=9999).contains(&at.year()) {
+        return Err(invalid("must be in the years 1970 to 9999"));
+    }
+    let (back, ahead) = match window {
+        TimeWindow::Happened => (time::Duration::days(3653), time::Duration::minutes(5)),
+        TimeWindow::Due => (time::Duration::days(366), time::Duration::days(3653)),
+        TimeWindow::Any => return Ok(at),
+    };
+    if at < now - back {
+        return Err(invalid(match window {
+            TimeWindow::Happened => "more than ten years ago",
+            _ => "more than a year ago",
+        }));
+    }
+    if at > now + ahead {
+        return Err(invalid(match window {
+            TimeWindow::Happened => "must not be in the future",
+            _ => "more than ten years ahead",
+        }));
+    }
+    Ok(at)
+}
+
 /// Unix nanoseconds of a stored timestamp, as projections key rows by time: 0 when unset
 /// or invalid, saturating far in the future.
 pub fn unix_nanos(ts: Option<&prost_types::Timestamp>) -> i64 {
@@ -120,5 +169,37 @@ mod tests {
     fn timestamps_round_trip_at_microsecond_precision() {
         let now = Clock::system().now();
         assert_eq!(from_timestamp(&to_timestamp(now)), Some(now));
+    }
+}
+
+#[cfg(test)]
+mod parse_time_tests {
+    use super::*;
+
+    fn ts(seconds: i64, nanos: i32) -> prost_types::Timestamp {
+        prost_types::Timestamp { seconds, nanos }
+    }
+
+    #[test]
+    fn times_outside_their_window_or_the_calendar_are_refused_with_the_field() {
+        let now = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
+        let at = |s| ts(now.unix_timestamp() + s, 0);
+        for bad in [
+            ts(i64::MIN, 0),
+            ts(-62_135_596_800, 0),
+            ts(0, -1),
+            ts(0, 1_000_000_000),
+            at(3600),
+        ] {
+            let error = parse_time("sent_at", &bad, now, TimeWindow::Happened).unwrap_err();
+            assert_eq!(error.field(), Some("sent_at"), "{bad:?}");
+        }
+        assert!(parse_time("sent_at", &at(-3600), now, TimeWindow::Happened).is_ok());
+        assert!(parse_time("due_at", &at(30 * 86_400), now, TimeWindow::Due).is_ok());
+        assert!(parse_time("due_at", &at(-400 * 86_400), now, TimeWindow::Due).is_err());
+        assert!(
+            parse_time("due_at", &ts(253_402_300_800, 0), now, TimeWindow::Any).is_err(),
+            "year 10000"
+        );
     }
 }

@@ -118,9 +118,18 @@ pub enum AppendError {
     /// No acknowledgement came: NATS is down, or the commit may or may not be stored.
     #[error("append outcome unknown: {0}")]
     OutcomeUnknown(String),
-    /// The server refused the message for another reason (no stream, too large).
+    /// The server refused the message for another reason (no stream).
     #[error("append refused: {0}")]
     Refused(String),
+    /// The commit is larger than the server takes in one message: the request asked for
+    /// too much at once (bad input, never an internal fault).
+    #[error("the change is too large to record ({size} bytes; at most {max})")]
+    TooLarge {
+        /// The encoded commit's size.
+        size: usize,
+        /// The server's largest message.
+        max: usize,
+    },
 }
 
 impl From<AppendError> for KernelError {
@@ -128,6 +137,9 @@ impl From<AppendError> for KernelError {
         match error {
             AppendError::OutcomeUnknown(_) => Self::Unavailable(error.to_string()),
             AppendError::Conflict => Self::Aborted { attempts: 1 },
+            AppendError::TooLarge { .. } => {
+                Self::invalid("request", format!("{error}: send fewer or shorter items"))
+            }
             AppendError::Duplicate { .. } | AppendError::Refused(_) => {
                 Self::Internal(error.to_string())
             }

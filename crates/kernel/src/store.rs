@@ -179,6 +179,16 @@ impl EventStore {
         expected: u64,
         message_id: Option<&str>,
     ) -> Result<u64, AppendError> {
+        // Headers and the subject take a little of the server's limit too. (0: not known
+        // yet; the server then decides.)
+        let limit = self.js.client().max_payload();
+        let max = limit.saturating_sub(1024);
+        if limit > 0 && payload.len() > max {
+            return Err(AppendError::TooLarge {
+                size: payload.len(),
+                max,
+            });
+        }
         let mut publish = PublishMessage::build()
             .payload(payload)
             .expected_last_subject_sequence(expected);

@@ -162,3 +162,22 @@ async fn a_refused_command_writes_nothing_and_commits_carry_the_envelope() {
         Ok(7)
     );
 }
+
+#[tokio::test]
+async fn a_commit_too_large_for_the_server_is_bad_input_and_writes_nothing() {
+    let harness = Harness::start().await;
+    let subject = "tillit.kerneltest.acme.tally.huge";
+    let outcome = harness
+        .store
+        .append(subject, Bytes::from(vec![b'x'; 2 * 1024 * 1024]), 0, None)
+        .await;
+    let Err(error @ AppendError::TooLarge { .. }) = outcome else {
+        panic!("{outcome:?}");
+    };
+    let status = tonic::Status::from(tillit_kernel::KernelError::from(error));
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        !harness.store.subject_exists(subject).await.expect("read"),
+        "nothing was written"
+    );
+}

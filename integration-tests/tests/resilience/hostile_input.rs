@@ -4,9 +4,19 @@
 use tillit_integration_tests::field_of;
 use tillit_integration_tests::identity::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack, bearer};
 use tillit_integration_tests::platform::Platform;
+use tillit_proto::assets::{
+    Classification, ImportAssetsRequest, ListAssetsRequest, Processing, RecordProcessingRequest,
+    RegisterAssetRequest,
+};
+use tillit_proto::common::PageRequest;
 use tillit_proto::common::{ConsistencyToken, Position};
-use tillit_proto::identity::{ListTenantsRequest, LoginRequest};
-use tillit_proto::incidents::{GetIncidentRequest, ReportIncidentRequest};
+use tillit_proto::identity::{
+    CreateUserRequest, ListTenantsRequest, ListUsersRequest, LoginRequest,
+};
+use tillit_proto::incidents::{
+    AddActionRequest, AffectedAsset, GetIncidentRequest, ListIncidentsRequest,
+    ReportIncidentRequest, Triage, TriageIncidentRequest,
+};
 use tonic::Code;
 
 fn token(stream: &str, sequence: u64) -> Option<ConsistencyToken> {
@@ -191,4 +201,236 @@ async fn an_idempotency_key_belongs_to_its_caller() {
         .await
         .expect_err("the officer's report is not the employee's");
     assert_eq!(unrelated.code(), Code::NotFound);
+}
+
+fn asset_request(name: &str) -> RegisterAssetRequest {
+    RegisterAssetRequest {
+        tenant_id: "acme".into(),
+        name: name.into(),
+        kind: "database".into(),
+        owner_user_id: String::new(),
+        description: "line one\nline two".into(),
+        classification: Some(Classification {
+            confidentiality: 2,
+            integrity: 2,
+            availability: 2,
+        }),
+        classification_rationale: "initial".into(),
+        consistency: None,
+    }
+}
+
+/// Every commit of the platform's streams, to show that a refusal changed nothing.
+async fn all_commits(platform: &Platform) -> u64 {
+    let mut total = 0;
+    for stream in ["IDENTITY", "CREDENTIALS", "ASSETS", "INCIDENTS"] {
+        total += tillit_integration_tests::platform::stream_messages(&platform.nats, stream).await;
+    }
+    total
+}
+
+#[tokio::test]
+async fn input_the_log_keeps_forever_is_refused_before_anything_is_decided() {
+    let platform = Platform::start().await;
+    let officer = &platform.officer.0;
+    let mut assets = platform.assets().await;
+    let mut incidents = platform.incidents().await;
+    let mut identity = platform._identity.client().await;
+    let admin = platform._identity.admin_token().await;
+    let before = all_commits(&platform).await;
+
+    // Names that hide or break what they say.
+    for name in [
+        "invoice\u{202E}fdp.exe",
+        "a\u{1b}[31mred",
+        "nul\u{0}byte",
+        "two\nlines",
+        "ad\u{200B}min",
+    ] {
+        let refused = assets
+            .register_asset(bearer(officer, asset_request(name)))
+            .await
+            .expect_err(name);
+        assert_eq!(
+            (refused.code(), field_of(&refused).as_str()),
+            (Code::InvalidArgument, "name"),
+            "{name:?}"
+        );
+    }
+    // A full-width look-alike of an existing address is that address.
+    let look_alike = identity
+        .create_user(bearer(
+            &admin,
+            CreateUserRequest {
+                tenant_id: "internal".into(),
+                email: "\u{ff41}dmin@tillit.test".into(),
+                display_name: "Not the admin".into(),
+                roles: vec!["employee".into()],
+                temporary_password: "temporary-password-1".into(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect_err("a look-alike account");
+    assert_eq!(look_alike.code(), Code::AlreadyExists, "{look_alike:?}");
+
+    // Lists without end.
+    let asset = assets
+        .register_asset(bearer(officer, asset_request("Acme CRM")))
+        .await
+        .expect("a plain asset")
+        .into_inner();
+    let after_asset = all_commits(&platform).await;
+    let many: Vec<String> = (0..100_000).map(|n| format!("category {n}")).collect();
+    let refused = assets
+        .record_processing(bearer(
+            officer,
+            RecordProcessingRequest {
+                asset_id: asset.asset.clone().expect("asset").asset_id,
+                processing: Some(Processing {
+                    data_categories: many,
+                    data_subjects: vec!["customers".into()],
+                    purpose: "crm".into(),
+                    retention: "3 years".into(),
+                    ..Default::default()
+                }),
+                consistency: asset.consistency.clone(),
+            },
+        ))
+        .await
+        .expect_err("100 000 categories");
+    assert_eq!(
+        field_of(&refused),
+        "processing.data_categories",
+        "{refused:?}"
+    );
+
+    // Times outside the calendar or any sane window.
+    let reported = incidents
+        .report_incident(bearer(
+            officer,
+            ReportIncidentRequest {
+                kind: "deviation".into(),
+                title: "Door left open".into(),
+                description: "The server room door".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("report")
+        .into_inner();
+    let after_report = all_commits(&platform).await;
+    for (seconds, nanos) in [
+        (-62_135_596_800, 0),
+        (i64::MIN, 0),
+        (0, -5),
+        (253_402_300_800, 0),
+    ] {
+        let refused = incidents
+            .add_action(bearer(
+                officer,
+                AddActionRequest {
+                    incident_id: reported.incident_id.clone(),
+                    title: "Fix the lock".into(),
+                    owner_user_id: platform.officer.1.clone(),
+                    due_at: Some(prost_types::Timestamp { seconds, nanos }),
+                    consistency: reported.consistency.clone(),
+                },
+            ))
+            .await
+            .expect_err("a due date out of this world");
+        assert_eq!(
+            (refused.code(), field_of(&refused).as_str()),
+            (Code::InvalidArgument, "due_at"),
+            "{seconds}"
+        );
+    }
+    let refused = incidents
+        .triage_incident(bearer(
+            officer,
+            TriageIncidentRequest {
+                incident_id: reported.incident_id.clone(),
+                triage: Some(Triage {
+                    severity: "low".into(),
+                    affected_assets: (0..100_000)
+                        .map(|n| AffectedAsset {
+                            asset_id: format!("asset-{n}"),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                }),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect_err("100 000 affected assets");
+    assert_eq!(field_of(&refused), "triage.affected_assets", "{refused:?}");
+
+    // A 26 000-row import creates nothing at all.
+    let mut csv = String::from("tenant,name,kind,owner_email,c,i,a\n");
+    for n in 0..26_000 {
+        csv.push_str(&format!("acme,Imported {n},server,,1,1,1\n"));
+    }
+    let refused = assets
+        .import_assets(bearer(
+            officer,
+            ImportAssetsRequest {
+                csv,
+                consistency: None,
+            },
+        ))
+        .await
+        .expect_err("too many rows");
+    assert_eq!(field_of(&refused), "csv");
+
+    // Page tokens that are not ours.
+    let page = Some(PageRequest {
+        page_size: 10,
+        page_token: "%%%not-a-token".into(),
+    });
+    let listed = assets
+        .list_assets(bearer(
+            officer,
+            ListAssetsRequest {
+                page: page.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("bad token");
+    assert_eq!(field_of(&listed), "page.page_token");
+    let listed = incidents
+        .list_incidents(bearer(
+            officer,
+            ListIncidentsRequest {
+                page: page.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("bad token");
+    assert_eq!(field_of(&listed), "page.page_token");
+    let listed = identity
+        .list_users(bearer(
+            &admin,
+            ListUsersRequest {
+                page,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("bad token");
+    assert_eq!(field_of(&listed), "page.page_token");
+
+    assert_eq!(
+        after_asset,
+        before + 2,
+        "only the plain asset (and its name reservation)"
+    );
+    assert_eq!(
+        all_commits(&platform).await,
+        after_report,
+        "no refusal changed anything"
+    );
 }

@@ -11,8 +11,7 @@ use tillit_proto::assets::{
 };
 use tillit_proto::common::ConsistencyToken;
 use tillit_proto::identity::{
-    GetTenantRequest, GetUserRequest, ListServiceAccountsRequest, ListUsersRequest,
-    WhoAmIRequest,
+    GetTenantRequest, GetUserRequest, ListServiceAccountsRequest, ListUsersRequest, WhoAmIRequest,
 };
 use tillit_proto::incidents::{
     AffectedAsset, GetIncidentReportRequest, GetIncidentRequest, ListIncidentsRequest,
@@ -65,7 +64,12 @@ async fn asset(platform: &Platform, tenant: &str, name: &str) -> (String, Consis
 }
 
 /// An incident triaged as affecting `assets`.
-async fn incident(platform: &Platform, title: &str, assets: &[&str], token: ConsistencyToken) -> String {
+async fn incident(
+    platform: &Platform,
+    title: &str,
+    assets: &[&str],
+    token: ConsistencyToken,
+) -> String {
     let mut incidents = platform.incidents().await;
     let id = incidents
         .report_incident(bearer(
@@ -119,7 +123,13 @@ async fn a_customer_gets_for_another_tenants_ids_exactly_what_it_gets_for_ids_th
     let token = ConsistencyToken {
         positions: [t1.positions, t2.positions].concat(),
     };
-    let shared = incident(&platform, "Shared mail outage", &[&acme_asset, &globex_asset], token.clone()).await;
+    let shared = incident(
+        &platform,
+        "Shared mail outage",
+        &[&acme_asset, &globex_asset],
+        token.clone(),
+    )
+    .await;
     let globex_only = incident(&platform, "Globex breach", &[&globex_asset], token).await;
     let bob = platform
         ._identity
@@ -141,7 +151,10 @@ async fn a_customer_gets_for_another_tenants_ids_exactly_what_it_gets_for_ids_th
     let pairs = [
         ("globex", "nosuchtenant"),
         (bob.as_str(), "0192f0c4-8a4e-7b51-9d0e-3f1c2b7a9e10"),
-        (globex_asset.as_str(), "0192f0c4-8a4e-7b51-9d0e-3f1c2b7a9e11"),
+        (
+            globex_asset.as_str(),
+            "0192f0c4-8a4e-7b51-9d0e-3f1c2b7a9e11",
+        ),
         (globex_only.as_str(), "0192f0c4-8a4e-7b51-9d0e-3f1c2b7a9e12"),
     ];
     let mut compared = 0;
@@ -150,27 +163,206 @@ async fn a_customer_gets_for_another_tenants_ids_exactly_what_it_gets_for_ids_th
         for id in [foreign, missing] {
             let id_owned = id.to_owned();
             let asked = vec![
-                answer(identity.get_tenant(bearer(alice, GetTenantRequest { tenant_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(identity.list_users(bearer(alice, ListUsersRequest { tenant_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(identity.get_user(bearer(alice, GetUserRequest { user_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(identity.list_service_accounts(bearer(alice, ListServiceAccountsRequest { tenant_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(assets.get_asset(bearer(alice, GetAssetRequest { asset_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(assets.list_assets(bearer(alice, ListAssetsRequest { tenant_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(assets.get_asset_timeline(bearer(alice, GetAssetTimelineRequest { asset_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(assets.get_control_gaps(bearer(alice, GetControlGapsRequest { tenant_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(assets.get_control_gaps(bearer(alice, GetControlGapsRequest { asset_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(assets.list_reviews_due(bearer(alice, ListReviewsDueRequest { tenant_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(assets.get_processing_record(bearer(alice, GetProcessingRecordRequest { tenant_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(incidents.get_incident(bearer(alice, GetIncidentRequest { incident_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(incidents.list_incidents(bearer(alice, ListIncidentsRequest { tenant_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(incidents.list_incidents(bearer(alice, ListIncidentsRequest { linked_to: id_owned.clone(), ..Default::default() })).await, id),
-                answer(incidents.get_incident_report(bearer(alice, GetIncidentReportRequest { incident_id: id_owned.clone(), ..Default::default() })).await, id),
-                answer(reporting.acknowledge_reminder(bearer(alice, AcknowledgeReminderRequest { reminder_id: id_owned.clone(), ..Default::default() })).await, id),
+                answer(
+                    identity
+                        .get_tenant(bearer(
+                            alice,
+                            GetTenantRequest {
+                                tenant_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    identity
+                        .list_users(bearer(
+                            alice,
+                            ListUsersRequest {
+                                tenant_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    identity
+                        .get_user(bearer(
+                            alice,
+                            GetUserRequest {
+                                user_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    identity
+                        .list_service_accounts(bearer(
+                            alice,
+                            ListServiceAccountsRequest {
+                                tenant_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    assets
+                        .get_asset(bearer(
+                            alice,
+                            GetAssetRequest {
+                                asset_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    assets
+                        .list_assets(bearer(
+                            alice,
+                            ListAssetsRequest {
+                                tenant_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    assets
+                        .get_asset_timeline(bearer(
+                            alice,
+                            GetAssetTimelineRequest {
+                                asset_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    assets
+                        .get_control_gaps(bearer(
+                            alice,
+                            GetControlGapsRequest {
+                                tenant_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    assets
+                        .get_control_gaps(bearer(
+                            alice,
+                            GetControlGapsRequest {
+                                asset_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    assets
+                        .list_reviews_due(bearer(
+                            alice,
+                            ListReviewsDueRequest {
+                                tenant_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    assets
+                        .get_processing_record(bearer(
+                            alice,
+                            GetProcessingRecordRequest {
+                                tenant_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    incidents
+                        .get_incident(bearer(
+                            alice,
+                            GetIncidentRequest {
+                                incident_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    incidents
+                        .list_incidents(bearer(
+                            alice,
+                            ListIncidentsRequest {
+                                tenant_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    incidents
+                        .list_incidents(bearer(
+                            alice,
+                            ListIncidentsRequest {
+                                linked_to: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    incidents
+                        .get_incident_report(bearer(
+                            alice,
+                            GetIncidentReportRequest {
+                                incident_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
+                answer(
+                    reporting
+                        .acknowledge_reminder(bearer(
+                            alice,
+                            AcknowledgeReminderRequest {
+                                reminder_id: id_owned.clone(),
+                                ..Default::default()
+                            },
+                        ))
+                        .await,
+                    id,
+                ),
             ];
             answers.push(asked);
         }
         for (index, (a, b)) in answers[0].iter().zip(&answers[1]).enumerate() {
-            assert_eq!(a, b, "call {index} answers {foreign} differently from {missing}");
+            assert_eq!(
+                a, b,
+                "call {index} answers {foreign} differently from {missing}"
+            );
             compared += 1;
         }
     }
@@ -178,13 +370,22 @@ async fn a_customer_gets_for_another_tenants_ids_exactly_what_it_gets_for_ids_th
 
     // The shared incident is alice's to see, without a trace of globex.
     let seen = incidents
-        .get_incident(bearer(alice, GetIncidentRequest { incident_id: shared.clone(), consistency: None }))
+        .get_incident(bearer(
+            alice,
+            GetIncidentRequest {
+                incident_id: shared.clone(),
+                consistency: None,
+            },
+        ))
         .await
         .expect("the shared incident")
         .into_inner();
     let bytes = seen.encode_to_vec();
     for trace in ["globex", "Globex", globex_asset.as_str()] {
-        assert!(!String::from_utf8_lossy(&bytes).contains(trace), "{trace} shows in {seen:?}");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(trace),
+            "{trace} shows in {seen:?}"
+        );
     }
     let listed = incidents
         .list_incidents(bearer(alice, ListIncidentsRequest::default()))
@@ -196,7 +397,10 @@ async fn a_customer_gets_for_another_tenants_ids_exactly_what_it_gets_for_ids_th
         .list_obligations_due(bearer(alice, ListObligationsDueRequest::default()))
         .await;
     assert!(
-        due.as_ref().map_or(true, |d| !String::from_utf8_lossy(&d.get_ref().encode_to_vec()).contains("globex")),
+        due.as_ref().map_or(true, |d| !String::from_utf8_lossy(
+            &d.get_ref().encode_to_vec()
+        )
+        .contains("globex")),
         "{due:?}"
     );
 }

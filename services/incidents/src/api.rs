@@ -13,7 +13,7 @@ use base64::Engine;
 use tillit_auth::layer::caller;
 use tillit_auth::view::ViewReader;
 use tillit_auth::{Caller, Permission};
-use tillit_kernel::clock::{from_timestamp, to_timestamp};
+use tillit_kernel::clock::{TimeWindow, from_timestamp, parse_time, to_timestamp};
 use tillit_kernel::{
     AggregateId, CommandMeta, CommandRequest, EventStore, ExecuteError, KernelError,
     ProjectionRunner, Runner, Target, TenantId,
@@ -55,6 +55,10 @@ pub struct IncidentsApi {
     state: Arc<Incidents>,
 }
 
+/// Most assets one triage may name (an incident touching more is recorded in parts).
+const MAX_AFFECTED_ASSETS: usize = 1000;
+/// Most data categories of one breach.
+const MAX_CATEGORIES: usize = 100;
 /// How much of an incident a caller sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum View {
@@ -146,18 +150,15 @@ fn pick(field: &str, raw: &str, allowed: &[&str]) -> Result<String, DomainError>
     }
 }
 
+/// A required multi-line text of at most `max` characters (`tillit_text::field`).
 fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    let value = raw.trim();
-    if value.is_empty() {
-        Err(DomainError::invalid(field, "must not be empty"))
-    } else if value.chars().count() > max {
-        Err(DomainError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ))
-    } else {
-        Ok(value.to_owned())
-    }
+    tillit_text::field::required_lines(raw, max)
+        .map_err(|p| DomainError::invalid(field, p.to_string()))
+}
+
+/// A required single-line text (a title, a channel) of at most `max` characters.
+fn line(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    tillit_text::field::line(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
 }
 
 fn past_or_now(
@@ -167,16 +168,17 @@ fn past_or_now(
 ) -> Result<OffsetDateTime, DomainError> {
     match raw {
         None => Ok(now),
-        Some(ts) => {
-            let at = from_timestamp(ts)
-                .ok_or_else(|| DomainError::invalid(field, "not a valid time"))?;
-            if at > now {
-                Err(DomainError::invalid(field, "must not be in the future"))
-            } else {
-                Ok(at)
-            }
-        }
+        Some(ts) => happened(field, ts, now),
     }
+}
+
+/// A time something happened, through the kernel's one parser.
+fn happened(
+    field: &str,
+    ts: &prost_types::Timestamp,
+    now: OffsetDateTime,
+) -> Result<OffsetDateTime, DomainError> {
+    parse_time(field, ts, now, TimeWindow::Happened).map_err(DomainError::Kernel)
 }
 
 impl From<DomainError> for Status {
@@ -330,9 +332,16 @@ impl IncidentsApi {
                 "must be 0 to 100",
             ));
         }
+        let now = self.state.store.clock().now();
         let (start, end) = (
-            raw.outage_start.as_ref().and_then(from_timestamp),
-            raw.outage_end.as_ref().and_then(from_timestamp),
+            raw.outage_start
+                .as_ref()
+                .map(|t| happened("triage.outage_start", t, now))
+                .transpose()?,
+            raw.outage_end
+                .as_ref()
+                .map(|t| happened("triage.outage_end", t, now))
+                .transpose()?,
         );
         if let (Some(start), Some(end)) = (start, end)
             && end < start
@@ -346,6 +355,36 @@ impl IncidentsApi {
             "" if !raw.personal_data_breach => String::new(),
             other => pick("triage.risk_to_data_subjects", other, &RISKS)?,
         };
+        for (field, count, max) in [
+            (
+                "triage.affected_assets",
+                raw.affected_assets.len(),
+                MAX_AFFECTED_ASSETS,
+            ),
+            (
+                "triage.affected_properties",
+                raw.affected_properties.len(),
+                3,
+            ),
+            (
+                "triage.data_categories",
+                raw.data_categories.len(),
+                MAX_CATEGORIES,
+            ),
+        ] {
+            tillit_text::field::at_most(count, max)
+                .map_err(|p| DomainError::invalid(field, p.to_string()))?;
+        }
+        let mut data_categories = Vec::new();
+        for (index, category) in raw.data_categories.iter().enumerate() {
+            if !category.trim().is_empty() {
+                data_categories.push(line(
+                    &format!("triage.data_categories[{index}]"),
+                    category,
+                    200,
+                )?);
+            }
+        }
         let (affected_assets, affected_customers) = self.affected(&raw.affected_assets)?;
         Ok(Triage {
             severity: pick("triage.severity", &raw.severity, &SEVERITIES)?,
@@ -353,13 +392,9 @@ impl IncidentsApi {
             affected_assets,
             affected_customers,
             risk_to_data_subjects: risk,
-            data_categories: raw
-                .data_categories
-                .iter()
-                .map(|c| c.trim().to_owned())
-                .filter(|c| !c.is_empty())
-                .collect(),
-            notes: raw.notes.trim().to_owned(),
+            data_categories,
+            notes: tillit_text::field::lines(&raw.notes, 20_000)
+                .map_err(|p| DomainError::invalid("triage.notes", p.to_string()))?,
             ..raw.clone()
         })
     }
@@ -439,14 +474,19 @@ impl IncidentsService for IncidentsApi {
         let sent = NotificationRecorded {
             obligation_id: body.obligation_id.clone(),
             stage,
-            channel: text("channel", &body.channel, 200)?,
-            sent_at: Some(
+            channel: line("channel", &body.channel, 200)?,
+            sent_at: Some(to_timestamp(happened(
+                "sent_at",
                 body.sent_at
+                    .as_ref()
                     .ok_or_else(|| Status::from(DomainError::invalid("sent_at", "required")))?,
-            ),
-            summary: body.summary.trim().to_owned(),
+                self.state.store.clock().now(),
+            )?)),
+            summary: tillit_text::field::lines(&body.summary, 20_000)
+                .map_err(|p| DomainError::invalid("summary", p.to_string()))?,
             report_fields: body.report_fields.clone(),
-            external_reference: body.external_reference.trim().to_owned(),
+            external_reference: tillit_text::field::optional_line(&body.external_reference, 200)
+                .map_err(|p| DomainError::invalid("external_reference", p.to_string()))?,
             meets: false,
             late: false,
             delay_reason: body.delay_reason.trim().to_owned(),
@@ -590,7 +630,7 @@ impl IncidentsService for IncidentsApi {
                 command: IncidentCommand::Report(IncidentReported {
                     incident_id: id.as_str().to_owned(),
                     kind,
-                    title: text("title", &body.title, 300)?,
+                    title: line("title", &body.title, 300)?,
                     description: text("description", &body.description, 20_000)?,
                     reporter: caller.subject.clone(),
                     reporter_tenant_id: caller.tenant.as_str().to_owned(),
@@ -772,15 +812,23 @@ impl IncidentsService for IncidentsApi {
         {
             return Err(DomainError::invalid("owner_user_id", "no such user").into());
         }
-        let due_at = body
-            .due_at
-            .ok_or_else(|| Status::from(DomainError::invalid("due_at", "required")))?;
+        let due_at = to_timestamp(
+            parse_time(
+                "due_at",
+                body.due_at
+                    .as_ref()
+                    .ok_or_else(|| Status::from(DomainError::invalid("due_at", "required")))?,
+                self.state.store.clock().now(),
+                TimeWindow::Due,
+            )
+            .map_err(DomainError::Kernel)?,
+        );
         let caller = caller(&request)?;
         let command_meta = meta(&request, &caller);
         let action_id = command_meta.derive_id(&caller.tenant, "action");
         let command = IncidentCommand::AddAction(ActionAdded {
             action_id: action_id.as_str().to_owned(),
-            title: text("title", &body.title, 300)?,
+            title: line("title", &body.title, 300)?,
             owner_user_id: owner.to_owned(),
             due_at: Some(due_at),
         });
@@ -965,9 +1013,10 @@ impl IncidentsService for IncidentsApi {
                 // does not exist, so no answer tells of anything the customer cannot see.
                 let incident = match view_of(&caller, stored) {
                     None => return false,
-                    Some(View::Customer) => {
-                        std::borrow::Cow::Owned(for_customer(stored.clone(), caller.tenant.as_str()))
-                    }
+                    Some(View::Customer) => std::borrow::Cow::Owned(for_customer(
+                        stored.clone(),
+                        caller.tenant.as_str(),
+                    )),
                     Some(_) => std::borrow::Cow::Borrowed(stored),
                 };
                 let concerns = |t: &str| {

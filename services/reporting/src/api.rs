@@ -85,16 +85,13 @@ const EXPORT_PIECE: usize = 500;
 /// Pieces buffered ahead of a slow reader: memory stays bounded whatever the export's size.
 const EXPORT_BUFFER: usize = 2;
 const MAX_TEXT: usize = 256;
+/// Most decisions one management review records.
+const MAX_DECISIONS: usize = 200;
 
 fn text(field: &str, raw: &str) -> Result<Option<String>, KernelError> {
-    let value = raw.trim();
-    if value.len() > MAX_TEXT || value.chars().any(char::is_control) {
-        return Err(KernelError::invalid(
-            field,
-            format!("at most {MAX_TEXT} characters, no control characters"),
-        ));
-    }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
+    let value = tillit_text::field::optional_line(raw, MAX_TEXT)
+        .map_err(|p| KernelError::invalid(field, p.to_string()))?;
+    Ok((!value.is_empty()).then_some(value))
 }
 
 fn stream_name(field: &str, raw: &str) -> Result<String, KernelError> {
@@ -449,6 +446,13 @@ impl ReportingService for ReportingApi {
         let summary = body.summary.trim();
         if summary.is_empty() || summary.len() > 20_000 {
             return Err(KernelError::invalid("summary", "1 to 20000 characters").into());
+        }
+        if body.decisions.len() > MAX_DECISIONS {
+            return Err(KernelError::invalid(
+                "decisions",
+                format!("at most {MAX_DECISIONS} decisions"),
+            )
+            .into());
         }
         let mut decisions = Vec::new();
         for (index, decision) in body.decisions.iter().enumerate() {

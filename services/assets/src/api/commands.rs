@@ -3,7 +3,7 @@
 
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
-use tillit_kernel::clock::to_timestamp;
+use tillit_kernel::clock::{TimeWindow, parse_time, to_timestamp};
 use tillit_kernel::{
     AggregateId, CommandMeta, CommandRequest, ExecuteError, Executed, Target, TenantId,
 };
@@ -39,6 +39,41 @@ pub(super) enum Registration {
     Existed,
 }
 
+/// Every time an evidence states, through the kernel's one parser: something that
+/// happened (a backup ran, a patch was applied), so not in the future nor ages ago.
+fn check_evidence_times(
+    evidence: Option<&EvidenceProto>,
+    now: time::OffsetDateTime,
+) -> Result<(), Status> {
+    let times: Vec<(&str, Option<&prost_types::Timestamp>)> = match evidence {
+        Some(EvidenceProto::BackupRun(e)) => vec![("backup_run.ran_at", e.ran_at.as_ref())],
+        Some(EvidenceProto::RestoreTest(e)) => {
+            vec![("restore_test.tested_at", e.tested_at.as_ref())]
+        }
+        Some(EvidenceProto::PatchRound(e)) => {
+            vec![("patch_round.patched_at", e.patched_at.as_ref())]
+        }
+        Some(EvidenceProto::CriticalPatchOpened(e)) => {
+            vec![("critical_patch_opened.released_at", e.released_at.as_ref())]
+        }
+        Some(EvidenceProto::CriticalPatchClosed(e)) => {
+            vec![("critical_patch_closed.applied_at", e.applied_at.as_ref())]
+        }
+        Some(EvidenceProto::AccessReview(e)) => {
+            vec![("access_review.reviewed_at", e.reviewed_at.as_ref())]
+        }
+        _ => Vec::new(),
+    };
+    for (field, at) in times {
+        if let Some(at) = at {
+            parse_time(field, at, now, TimeWindow::Happened)?;
+        }
+    }
+    Ok(())
+}
+
+/// Most items of a list in an Art. 30 record (categories, subjects, recipients, ...).
+const MAX_LIST_ITEMS: usize = 100;
 impl AssetsApi {
     /// NOT an error of the caller's making when the tenant is unknown or invisible: the
     /// same INVALID_ARGUMENT either way, so another tenant's existence is not revealed.
@@ -168,7 +203,7 @@ impl AssetsApi {
         let tenant = self.tenant_for(&caller, "tenant_id", &body.tenant_id)?;
         let name = validate::text("name", &body.name, 200)?;
         let kind = validate::kind("kind", &body.kind)?;
-        let description = validate::optional_text("description", &body.description, 4000)?;
+        let description = validate::optional_lines("description", &body.description, 4000)?;
         let owner = match body.owner_user_id.as_str() {
             "" => caller.subject.clone(),
             other => self.owner("owner_user_id", other)?,
@@ -229,7 +264,7 @@ impl AssetsApi {
         let change = AssetDetailsChanged {
             name: validate::text("name", &body.name, 200)?,
             kind: validate::kind("kind", &body.kind)?,
-            description: validate::optional_text("description", &body.description, 4000)?,
+            description: validate::optional_lines("description", &body.description, 4000)?,
         };
         let consistency = self
             .manage(
@@ -271,7 +306,7 @@ impl AssetsApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let body = request.get_ref();
         let levels = validate::classification("classification", body.classification.as_ref())?;
-        let rationale = validate::text("rationale", &body.rationale, 4000)?;
+        let rationale = validate::lines("rationale", &body.rationale, 4000)?;
         let consistency = self
             .manage(
                 &request,
@@ -292,21 +327,30 @@ impl AssetsApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let body = request.get_ref();
         let raw = body.processing.clone().unwrap_or_default();
-        let list = |items: &[String]| {
-            items
+        // Lists of the Art. 30 record: bounded, every item one checked line; blanks dropped.
+        let list = |field: &str, items: &[String]| -> Result<Vec<String>, DomainError> {
+            let kept: Vec<String> = items
                 .iter()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
+                .filter(|s| !s.trim().is_empty())
+                .cloned()
+                .collect();
+            validate::list(field, &kept, MAX_LIST_ITEMS, 200)
         };
+        if raw.transfers_outside_eu.len() > MAX_LIST_ITEMS {
+            return Err(DomainError::invalid(
+                "processing.transfers_outside_eu",
+                format!("at most {MAX_LIST_ITEMS} items"),
+            )
+            .into());
+        }
         let processing = Processing {
-            data_categories: list(&raw.data_categories),
+            data_categories: list("processing.data_categories", &raw.data_categories)?,
             special_categories: raw.special_categories,
-            data_subjects: list(&raw.data_subjects),
-            purpose: raw.purpose.trim().to_owned(),
-            retention: raw.retention.trim().to_owned(),
-            recipients: list(&raw.recipients),
-            sub_processors: list(&raw.sub_processors),
+            data_subjects: list("processing.data_subjects", &raw.data_subjects)?,
+            purpose: validate::optional_lines("processing.purpose", &raw.purpose, 2000)?,
+            retention: validate::optional_text("processing.retention", &raw.retention, 500)?,
+            recipients: list("processing.recipients", &raw.recipients)?,
+            sub_processors: list("processing.sub_processors", &raw.sub_processors)?,
             transfers_outside_eu: raw
                 .transfers_outside_eu
                 .iter()
@@ -322,7 +366,11 @@ impl AssetsApi {
                             &t.country,
                             60,
                         )?,
-                        safeguard: t.safeguard.trim().to_owned(),
+                        safeguard: validate::optional_text(
+                            "processing.transfers_outside_eu.safeguard",
+                            &t.safeguard,
+                            500,
+                        )?,
                     })
                 })
                 .collect::<Result<_, DomainError>>()?,
@@ -335,7 +383,7 @@ impl AssetsApi {
                 )
                 .into());
             }
-            validate::text("processing.purpose", &processing.purpose, 2000)?;
+            validate::lines("processing.purpose", &processing.purpose, 2000)?;
             validate::text("processing.retention", &processing.retention, 500)?;
         }
         let consistency = self
@@ -357,6 +405,7 @@ impl AssetsApi {
     ) -> Result<Response<RecordEvidenceResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let body = request.get_ref();
+        check_evidence_times(body.evidence.as_ref(), self.assets.store.clock().now())?;
         let evidence = match body.evidence.clone() {
             None => {
                 return Err(
@@ -396,12 +445,15 @@ impl AssetsApi {
     ) -> Result<Response<ReviewAssetResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let body = request.get_ref();
+        let now = self.assets.store.clock().now();
+        let reviewed_at = match &body.reviewed_at {
+            Some(at) => parse_time("reviewed_at", at, now, TimeWindow::Happened)?,
+            None => now,
+        };
         let review = AssetReviewed {
-            reviewed_at: body
-                .reviewed_at
-                .or_else(|| Some(to_timestamp(self.assets.store.clock().now()))),
+            reviewed_at: Some(to_timestamp(reviewed_at)),
             reviewer: caller(&request)?.subject,
-            notes: body.notes.trim().to_owned(),
+            notes: validate::optional_lines("notes", &body.notes, 4000)?,
         };
         let consistency = self
             .manage(
@@ -422,7 +474,7 @@ impl AssetsApi {
     ) -> Result<Response<RetireAssetResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let body = request.get_ref();
-        let reason = validate::text("reason", &body.reason, 2000)?;
+        let reason = validate::lines("reason", &body.reason, 2000)?;
         let consistency = self
             .manage(
                 &request,

@@ -117,14 +117,14 @@ impl AssetsApi {
 
         let mut answer = ImportAssetsResponse::default();
         let mut last: Option<Position> = None;
-        for (index, record) in reader.records().enumerate() {
-            if index >= MAX_ROWS {
-                return Err(DomainError::invalid(
-                    "csv",
-                    format!("at most {MAX_ROWS} rows per import"),
-                )
-                .into());
-            }
+        // Every limit before anything is created: a file over it changes nothing.
+        let records: Vec<_> = reader.records().take(MAX_ROWS + 1).collect();
+        if records.len() > MAX_ROWS {
+            return Err(
+                DomainError::invalid("csv", format!("at most {MAX_ROWS} rows per import")).into(),
+            );
+        }
+        for (index, record) in records.into_iter().enumerate() {
             let line = u32::try_from(index + 2).unwrap_or(u32::MAX);
             let row = match record {
                 Ok(row) => row,

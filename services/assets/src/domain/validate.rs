@@ -47,28 +47,40 @@ pub fn classification(
     })
 }
 
-/// A non-empty text of at most `max` characters, trimmed.
+/// A required single-line text of at most `max` characters (`tillit_text::field::line`).
 pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    let value = raw.trim();
-    if value.is_empty() {
-        Err(DomainError::invalid(field, "must not be empty"))
-    } else if value.chars().count() > max {
-        Err(DomainError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ))
-    } else {
-        Ok(value.to_owned())
-    }
+    tillit_text::field::line(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
 }
 
-/// An optional text of at most `max` characters, trimmed.
+/// An optional single-line text of at most `max` characters.
 pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    if raw.trim().is_empty() {
-        Ok(String::new())
-    } else {
-        text(field, raw, max)
-    }
+    tillit_text::field::optional_line(raw, max)
+        .map_err(|p| DomainError::invalid(field, p.to_string()))
+}
+
+/// A required multi-line text of at most `max` characters.
+pub fn lines(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    tillit_text::field::required_lines(raw, max)
+        .map_err(|p| DomainError::invalid(field, p.to_string()))
+}
+
+/// An optional multi-line text of at most `max` characters.
+pub fn optional_lines(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    tillit_text::field::lines(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
+}
+
+/// A list of single-line items: at most `max_items`, each at most `max` characters; an
+/// error names the item (`field[index]`).
+pub fn list(
+    field: &str,
+    raw: &[String],
+    max_items: usize,
+    max: usize,
+) -> Result<Vec<String>, DomainError> {
+    tillit_text::field::line_list(raw, max_items, max).map_err(|(index, p)| match index {
+        Some(index) => DomainError::invalid(format!("{field}[{index}]"), p.to_string()),
+        None => DomainError::invalid(field, p.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
-use tillit_kernel::clock::{from_timestamp, to_timestamp};
+use tillit_kernel::clock::{TimeWindow, parse_time, to_timestamp};
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
 use tillit_proto::identity::{
     AccessReview as CampaignRow, AccessReviewItem, AccessReviewStarted, AcknowledgePolicyRequest,
@@ -32,12 +32,15 @@ const MAX_POLICY_TEXT: usize = 1_000_000;
 const USER_ROLE: &str = "user_role";
 const SERVICE_ACCOUNT: &str = "service_account";
 
+/// A required time through the kernel's one parser, within `window` of `now`.
 fn time_field(
     field: &'static str,
     ts: Option<&prost_types::Timestamp>,
+    now: time::OffsetDateTime,
+    window: TimeWindow,
 ) -> Result<time::OffsetDateTime, DomainError> {
-    ts.and_then(from_timestamp)
-        .ok_or_else(|| DomainError::invalid(field, "a time is required"))
+    let ts = ts.ok_or_else(|| DomainError::invalid(field, "a time is required"))?;
+    parse_time(field, ts, now, window).map_err(DomainError::Kernel)
 }
 
 impl IdentityApi {
@@ -74,7 +77,7 @@ impl IdentityApi {
         let body = request.get_ref();
         let policy_id = validate::slug("policy_id", &body.policy_id)?;
         let title = validate::text("title", &body.title, 200)?;
-        let text = validate::text("text", &body.text, MAX_POLICY_TEXT)?;
+        let text = validate::lines("text", &body.text, MAX_POLICY_TEXT)?;
         let executed = self
             .identity
             .policies
@@ -249,8 +252,19 @@ impl IdentityApi {
         let body = request.get_ref();
         let user_id = AggregateId::parse(&body.user_id, "user_id")?;
         let course = validate::slug("course", &body.course)?;
-        let completed_at = time_field("completed_at", body.completed_at.as_ref())?;
-        let valid_until = time_field("valid_until", body.valid_until.as_ref())?;
+        let now = self.identity.store.clock().now();
+        let completed_at = time_field(
+            "completed_at",
+            body.completed_at.as_ref(),
+            now,
+            TimeWindow::Happened,
+        )?;
+        let valid_until = time_field(
+            "valid_until",
+            body.valid_until.as_ref(),
+            now,
+            TimeWindow::Due,
+        )?;
         let user = self
             .identity
             .directory
@@ -329,7 +343,12 @@ impl IdentityApi {
             "" => None,
             raw => Some(TenantId::parse(raw, "tenant_id")?),
         };
-        let due_at = time_field("due_at", body.due_at.as_ref())?;
+        let due_at = time_field(
+            "due_at",
+            body.due_at.as_ref(),
+            self.identity.store.clock().now(),
+            TimeWindow::Due,
+        )?;
         if due_at <= self.identity.store.clock().now() {
             return Err(DomainError::invalid("due_at", "must be in the future").into());
         }

@@ -7,24 +7,10 @@ use super::DomainError;
 /// Minimum password length (characters).
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// A lower-cased, plausible e-mail address: one `@`, a non-empty local part, a domain with
-/// a dot, no whitespace, at most 254 characters.
+/// An e-mail address, NFKC and lower case (`tillit_text::field::email`): look-alikes
+/// collide with the address they imitate.
 pub fn email(field: &'static str, raw: &str) -> Result<String, DomainError> {
-    let value = raw.trim().to_lowercase();
-    let valid = value.len() <= 254
-        && !value.chars().any(char::is_whitespace)
-        && value.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if valid {
-        Ok(value)
-    } else {
-        Err(DomainError::invalid(field, "not an e-mail address"))
-    }
+    tillit_text::field::email(raw).map_err(|p| DomainError::invalid(field, p.to_string()))
 }
 
 /// A password of at least 12 characters and at most 1024 bytes.
@@ -41,19 +27,15 @@ pub fn password(field: &'static str, raw: &str) -> Result<String, DomainError> {
     }
 }
 
-/// A non-empty text of at most `max` characters, trimmed.
+/// A required single-line text of at most `max` characters (`tillit_text::field::line`).
 pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
-    let value = raw.trim();
-    if value.is_empty() {
-        Err(DomainError::invalid(field, "must not be empty"))
-    } else if value.chars().count() > max {
-        Err(DomainError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ))
-    } else {
-        Ok(value.to_owned())
-    }
+    tillit_text::field::line(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
+}
+
+/// A required multi-line text of at most `max` characters.
+pub fn lines(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
+    tillit_text::field::required_lines(raw, max)
+        .map_err(|p| DomainError::invalid(field, p.to_string()))
 }
 
 /// A slug id (policies, courses): lowercase letters, digits and '-', 1 to 63 characters,
