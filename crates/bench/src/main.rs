@@ -11,6 +11,8 @@
 //!     streaming the CSV of 10 000 and of 50 000 entries against the peak while serving one
 //!     `QueryAudit` page of 500 (flat memory: ratios near 1), and entries per second of the
 //!     export against paging through the same entries with `QueryAudit`.
+//! (d) a small list at one client: `ListIncidents` (page of 10) p50 against a health
+//!     check's on the same server (TCP_NODELAY keeps it near the listing's own cost).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +31,7 @@ use tillit_proto::kernel::{Commit, Event};
 use tillit_testkit::NatsServer;
 
 mod export;
+mod latency;
 
 const CONCURRENCY: usize = 16;
 const APPENDS: usize = 16_000;
@@ -54,6 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rows.extend(appends(&store, &payload).await?);
     rows.push(rebuild(&store).await?);
     rows.extend(export::measure(&nats, &store).await?);
+    rows.push(latency::measure(&nats).await?);
 
     println!();
     println!("Tillit benchmarks (release build; ratio = kernel / baseline, same run)");

@@ -1,0 +1,77 @@
+//! (d) A small list at one client, end to end over gRPC: the p50 of `ListIncidents` with a
+//! page of 10 against the p50 of a gRPC health check on the same server (one segment each
+//! way). The ratio shows the cost of the listing itself; an answer spanning several TCP
+//! segments that waited for the client's delayed ACK (no TCP_NODELAY) would show as a
+//! ratio of about 50 (≈ 44 ms against ≈ 0.8 ms).
+
+use std::time::{Duration, Instant};
+
+use tillit_integration_tests::assets::{Service, incidents_config};
+use tillit_integration_tests::identity::{Identity, bearer, test_config};
+use tillit_proto::common::PageRequest;
+use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
+use tillit_proto::incidents::{ListIncidentsRequest, ReportIncidentRequest};
+use tillit_testkit::NatsServer;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::Row;
+
+const SAMPLES: usize = 300;
+
+fn p50(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+pub(crate) async fn measure(nats: &NatsServer) -> Result<Row, Box<dyn std::error::Error>> {
+    let data = tempfile::tempdir()?;
+    let identity = Identity::start(test_config(&nats.url(), data.path(), &[])).await;
+    let incidents = Service::incidents(incidents_config(&nats.url(), data.path())).await;
+    let admin = identity.admin_token().await;
+    let channel = incidents.channel().await;
+    let mut client = IncidentsServiceClient::new(channel.clone());
+    let mut last = None;
+    for n in 0..10 {
+        last = client
+            .report_incident(bearer(
+                &admin,
+                ReportIncidentRequest {
+                    kind: "deviation".into(),
+                    title: format!("Benchmark deviation {n} with a title of ordinary length"),
+                    description: "What happened, when it was noticed, and which system. ".repeat(4),
+                    ..Default::default()
+                },
+            ))
+            .await?
+            .into_inner()
+            .consistency;
+    }
+    let list = || ListIncidentsRequest {
+        page: Some(PageRequest {
+            page_size: 10,
+            page_token: String::new(),
+        }),
+        consistency: last.clone(),
+        ..Default::default()
+    };
+    let page = client.list_incidents(bearer(&admin, list())).await?.into_inner();
+    let bytes = prost::Message::encoded_len(&page);
+    let mut health = HealthClient::new(channel);
+    let (mut listed, mut checked) = (Vec::new(), Vec::new());
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        client.list_incidents(bearer(&admin, list())).await?;
+        listed.push(started.elapsed());
+        let started = Instant::now();
+        health.check(HealthCheckRequest::default()).await?;
+        checked.push(started.elapsed());
+    }
+    let (listed, checked) = (p50(listed), p50(checked));
+    Ok(Row {
+        label: format!("(d) ListIncidents page of 10 ({bytes} bytes) at one client, p50 vs a health check"),
+        baseline: format!("{:.2} ms", checked.as_secs_f64() * 1000.0),
+        measured: format!("{:.2} ms", listed.as_secs_f64() * 1000.0),
+        ratio: listed.as_secs_f64() / checked.as_secs_f64(),
+    })
+}
