@@ -143,3 +143,36 @@ impl Platform {
         }
     }
 }
+
+/// The officer registers a C3/I3/A3 service of `tenant`; answers its id and token.
+pub async fn register_asset(
+    platform: &Platform,
+    tenant: &str,
+    name: &str,
+) -> (String, tillit_proto::common::ConsistencyToken) {
+    let registered = platform
+        .assets()
+        .await
+        .register_asset(crate::identity::bearer(
+            &platform.officer.0,
+            tillit_proto::assets::RegisterAssetRequest {
+                tenant_id: tenant.into(),
+                name: name.into(),
+                kind: "service".into(),
+                classification: Some(tillit_proto::assets::Classification {
+                    confidentiality: 3,
+                    integrity: 3,
+                    availability: 3,
+                }),
+                classification_rationale: "customer service".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("asset")
+        .into_inner();
+    (
+        registered.asset.expect("asset").asset_id,
+        registered.consistency.expect("token"),
+    )
+}

@@ -55,7 +55,10 @@ pub(crate) async fn measure(nats: &NatsServer) -> Result<Row, Box<dyn std::error
         consistency: last.clone(),
         ..Default::default()
     };
-    let page = client.list_incidents(bearer(&admin, list())).await?.into_inner();
+    let page = client
+        .list_incidents(bearer(&admin, list()))
+        .await?
+        .into_inner();
     let bytes = prost::Message::encoded_len(&page);
     let mut health = HealthClient::new(channel);
     let (mut listed, mut checked) = (Vec::new(), Vec::new());
@@ -69,7 +72,9 @@ pub(crate) async fn measure(nats: &NatsServer) -> Result<Row, Box<dyn std::error
     }
     let (listed, checked) = (p50(listed), p50(checked));
     Ok(Row {
-        label: format!("(d) ListIncidents page of 10 ({bytes} bytes) at one client, p50 vs a health check"),
+        label: format!(
+            "(d) ListIncidents page of 10 ({bytes} bytes) at one client, p50 vs a health check"
+        ),
         baseline: format!("{:.2} ms", checked.as_secs_f64() * 1000.0),
         measured: format!("{:.2} ms", listed.as_secs_f64() * 1000.0),
         ratio: listed.as_secs_f64() / checked.as_secs_f64(),

@@ -1,48 +1,13 @@
 //! Triage with affected customers, closure guards, visibility and the timeline.
 
 use tillit_integration_tests::identity::bearer;
-use tillit_integration_tests::platform::Platform;
-use tillit_proto::assets::{Classification, RegisterAssetRequest};
+use tillit_integration_tests::platform::{Platform, register_asset};
 use tillit_proto::incidents::{
     AddActionRequest, AffectedAsset, CompleteActionRequest, GetIncidentRequest,
     ListIncidentsRequest, RecordNotificationRequest, ReportIncidentRequest, ReviewIncidentRequest,
     TransitionIncidentRequest, Triage, TriageIncidentRequest,
 };
 use tonic::Code;
-
-async fn register_asset(
-    platform: &Platform,
-    tenant: &str,
-    name: &str,
-) -> (String, tillit_proto::common::ConsistencyToken) {
-    let registered = platform
-        .assets()
-        .await
-        .register_asset(bearer(
-            &platform.officer.0,
-            RegisterAssetRequest {
-                tenant_id: tenant.into(),
-                name: name.into(),
-                kind: "service".into(),
-                owner_user_id: String::new(),
-                description: String::new(),
-                classification: Some(Classification {
-                    confidentiality: 3,
-                    integrity: 3,
-                    availability: 3,
-                }),
-                classification_rationale: "customer service".into(),
-                consistency: None,
-            },
-        ))
-        .await
-        .expect("asset")
-        .into_inner();
-    (
-        registered.asset.expect("asset").asset_id,
-        registered.consistency.expect("token"),
-    )
-}
 
 async fn report(platform: &Platform, token: &str, title: &str) -> String {
     platform

@@ -4,7 +4,6 @@ use tillit_integration_tests::assets::Service;
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
 use tillit_kernel::clock::to_timestamp;
-use tillit_proto::assets::{Classification, RegisterAssetRequest};
 use tillit_proto::common::{ConsistencyToken, Position};
 use tillit_proto::incidents::{
     AddActionRequest, AffectedAsset, ReportIncidentRequest, Triage, TriageIncidentRequest,
@@ -65,38 +64,7 @@ pub fn merge(tokens: &[&ConsistencyToken]) -> ConsistencyToken {
     ConsistencyToken { positions }
 }
 
-/// The officer registers a C3/I3/A3 service of `tenant`; answers its id and token.
-pub async fn register_asset(
-    platform: &Platform,
-    tenant: &str,
-    name: &str,
-) -> (String, ConsistencyToken) {
-    let registered = platform
-        .assets()
-        .await
-        .register_asset(bearer(
-            &platform.officer.0,
-            RegisterAssetRequest {
-                tenant_id: tenant.into(),
-                name: name.into(),
-                kind: "service".into(),
-                classification: Some(Classification {
-                    confidentiality: 3,
-                    integrity: 3,
-                    availability: 3,
-                }),
-                classification_rationale: "customer service".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("asset")
-        .into_inner();
-    (
-        registered.asset.expect("asset").asset_id,
-        registered.consistency.expect("token"),
-    )
-}
+pub use tillit_integration_tests::platform::register_asset;
 
 /// Someone reports a deviation; answers its id and token.
 pub async fn report(platform: &Platform, token: &str, title: &str) -> (String, ConsistencyToken) {

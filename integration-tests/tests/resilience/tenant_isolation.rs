@@ -4,10 +4,10 @@
 
 use prost::Message;
 use tillit_integration_tests::identity::bearer;
-use tillit_integration_tests::platform::Platform;
+use tillit_integration_tests::platform::{Platform, register_asset};
 use tillit_proto::assets::{
-    Classification, GetAssetRequest, GetAssetTimelineRequest, GetControlGapsRequest,
-    GetProcessingRecordRequest, ListAssetsRequest, ListReviewsDueRequest, RegisterAssetRequest,
+    GetAssetRequest, GetAssetTimelineRequest, GetControlGapsRequest, GetProcessingRecordRequest,
+    ListAssetsRequest, ListReviewsDueRequest,
 };
 use tillit_proto::common::ConsistencyToken;
 use tillit_proto::identity::{
@@ -31,36 +31,6 @@ fn answer<T: Message>(result: Result<tonic::Response<T>, tonic::Status>, asked: 
             hex::encode(status.details())
         ),
     }
-}
-
-async fn asset(platform: &Platform, tenant: &str, name: &str) -> (String, ConsistencyToken) {
-    let registered = platform
-        .assets()
-        .await
-        .register_asset(bearer(
-            &platform.officer.0,
-            RegisterAssetRequest {
-                tenant_id: tenant.into(),
-                name: name.into(),
-                kind: "service".into(),
-                owner_user_id: String::new(),
-                description: format!("{name} of {tenant}"),
-                classification: Some(Classification {
-                    confidentiality: 3,
-                    integrity: 3,
-                    availability: 3,
-                }),
-                classification_rationale: "customer service".into(),
-                consistency: None,
-            },
-        ))
-        .await
-        .expect("asset")
-        .into_inner();
-    (
-        registered.asset.expect("asset").asset_id,
-        registered.consistency.expect("token"),
-    )
 }
 
 /// An incident triaged as affecting `assets`.
@@ -118,8 +88,8 @@ async fn incident(
 #[tokio::test]
 async fn a_customer_gets_for_another_tenants_ids_exactly_what_it_gets_for_ids_that_do_not_exist() {
     let platform = Platform::start().await;
-    let (acme_asset, t1) = asset(&platform, "acme", "Acme mail").await;
-    let (globex_asset, t2) = asset(&platform, "globex", "Globex mail").await;
+    let (acme_asset, t1) = register_asset(&platform, "acme", "Acme mail").await;
+    let (globex_asset, t2) = register_asset(&platform, "globex", "Globex mail").await;
     let token = ConsistencyToken {
         positions: [t1.positions, t2.positions].concat(),
     };

@@ -52,7 +52,7 @@ fn env(name: &str) -> Option<String> {
 /// Logs in and caches the tokens.
 pub async fn login(ctx: &Context, args: Login) -> Result<(), Failure> {
     let mut identity = ctx.identity().await?;
-    let (tokens, who) = if let Some(client_id) = args.client_id {
+    let (tokens, who, failed_before) = if let Some(client_id) = args.client_id {
         let secret = if args.secret_stdin {
             stdin_line()?
         } else {
@@ -74,7 +74,7 @@ pub async fn login(ctx: &Context, args: Login) -> Result<(), Failure> {
             refresh_token: String::new(),
             expires_at: now() + i64::from(issued.expires_in),
         };
-        (tokens, format!("service account {client_id}"))
+        (tokens, format!("service account {client_id}"), 0)
     } else {
         let email = args.email.unwrap_or_default();
         let password = if args.password_stdin {
@@ -99,7 +99,7 @@ pub async fn login(ctx: &Context, args: Login) -> Result<(), Failure> {
             refresh_token: login.refresh_token,
             expires_at: now() + i64::from(login.expires_in),
         };
-        (tokens, email)
+        (tokens, email, login.failed_attempts_before)
     };
     ctx.session.save(&tokens)?;
     if !ctx.json {
@@ -107,6 +107,12 @@ pub async fn login(ctx: &Context, args: Login) -> Result<(), Failure> {
             "Logged in as {who}; token cached in {}",
             ctx.session.token_path().display()
         );
+        if failed_before > 0 {
+            println!(
+                "{failed_before} failed sign-in attempt(s) on this account since its last \
+                 sign-in; if they were not yours, tell the security officer"
+            );
+        }
     }
     Ok(())
 }
