@@ -131,199 +131,54 @@ async fn a_customer_gets_for_another_tenants_ids_exactly_what_it_gets_for_ids_th
     for (foreign, missing) in pairs {
         let mut answers = Vec::new();
         for id in [foreign, missing] {
-            let id_owned = id.to_owned();
+            // One call as alice with `id` in `field`, its answer made comparable.
+            macro_rules! ask {
+                ($client:ident . $method:ident, $request:ident { $field:ident }) => {
+                    answer(
+                        $client
+                            .$method(bearer(
+                                alice,
+                                $request {
+                                    $field: id.to_owned(),
+                                    ..Default::default()
+                                },
+                            ))
+                            .await,
+                        id,
+                    )
+                };
+            }
             let asked = vec![
-                answer(
-                    identity
-                        .get_tenant(bearer(
-                            alice,
-                            GetTenantRequest {
-                                tenant_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
+                ask!(identity.get_tenant, GetTenantRequest { tenant_id }),
+                ask!(identity.list_users, ListUsersRequest { tenant_id }),
+                ask!(identity.get_user, GetUserRequest { user_id }),
+                ask!(
+                    identity.list_service_accounts,
+                    ListServiceAccountsRequest { tenant_id }
                 ),
-                answer(
-                    identity
-                        .list_users(bearer(
-                            alice,
-                            ListUsersRequest {
-                                tenant_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
+                ask!(assets.get_asset, GetAssetRequest { asset_id }),
+                ask!(assets.list_assets, ListAssetsRequest { tenant_id }),
+                ask!(
+                    assets.get_asset_timeline,
+                    GetAssetTimelineRequest { asset_id }
                 ),
-                answer(
-                    identity
-                        .get_user(bearer(
-                            alice,
-                            GetUserRequest {
-                                user_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
+                ask!(assets.get_control_gaps, GetControlGapsRequest { tenant_id }),
+                ask!(assets.get_control_gaps, GetControlGapsRequest { asset_id }),
+                ask!(assets.list_reviews_due, ListReviewsDueRequest { tenant_id }),
+                ask!(
+                    assets.get_processing_record,
+                    GetProcessingRecordRequest { tenant_id }
                 ),
-                answer(
-                    identity
-                        .list_service_accounts(bearer(
-                            alice,
-                            ListServiceAccountsRequest {
-                                tenant_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
+                ask!(incidents.get_incident, GetIncidentRequest { incident_id }),
+                ask!(incidents.list_incidents, ListIncidentsRequest { tenant_id }),
+                ask!(incidents.list_incidents, ListIncidentsRequest { linked_to }),
+                ask!(
+                    incidents.get_incident_report,
+                    GetIncidentReportRequest { incident_id }
                 ),
-                answer(
-                    assets
-                        .get_asset(bearer(
-                            alice,
-                            GetAssetRequest {
-                                asset_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    assets
-                        .list_assets(bearer(
-                            alice,
-                            ListAssetsRequest {
-                                tenant_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    assets
-                        .get_asset_timeline(bearer(
-                            alice,
-                            GetAssetTimelineRequest {
-                                asset_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    assets
-                        .get_control_gaps(bearer(
-                            alice,
-                            GetControlGapsRequest {
-                                tenant_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    assets
-                        .get_control_gaps(bearer(
-                            alice,
-                            GetControlGapsRequest {
-                                asset_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    assets
-                        .list_reviews_due(bearer(
-                            alice,
-                            ListReviewsDueRequest {
-                                tenant_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    assets
-                        .get_processing_record(bearer(
-                            alice,
-                            GetProcessingRecordRequest {
-                                tenant_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    incidents
-                        .get_incident(bearer(
-                            alice,
-                            GetIncidentRequest {
-                                incident_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    incidents
-                        .list_incidents(bearer(
-                            alice,
-                            ListIncidentsRequest {
-                                tenant_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    incidents
-                        .list_incidents(bearer(
-                            alice,
-                            ListIncidentsRequest {
-                                linked_to: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    incidents
-                        .get_incident_report(bearer(
-                            alice,
-                            GetIncidentReportRequest {
-                                incident_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
-                ),
-                answer(
-                    reporting
-                        .acknowledge_reminder(bearer(
-                            alice,
-                            AcknowledgeReminderRequest {
-                                reminder_id: id_owned.clone(),
-                                ..Default::default()
-                            },
-                        ))
-                        .await,
-                    id,
+                ask!(
+                    reporting.acknowledge_reminder,
+                    AcknowledgeReminderRequest { reminder_id }
                 ),
             ];
             answers.push(asked);
