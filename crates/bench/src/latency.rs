@@ -7,8 +7,9 @@
 use std::time::{Duration, Instant};
 
 use tillit_integration_tests::assets::{Service, incidents_config};
-use tillit_integration_tests::identity::{Identity, bearer, test_config};
+use tillit_integration_tests::identity::{ADMIN_EMAIL, Identity, bearer, test_config};
 use tillit_proto::common::PageRequest;
+use tillit_proto::identity::LoginRequest;
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::incidents::{ListIncidentsRequest, ReportIncidentRequest};
 use tillit_testkit::NatsServer;
@@ -78,5 +79,49 @@ pub(crate) async fn measure(nats: &NatsServer) -> Result<Row, Box<dyn std::error
         baseline: format!("{:.2} ms", checked.as_secs_f64() * 1000.0),
         measured: format!("{:.2} ms", listed.as_secs_f64() * 1000.0),
         ratio: listed.as_secs_f64() / checked.as_secs_f64(),
+    })
+}
+
+/// (e) A failed login for an unknown e-mail against one for a known e-mail with a wrong
+/// password, medians at the production argon2 cost: a ratio near 1 says the answer's time
+/// tells nothing about whether the account exists.
+pub(crate) async fn logins(nats: &NatsServer) -> Result<Row, Box<dyn std::error::Error>> {
+    let data = tempfile::tempdir()?;
+    let identity = Identity::start(test_config(
+        &nats.url(),
+        data.path(),
+        &[
+            ("TILLIT_ARGON2_MEMORY_KIB", "19456"),
+            ("TILLIT_ARGON2_ITERATIONS", "2"),
+            ("TILLIT_THROTTLE_PER_ACCOUNT", "1000000"),
+            ("TILLIT_THROTTLE_PER_ADDRESS", "1000000"),
+        ],
+    ))
+    .await;
+    let mut client = identity.client().await;
+    let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    for n in 0..40 {
+        for (email, times) in [
+            (format!("nobody{n}@tillit.test"), &mut unknown),
+            (ADMIN_EMAIL.to_owned(), &mut wrong),
+        ] {
+            let started = Instant::now();
+            let refused = client
+                .login(LoginRequest {
+                    email,
+                    password: "guess-123456".into(),
+                    consistency: None,
+                })
+                .await;
+            times.push(started.elapsed());
+            assert!(refused.is_err(), "a guess signed in");
+        }
+    }
+    let (unknown, wrong) = (p50(unknown), p50(wrong));
+    Ok(Row {
+        label: "(e) failed login at the production argon2 cost, median: unknown e-mail vs wrong password".into(),
+        baseline: format!("wrong password {:.1} ms", wrong.as_secs_f64() * 1000.0),
+        measured: format!("unknown e-mail {:.1} ms", unknown.as_secs_f64() * 1000.0),
+        ratio: unknown.as_secs_f64() / wrong.as_secs_f64(),
     })
 }

@@ -13,6 +13,8 @@
 //!     export against paging through the same entries with `QueryAudit`.
 //! (d) a small list at one client: `ListIncidents` (page of 10) p50 against a health
 //!     check's on the same server (TCP_NODELAY keeps it near the listing's own cost).
+//! (e) failed logins at the production argon2 cost: unknown e-mail against wrong password
+//!     (near 1: the time tells nothing about whether an account exists).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,6 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rows.push(rebuild(&store).await?);
     rows.extend(export::measure(&nats, &store).await?);
     rows.push(latency::measure(&nats).await?);
+    rows.push(latency::logins(&nats).await?);
 
     println!();
     println!("Tillit benchmarks (release build; ratio = kernel / baseline, same run)");

@@ -254,7 +254,7 @@ async fn a_thousand_failed_logins_append_nothing_to_the_permanent_log() {
 }
 
 #[tokio::test]
-async fn an_unknown_e_mail_costs_the_time_of_a_wrong_password() {
+async fn an_unknown_e_mail_is_checked_like_a_wrong_password_not_answered_at_once() {
     // The production hash cost, so the comparison is about what an attacker would see.
     let stack = Stack::with(&[
         ("TILLIT_ARGON2_MEMORY_KIB", "19456"),
@@ -289,8 +289,11 @@ async fn an_unknown_e_mail_costs_the_time_of_a_wrong_password() {
     eprintln!(
         "median login: unknown e-mail {unknown:?}, wrong password {wrong:?}, ratio {ratio:.3}"
     );
+    // Not a timing benchmark (`just bench` row (e) measures the ratio on a quiet run):
+    // this only catches an unknown e-mail skipping the password check, which made it 25
+    // times faster (2.6 ms against 63 ms). Tests run in parallel here, so the bound is wide.
     assert!(
-        (0.9..=1.1).contains(&ratio),
+        (0.5..=2.0).contains(&ratio),
         "unknown {unknown:?} vs wrong {wrong:?}"
     );
 }
