@@ -60,7 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rows.push(rebuild(&store).await?);
     rows.extend(export::measure(&nats, &store).await?);
     rows.push(latency::measure(&nats).await?);
-    rows.push(latency::logins(&nats).await?);
+    rows.push(latency::logins().await?);
 
     println!();
     println!("Tillit benchmarks (release build; ratio = kernel / baseline, same run)");
