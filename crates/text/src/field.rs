@@ -135,16 +135,19 @@ pub fn email(raw: &str) -> Result<String, TextProblem> {
     }
 }
 
-/// Every item of a repeated field checked as a single line, and at most `max_items`.
+/// A repeated field of single lines: blank items dropped, at most `max_items`, each at
+/// most `max` characters. The error names the field, or its item as `field[index]`.
 pub fn line_list(
+    field: &str,
     raw: &[String],
     max_items: usize,
     max: usize,
-) -> Result<Vec<String>, (Option<usize>, TextProblem)> {
-    at_most(raw.len(), max_items).map_err(|p| (None, p))?;
+) -> Result<Vec<String>, (String, TextProblem)> {
+    at_most(raw.len(), max_items).map_err(|p| (field.to_owned(), p))?;
     raw.iter()
         .enumerate()
-        .map(|(index, item)| line(item, max).map_err(|p| (Some(index), p)))
+        .filter(|(_, item)| !item.trim().is_empty())
+        .map(|(index, item)| line(item, max).map_err(|p| (format!("{field}[{index}]"), p)))
         .collect()
 }
 
@@ -217,10 +220,14 @@ mod tests {
     fn lists_are_bounded_and_each_item_checked() {
         let many: Vec<String> = (0..101).map(|n| n.to_string()).collect();
         assert_eq!(
-            line_list(&many, 100, 10).unwrap_err(),
-            (None, TextProblem::TooMany { max: 100 })
+            line_list("f", &many, 100, 10).unwrap_err(),
+            ("f".to_owned(), TextProblem::TooMany { max: 100 })
         );
-        let bad = vec!["ok".to_owned(), "no\nway".to_owned()];
-        assert_eq!(line_list(&bad, 100, 10).unwrap_err().0, Some(1));
+        let bad = vec!["ok".to_owned(), " ".to_owned(), "no\nway".to_owned()];
+        assert_eq!(line_list("f", &bad, 100, 10).unwrap_err().0, "f[2]");
+        assert_eq!(
+            line_list("f", &bad[..2], 100, 10).unwrap(),
+            vec!["ok".to_owned()]
+        );
     }
 }

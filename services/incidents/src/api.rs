@@ -366,25 +366,17 @@ impl IncidentsApi {
                 raw.affected_properties.len(),
                 3,
             ),
-            (
-                "triage.data_categories",
-                raw.data_categories.len(),
-                MAX_CATEGORIES,
-            ),
         ] {
             tillit_text::field::at_most(count, max)
                 .map_err(|p| DomainError::invalid(field, p.to_string()))?;
         }
-        let mut data_categories = Vec::new();
-        for (index, category) in raw.data_categories.iter().enumerate() {
-            if !category.trim().is_empty() {
-                data_categories.push(line(
-                    &format!("triage.data_categories[{index}]"),
-                    category,
-                    200,
-                )?);
-            }
-        }
+        let data_categories = tillit_text::field::line_list(
+            "triage.data_categories",
+            &raw.data_categories,
+            MAX_CATEGORIES,
+            200,
+        )
+        .map_err(|(field, p)| DomainError::invalid(field, p.to_string()))?;
         let (affected_assets, affected_customers) = self.affected(&raw.affected_assets)?;
         Ok(Triage {
             severity: pick("triage.severity", &raw.severity, &SEVERITIES)?,

@@ -328,14 +328,8 @@ impl AssetsApi {
         let body = request.get_ref();
         let raw = body.processing.clone().unwrap_or_default();
         // Lists of the Art. 30 record: bounded, every item one checked line; blanks dropped.
-        let list = |field: &str, items: &[String]| -> Result<Vec<String>, DomainError> {
-            let kept: Vec<String> = items
-                .iter()
-                .filter(|s| !s.trim().is_empty())
-                .cloned()
-                .collect();
-            validate::list(field, &kept, MAX_LIST_ITEMS, 200)
-        };
+        let list =
+            |field: &str, items: &[String]| validate::list(field, items, MAX_LIST_ITEMS, 200);
         if raw.transfers_outside_eu.len() > MAX_LIST_ITEMS {
             return Err(DomainError::invalid(
                 "processing.transfers_outside_eu",

@@ -69,18 +69,16 @@ pub fn optional_lines(field: &str, raw: &str, max: usize) -> Result<String, Doma
     tillit_text::field::lines(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
 }
 
-/// A list of single-line items: at most `max_items`, each at most `max` characters; an
-/// error names the item (`field[index]`).
+/// A list of single-line items (`tillit_text::field::line_list`): blanks dropped, at most
+/// `max_items`, each at most `max` characters; an error names the item (`field[index]`).
 pub fn list(
     field: &str,
     raw: &[String],
     max_items: usize,
     max: usize,
 ) -> Result<Vec<String>, DomainError> {
-    tillit_text::field::line_list(raw, max_items, max).map_err(|(index, p)| match index {
-        Some(index) => DomainError::invalid(format!("{field}[{index}]"), p.to_string()),
-        None => DomainError::invalid(field, p.to_string()),
-    })
+    tillit_text::field::line_list(field, raw, max_items, max)
+        .map_err(|(field, p)| DomainError::invalid(field, p.to_string()))
 }
 
 #[cfg(test)]
