@@ -8,12 +8,13 @@ up:
     cargo build -p tillit-devstack
     exec target/debug/tillit-dev up
 
-# Run every test: unit tests and integration tests against real nats-servers they start.
+# Run every test: doc tests, then unit tests and integration tests against real nats-servers
+# they start; the last line is the test runner's summary.
 test:
     scripts/ensure-deps.sh nats smtp grpc
     cargo build --workspace --bins
-    if command -v cargo-nextest >/dev/null; then cargo nextest run --workspace --no-fail-fast; else cargo test --workspace --no-fail-fast; fi
-    cargo test --workspace --doc
+    cargo test --workspace --doc --quiet
+    if command -v cargo-nextest >/dev/null; then cargo nextest run --workspace --no-fail-fast; else cargo test --workspace --lib --bins --tests --no-fail-fast; fi
 
 # Formatting, clippy with warnings as errors, and buf lint of the protos.
 lint:
@@ -27,10 +28,12 @@ bench:
     scripts/ensure-deps.sh nats
     cargo run --release -p tillit-bench
 
-# Import assets from a CSV file (tenant,name,kind,owner_email,c,i,a[,external_key]) into the running platform.
-# Log in with TILLIT_EMAIL and TILLIT_PASSWORD (or pass TILLIT_TOKEN).
+# Import assets from a CSV file (tenant,name,kind,owner_email,c,i,a[,external_key]) into the running platform
+# with `tillit assets import`; with TILLIT_EMAIL (and TILLIT_PASSWORD) set it logs in first.
 import-assets FILE:
-    cargo run -q -p tillit-assets --bin tillit-import-assets -- {{FILE}}
+    cargo build -q -p tillit-cli
+    if [ -n "${TILLIT_EMAIL:-}" ]; then target/debug/tillit login --email "$TILLIT_EMAIL"; fi
+    target/debug/tillit assets import {{FILE}}
 
 # Remove local data (the event log and every projection).
 reset:

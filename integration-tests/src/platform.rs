@@ -5,8 +5,8 @@ use tillit_proto::assets::assets_service_client::AssetsServiceClient;
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tonic::transport::Channel;
 
-use crate::assets::{self, Service};
-use crate::identity::{Identity, bearer, test_config};
+use crate::assets::{self, Service, start_assets, start_incidents, start_reporting};
+use crate::identity::{Identity, bearer, start_identity, test_config};
 use tillit_proto::identity::{Contact, ContractTerms, CreateTenantRequest};
 use tillit_testkit::NatsServer;
 
@@ -48,7 +48,7 @@ impl Platform {
         let data = tempfile::tempdir().expect("dir");
         let mut config = assets::reporting_config_with(&self.nats.url(), data.path(), extra);
         config.clock = tillit_kernel::Clock::offset(clock_offset);
-        (Service::reporting(config).await, data)
+        (start_reporting(config).await, data)
     }
 
     /// An incidents client.
@@ -75,7 +75,7 @@ impl Platform {
     pub async fn start_with_clock(clock: tillit_kernel::Clock) -> Self {
         let nats = NatsServer::start();
         let data = tempfile::tempdir().expect("dir");
-        let identity = Identity::start(test_config(&nats.url(), data.path(), &[])).await;
+        let identity = start_identity(test_config(&nats.url(), data.path(), &[])).await;
         let admin = identity.admin_token().await;
         let mut client = identity.client().await;
         for slug in ["acme", "globex"] {
@@ -125,10 +125,10 @@ impl Platform {
             .await;
         let mut assets_config = assets::test_config(&nats.url(), data.path());
         assets_config.clock = clock.clone();
-        let assets = Service::assets(assets_config).await;
+        let assets = start_assets(assets_config).await;
         let mut incidents_config = assets::incidents_config(&nats.url(), data.path());
         incidents_config.clock = clock;
-        let incidents = Service::incidents(incidents_config).await;
+        let incidents = start_incidents(incidents_config).await;
         Self {
             nats,
             _data: data,

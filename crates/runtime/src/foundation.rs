@@ -14,6 +14,7 @@ use tillit_kernel::{
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
+use crate::Metrics;
 use crate::config::PlatformConfig;
 use crate::server::{ServeParts, serve};
 
@@ -29,12 +30,15 @@ pub struct Foundation {
     pub identity: ViewReader,
     /// Verifies access tokens against the identity view, catching up once on a miss.
     pub verifier: Verifier,
+    /// The service's metrics, served at `/metrics`.
+    pub metrics: Metrics,
 }
 
 impl Foundation {
     /// Connects to NATS, provisions `contexts`' streams, and starts the identity view and
-    /// `projections` in `<data dir>/<file>`.
+    /// `projections` in `<data dir>/<file>` for the gRPC service `service`.
     pub async fn start(
+        service: &str,
         platform: &PlatformConfig,
         clock: Clock,
         contexts: &[BoundedContext],
@@ -76,6 +80,7 @@ impl Foundation {
             db,
             identity,
             verifier,
+            metrics: Metrics::new(service),
         })
     }
 
@@ -98,6 +103,7 @@ impl Foundation {
                 auth: AuthLayer::new(self.verifier.clone(), public_methods),
                 admin,
                 ready: Arc::new(move || ready.readiness()),
+                metrics: self.metrics.clone(),
             },
             listeners.0,
             listeners.1,

@@ -6,6 +6,7 @@
 //! - [`server`]: the gRPC server (authentication layer, `grpc.health.v1`, reflection v1
 //!   and v1alpha) and the admin HTTP server (`/livez`, `/readyz`, extra routes such as
 //!   JWKS) run side by side until the shutdown signal, then drain.
+//! - [`metrics`]: the service's own Prometheus registry, served at `/metrics`.
 //!
 //! A service's `run(config, grpc_listener, admin_listener, shutdown)` starts a
 //! [`Foundation`] (store, streams, projections, verifier), wires its parts and serves; `main` is [`service_main`]: it loads the config, binds, and
@@ -14,10 +15,12 @@
 pub mod config;
 pub mod foundation;
 mod main_helper;
+pub mod metrics;
 pub mod server;
 pub mod telemetry;
 
 pub use config::{ConfigError, Env, PlatformConfig};
 pub use foundation::Foundation;
 pub use main_helper::{ServiceConfig, service_main};
+pub use metrics::Metrics;
 pub use server::{Readiness, ServeParts, grpc_incoming, serve, shutdown_signal};

@@ -26,8 +26,10 @@ pub struct ServeParts {
     pub auth: AuthLayer,
     /// Extra admin HTTP routes (for example `/.well-known/jwks.json`).
     pub admin: Router,
-    /// Feeds `/readyz` and the health status.
+    /// Feeds `/readyz`, `tillit_ready` and the health status.
     pub ready: Readiness,
+    /// Served at `/metrics`.
+    pub metrics: crate::Metrics,
 }
 
 /// The connections `listener` accepts, each with `TCP_NODELAY` set: without it every
@@ -96,6 +98,7 @@ pub async fn serve(
     let ready = parts.ready.clone();
     let admin = parts
         .admin
+        .merge(parts.metrics.router(parts.ready.clone()))
         .route("/livez", get(|| async { StatusCode::OK }))
         .route(
             "/readyz",

@@ -1,7 +1,8 @@
 //! Test-only helpers. [`NatsServer`] runs a real `nats-server -js` with a temporary store
 //! on a port the server chose itself (no race between picking a free port and binding it),
 //! and keeps that port across stop, kill -9 and restart so clients can reconnect.
-//! [`init_logging`] sends logs to the test output only when `TEST_LOG=1`.
+//! [`init_logging`] sends logs to the test output only when `TEST_LOG=1`. [`harness`] runs
+//! any service in-process on free ports, for the end-to-end tests and the benchmark.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -9,6 +10,8 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+pub mod harness;
 
 /// A nats-server child process with JetStream and its own store; stopped on drop.
 pub struct NatsServer {

@@ -10,7 +10,7 @@ use tillit_proto::identity::{
 };
 use tonic::Code;
 
-use crate::support::{Identity, Stack, bearer, test_config, user_password};
+use crate::support::{Stack, bearer, start_identity, test_config, user_password};
 
 fn timestamp(at: time::OffsetDateTime) -> Option<prost_types::Timestamp> {
     Some(tillit_kernel::clock::to_timestamp(at))
@@ -101,7 +101,7 @@ async fn coverage_shows_who_misses_the_current_version_or_acknowledged_over_twel
     let clock = Clock::system();
     let mut config = test_config(&nats.url(), data.path(), &[]);
     config.clock = clock.clone();
-    let identity = Identity::start(config).await;
+    let identity = start_identity(config).await;
     let admin = identity.admin_token().await;
     let (_, manager, _) = identity
         .create_user(

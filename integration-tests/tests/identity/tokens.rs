@@ -11,7 +11,7 @@ use tillit_integration_tests::identity::{Forger, claims_of};
 use tillit_proto::identity::{RetireSigningKeyRequest, WhoAmIRequest};
 use tonic::Code;
 
-use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Identity, Stack, bearer, test_config};
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack, bearer, start_identity, test_config};
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -167,7 +167,7 @@ async fn after_rotation_the_old_key_verifies_until_it_is_retired() {
         stack.data.path(),
         &[("TILLIT_IDENTITY_SIGNING_KEY_FILE", key_path.as_str())],
     );
-    stack.identity = Identity::start(config).await;
+    stack.identity = start_identity(config).await;
 
     let new = stack
         .identity

@@ -1,6 +1,7 @@
 //! The platform as an operator and an attacker meet it: NATS restarting and pausing under
 //! a running platform, hostile input at the edge, strangers at the login.
 
+mod admin_ports;
 mod hostile_input;
 mod logs;
 mod nats_restart;

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tillit_integration_tests::assets::{self, Service};
+use tillit_integration_tests::assets::{self, Service, start_assets, start_incidents};
 use tillit_integration_tests::identity::{Identity, Stack, bearer};
 use tillit_proto::assets::assets_service_client::AssetsServiceClient;
 use tillit_proto::assets::{
@@ -130,8 +130,8 @@ async fn services_follow_nats_through_restarts_and_fail_closed_while_it_is_pause
     let _ = officer;
     let data = stack.data.path().to_owned();
     let url = stack.nats.url();
-    let mut assets = Service::assets(assets::assets_config_with(&url, &data, &extra)).await;
-    let incidents = Service::incidents(assets::incidents_config_with(&url, &data, &extra)).await;
+    let mut assets = start_assets(assets::assets_config_with(&url, &data, &extra)).await;
+    let incidents = start_incidents(assets::incidents_config_with(&url, &data, &extra)).await;
 
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let running = load(
@@ -311,7 +311,7 @@ async fn services_follow_nats_through_restarts_and_fail_closed_while_it_is_pause
     assert!(identity_whoami.is_ok(), "{identity_whoami:?}");
     assets.stop().await;
     captured.clear();
-    let assets = Service::assets(assets::assets_config_with(&url, &data, &extra)).await;
+    let assets = start_assets(assets::assets_config_with(&url, &data, &extra)).await;
     let log = captured.text();
     assert!(
         log.contains("resuming projection from its checkpoint")

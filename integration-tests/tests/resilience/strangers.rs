@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use tillit_integration_tests::identity::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, Identity, Stack, bearer, test_config,
+    ADMIN_EMAIL, ADMIN_PASSWORD, Stack, bearer, start_identity, test_config,
 };
 use tillit_integration_tests::platform::stream_messages;
 use tillit_proto::identity::identity_service_client::IdentityServiceClient;
@@ -71,7 +71,7 @@ async fn a_stranger_throttles_only_itself_and_unknown_accounts_answer_alike() {
         .access_token;
     // A second identity replica that trusts the portal's account to state addresses.
     let data = tempfile::tempdir().expect("dir");
-    let trusting = Identity::start(test_config(
+    let trusting = start_identity(test_config(
         &stack.nats.url(),
         data.path(),
         &[(

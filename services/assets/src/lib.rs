@@ -39,6 +39,7 @@ pub async fn run(
 ) -> Result<(), String> {
     let rules = RuleSet::load(config.rules_file.as_deref())?;
     let foundation = Foundation::start(
+        SERVICE_NAME,
         &config.platform,
         config.clock.clone(),
         &[BoundedContext::ASSETS],

@@ -28,7 +28,6 @@ pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -59,6 +58,7 @@ pub async fn run(
 ) -> Result<(), String> {
     let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(Directory), Arc::new(Compliance)];
     let foundation = Foundation::start(
+        SERVICE_NAME,
         &config.platform,
         config.clock.clone(),
         &[BoundedContext::IDENTITY, BoundedContext::CREDENTIALS],
@@ -96,7 +96,10 @@ pub async fn run(
         compliance: ComplianceReader::new(db.clone()),
         projections: projections.clone(),
         signing,
-        unknown_email_logins: AtomicU64::new(0),
+        unknown_email_logins: foundation.metrics.counter(
+            "tillit_identity_login_unknown_email",
+            "Logins for e-mail addresses no account has (never events)",
+        ),
         throttle,
         dummy_hash,
         verifier: foundation.verifier.clone(),
@@ -128,20 +131,6 @@ pub async fn run(
                         (status, "signing keys unavailable").into_response()
                     }
                 }
-            }
-        }),
-    );
-    let counters = identity.clone();
-    let admin = admin.route(
-        "/metrics",
-        get(move || {
-            let unknown = counters.unknown_email_logins.load(std::sync::atomic::Ordering::Relaxed);
-            async move {
-                format!(
-                    "# HELP tillit_identity_login_unknown_email_total Logins for e-mail addresses no account has (never events).\n\
-                     # TYPE tillit_identity_login_unknown_email_total counter\n\
-                     tillit_identity_login_unknown_email_total {unknown}\n"
-                )
             }
         }),
     );

@@ -41,6 +41,7 @@ pub async fn run(
     let projections: Vec<Arc<dyn Projection>> =
         vec![Arc::new(AssetFacts), Arc::new(IncidentRegister)];
     let foundation = Foundation::start(
+        SERVICE_NAME,
         &config.platform,
         config.clock.clone(),
         &[BoundedContext::INCIDENTS],

@@ -60,6 +60,7 @@ pub async fn run(
         Arc::new(Reminders),
     ];
     let foundation = Foundation::start(
+        SERVICE_NAME,
         &config.platform,
         config.clock.clone(),
         &[BoundedContext::REPORTING],

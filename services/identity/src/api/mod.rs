@@ -14,7 +14,6 @@ mod service_accounts;
 mod session;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use tillit_auth::Caller;
 use tillit_kernel::{
@@ -86,7 +85,7 @@ pub struct Identity {
     /// The active signing key.
     pub signing: SigningMaterial,
     /// Logins for e-mails nobody has (a metric, never an event).
-    pub unknown_email_logins: AtomicU64,
+    pub unknown_email_logins: prometheus_client::metrics::counter::Counter,
     /// Counts failed sign-ins where they expire.
     pub throttle: Arc<crate::throttle::Throttle>,
     /// A hash of nothing, verified against when an account has no hash to verify (an

@@ -1,7 +1,6 @@
 //! Login, Refresh, Logout, ChangePassword and WhoAmI.
 
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::atomic::Ordering;
 
 use tillit_auth::layer::caller;
 use tillit_kernel::clock::to_timestamp;
@@ -134,9 +133,7 @@ impl IdentityApi {
             .holder(&TenantId::internal(), &email_key(email))
             .await?;
         let Some((tenant, user_id)) = holder.as_deref().and_then(user_of_subject) else {
-            identity
-                .unknown_email_logins
-                .fetch_add(1, Ordering::Relaxed);
+            identity.unknown_email_logins.inc();
             // The same reads as for a real account (of one that does not exist), so the
             // time of the answer matches a wrong password's.
             let nobody = AggregateId::derived(&TenantId::internal(), "unknown-login", email);

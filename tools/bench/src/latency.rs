@@ -6,17 +6,16 @@
 
 use std::time::{Duration, Instant};
 
-use tillit_integration_tests::assets::{Service, incidents_config};
-use tillit_integration_tests::identity::{ADMIN_EMAIL, Identity, bearer, test_config};
 use tillit_proto::common::PageRequest;
 use tillit_proto::identity::LoginRequest;
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::incidents::{ListIncidentsRequest, ReportIncidentRequest};
 use tillit_testkit::NatsServer;
+use tillit_testkit::harness::{ADMIN_EMAIL, bearer};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::Row;
+use crate::{Row, services};
 
 const SAMPLES: usize = 300;
 
@@ -27,8 +26,8 @@ fn p50(mut samples: Vec<Duration>) -> Duration {
 
 pub(crate) async fn measure(nats: &NatsServer) -> Result<Row, Box<dyn std::error::Error>> {
     let data = tempfile::tempdir()?;
-    let identity = Identity::start(test_config(&nats.url(), data.path(), &[])).await;
-    let incidents = Service::incidents(incidents_config(&nats.url(), data.path())).await;
+    let identity = services::identity(&nats.url(), data.path(), &[]).await;
+    let incidents = services::incidents(&nats.url(), data.path()).await;
     let admin = identity.admin_token().await;
     let channel = incidents.channel().await;
     let mut client = IncidentsServiceClient::new(channel.clone());
@@ -91,7 +90,7 @@ pub(crate) async fn logins() -> Result<Row, Box<dyn std::error::Error>> {
     // verifies faster than the dummy one).
     let nats = NatsServer::start();
     let data = tempfile::tempdir()?;
-    let identity = Identity::start(test_config(
+    let identity = services::identity(
         &nats.url(),
         data.path(),
         &[
@@ -100,7 +99,7 @@ pub(crate) async fn logins() -> Result<Row, Box<dyn std::error::Error>> {
             ("TILLIT_THROTTLE_PER_ACCOUNT", "1000000"),
             ("TILLIT_THROTTLE_PER_ADDRESS", "1000000"),
         ],
-    ))
+    )
     .await;
     let mut client = identity.client().await;
     let (mut unknown, mut wrong) = (Vec::new(), Vec::new());

@@ -3,16 +3,15 @@
 use std::time::Instant;
 
 use prost::Message as _;
-use tillit_integration_tests::assets::{Service, reporting_config};
-use tillit_integration_tests::identity::{Identity, bearer, test_config};
 use tillit_kernel::{BoundedContext, EventStore};
 use tillit_proto::common::{ConsistencyToken, PageRequest, Position};
 use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
 use tillit_proto::reporting::{AuditFilter, ExportAuditRequest, QueryAuditRequest};
 use tillit_testkit::NatsServer;
+use tillit_testkit::harness::bearer;
 use tonic::transport::Channel;
 
-use crate::{Row, sample_commit};
+use crate::{Row, sample_commit, services};
 
 const SIZES: [u64; 2] = [10_000, 50_000];
 
@@ -129,13 +128,13 @@ pub(crate) async fn measure(
     store: &EventStore,
 ) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let data = tempfile::tempdir()?;
-    let identity = Identity::start(test_config(&nats.url(), data.path(), &[])).await;
+    let identity = services::identity(&nats.url(), data.path(), &[]).await;
     // Reporting is ready once every stream it reads exists; assets and incidents, which
     // own two of them, do not run here.
     for context in [BoundedContext::ASSETS, BoundedContext::INCIDENTS] {
         store.provision(context).await?;
     }
-    let reporting = Service::reporting(reporting_config(&nats.url(), data.path())).await;
+    let reporting = services::reporting(&nats.url(), data.path()).await;
     let admin = identity.admin_token().await;
     let mut client = ReportingServiceClient::new(reporting.channel().await);
     let mut rows = Vec::new();

@@ -34,6 +34,7 @@ use tillit_testkit::NatsServer;
 
 mod export;
 mod latency;
+mod services;
 
 const CONCURRENCY: usize = 16;
 const APPENDS: usize = 16_000;
