@@ -4,7 +4,7 @@
 //! - [`config`]: settings from `TILLIT_*` variables.
 //! - [`domain`]: the asset decider (its state is the API's `Asset`, one fold for decider,
 //!   projection and point-in-time reads) and input validation; pure.
-//! - [`projection`]: the register read model.
+//! - the register read model is `tillit-assets-views` (reporting runs it too).
 //! - [`api`]: the `tillit.assets.v1.AssetsService` handlers.
 //!
 //! The control rules come from `tillit-rules`, shared with reporting.
@@ -12,7 +12,6 @@
 pub mod api;
 pub mod config;
 pub mod domain;
-pub mod projection;
 
 use std::sync::Arc;
 
@@ -25,7 +24,7 @@ use tokio::net::TcpListener;
 pub use config::AssetsConfig;
 
 use crate::api::{Assets, AssetsApi};
-use crate::projection::{Register, RegisterReader};
+use tillit_assets_views::register::{Register, RegisterReader};
 
 /// The fully qualified gRPC service name.
 pub const SERVICE_NAME: &str = "tillit.assets.v1.AssetsService";

@@ -4,8 +4,9 @@
 //! - [`domain`]: the deciders (tenant, user, credential, refresh chain, signing key,
 //!   service account, policy, acknowledgement, training, access review) and input
 //!   validation; pure.
-//! - [`projection`]: the directory (tenants, users, service accounts) and the compliance
-//!   read model (policies, acknowledgements, trainings, access reviews) for queries.
+//! - the directory (tenants, users, service accounts) and the compliance read model
+//!   (policies, acknowledgements, trainings, access reviews) are `tillit-identity-views`,
+//!   with the events they read; reporting runs them too.
 //! - [`api`]: the `tillit.identity.v1.IdentityService` handlers.
 //! - [`keys`], [`tokens`], [`passwords`]: the signing key, token issuing, argon2id.
 //! - [`bootstrap`]: tenant `internal` and the first admin on a first start.
@@ -23,7 +24,6 @@ pub mod config;
 pub mod domain;
 pub mod keys;
 pub mod passwords;
-pub mod projection;
 pub mod throttle;
 pub mod tokens;
 
@@ -44,7 +44,7 @@ pub use config::IdentityConfig;
 use crate::api::{Identity, IdentityApi, PUBLIC_METHODS};
 use crate::bootstrap::Bootstrapped;
 use crate::domain::signing_key::SigningKeyCommand;
-use crate::projection::{Compliance, ComplianceReader, Directory, DirectoryReader};
+use tillit_identity_views::{Compliance, ComplianceReader, Directory, DirectoryReader};
 
 /// The fully qualified gRPC service name.
 pub const SERVICE_NAME: &str = "tillit.identity.v1.IdentityService";

@@ -30,7 +30,7 @@ use crate::domain::incident::{
     ClockContext, IncidentCommand, IncidentDecider, IncidentEvent, Notification, action_status,
     linked_facts, obligation_status,
 };
-use crate::projection::Reader;
+use tillit_incidents_views::register::Reader;
 use tillit_rules::clocks::ContractHours;
 
 /// What the handlers share.

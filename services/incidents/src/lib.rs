@@ -4,7 +4,8 @@
 //! - [`config`]: settings from `TILLIT_*` variables.
 //! - [`domain`]: the incident decider (state = the API's `Incident`, one fold for decider
 //!   and projection); pure.
-//! - [`projection`]: asset facts (from ASSETS) and the incident register.
+//! - the read models (asset facts from ASSETS, the incident register) are
+//!   `tillit-incidents-views`, which reporting runs too.
 //! - [`api`]: the `tillit.incidents.v1.IncidentsService` handlers and who sees what.
 //!
 //! Triage copies what it needs of each affected asset (tenant, our role, classification,
@@ -14,7 +15,6 @@
 pub mod api;
 pub mod config;
 pub mod domain;
-pub mod projection;
 
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 pub use config::IncidentsConfig;
 
 use crate::api::{Incidents, IncidentsApi};
-use crate::projection::{AssetFacts, IncidentRegister, Reader};
+use tillit_incidents_views::register::{AssetFacts, IncidentRegister, Reader};
 
 /// The fully qualified gRPC service name.
 pub const SERVICE_NAME: &str = "tillit.incidents.v1.IncidentsService";

@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use base64::Engine;
 use futures::Stream;
-use tillit_assets::domain::asset::facts;
-use tillit_assets::projection::RegisterReader;
+use tillit_assets_views::asset::facts;
+use tillit_assets_views::register::RegisterReader;
 use tillit_auth::Permission;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
-use tillit_identity::projection::{ComplianceReader, DirectoryReader, policy_coverage};
-use tillit_incidents::projection::Reader as IncidentReader;
+use tillit_identity_views::{ComplianceReader, DirectoryReader, policy_coverage};
+use tillit_incidents_views::register::Reader as IncidentReader;
 use tillit_kernel::clock::{from_timestamp, to_timestamp};
 use tillit_kernel::verify::{ChainVerdict, verify_chain};
 use tillit_kernel::{

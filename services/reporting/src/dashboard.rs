@@ -3,7 +3,7 @@
 //!
 //! Improvement proposals are not incidents: they count in none of these figures.
 
-use tillit_incidents::domain::incident::{action_status, obligation_status, status};
+use tillit_incidents_views::incident::{action_status, obligation_status, status};
 use tillit_kernel::clock::from_timestamp;
 use tillit_proto::incidents::Incident;
 use tillit_proto::reporting::Count;

@@ -24,9 +24,9 @@ pub mod reminders;
 
 use std::sync::Arc;
 
-use tillit_assets::projection::{Register, RegisterReader};
-use tillit_identity::projection::{Compliance, ComplianceReader, Directory, DirectoryReader};
-use tillit_incidents::projection::{IncidentRegister, Reader as IncidentReader};
+use tillit_assets_views::register::{Register, RegisterReader};
+use tillit_identity_views::{Compliance, ComplianceReader, Directory, DirectoryReader};
+use tillit_incidents_views::register::{IncidentRegister, Reader as IncidentReader};
 use tillit_kernel::{BoundedContext, Projection, Runner};
 use tillit_proto::reporting::reporting_service_server::ReportingServiceServer;
 use tillit_rules::RuleSet;

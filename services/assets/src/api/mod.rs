@@ -31,7 +31,7 @@ use tonic::{Request, Status};
 use crate::config::AssetsConfig;
 use crate::domain::DomainError;
 use crate::domain::asset::AssetDecider;
-use crate::projection::RegisterReader;
+use tillit_assets_views::register::RegisterReader;
 
 /// What the handlers share.
 pub struct Assets {

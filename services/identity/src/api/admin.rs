@@ -25,7 +25,7 @@ use crate::domain::signing_key::SigningKeyCommand;
 use crate::domain::tenant::TenantCommand;
 use crate::domain::user::UserCommand;
 use crate::domain::validate;
-use crate::projection::UserFilter;
+use tillit_identity_views::UserFilter;
 
 /// Default and largest page sizes of list queries.
 const DEFAULT_PAGE: usize = 50;

@@ -23,7 +23,7 @@ use crate::domain::policy::{Acknowledge, PolicyEvent, Publish};
 use crate::domain::training::RecordTraining;
 use crate::domain::user::UserCommand;
 use crate::domain::validate;
-use crate::projection::{UserFilter, policy_coverage};
+use tillit_identity_views::{UserFilter, policy_coverage};
 
 /// Most characters of a policy text.
 const MAX_POLICY_TEXT: usize = 1_000_000;

@@ -33,7 +33,7 @@ use crate::domain::tenant::Tenant;
 use crate::domain::training::Training;
 use crate::domain::user::User;
 use crate::keys::SigningMaterial;
-use crate::projection::{ComplianceReader, DirectoryReader};
+use tillit_identity_views::{ComplianceReader, DirectoryReader};
 
 pub use errors::status;
 

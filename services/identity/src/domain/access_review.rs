@@ -15,17 +15,7 @@ use time::OffsetDateTime;
 
 use super::DomainError;
 
-tillit_kernel::event_enum! {
-    /// Events of a campaign.
-    pub enum AccessReviewEvent {
-        /// Started with its items.
-        Started(AccessReviewStarted),
-        /// An item was decided.
-        ItemDecided(AccessReviewItemDecided),
-        /// Every item was decided.
-        Completed(AccessReviewCompleted),
-    }
-}
+pub use tillit_identity_views::events::{ACCESS_REVIEW, AccessReviewEvent};
 
 /// A reviewer's decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +92,7 @@ impl AccessReviewState {
 pub struct AccessReview;
 
 impl Decider for AccessReview {
-    const TYPE: AggregateType = AggregateType::new("access_review");
+    const TYPE: AggregateType = ACCESS_REVIEW;
     type State = AccessReviewState;
     type Command = AccessReviewCommand;
     type Event = AccessReviewEvent;

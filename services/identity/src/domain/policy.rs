@@ -14,13 +14,10 @@ use time::OffsetDateTime;
 
 use super::DomainError;
 
-tillit_kernel::event_enum! {
-    /// Events of a policy.
-    pub enum PolicyEvent {
-        /// A version was published.
-        Published(PolicyVersionPublished),
-    }
-}
+pub use tillit_identity_views::events::{
+    AcknowledgementEvent, POLICY, POLICY_ACKNOWLEDGEMENT, PolicyEvent,
+};
+pub use tillit_identity_views::standing::{ACKNOWLEDGEMENT_MONTHS, Standing, add_months, coverage};
 
 /// Publish a version.
 #[derive(Clone, Debug)]
@@ -56,7 +53,7 @@ pub fn text_sha256(text: &str) -> String {
 pub struct Policy;
 
 impl Decider for Policy {
-    const TYPE: AggregateType = AggregateType::new("policy");
+    const TYPE: AggregateType = POLICY;
     type State = PolicyState;
     type Command = Publish;
     type Event = PolicyEvent;
@@ -94,14 +91,6 @@ impl Decider for Policy {
     }
 }
 
-tillit_kernel::event_enum! {
-    /// Events of one user's acknowledgements of one policy.
-    pub enum AcknowledgementEvent {
-        /// A version was acknowledged.
-        Acknowledged(PolicyAcknowledged),
-    }
-}
-
 /// Acknowledge the version described (copied from the policy by the caller).
 #[derive(Clone, Debug)]
 pub struct Acknowledge {
@@ -121,7 +110,7 @@ pub struct AcknowledgementState {
 pub struct Acknowledgement;
 
 impl Decider for Acknowledgement {
-    const TYPE: AggregateType = AggregateType::new("policy_acknowledgement");
+    const TYPE: AggregateType = POLICY_ACKNOWLEDGEMENT;
     type State = AcknowledgementState;
     type Command = Acknowledge;
     type Event = AcknowledgementEvent;
@@ -157,49 +146,6 @@ impl Decider for Acknowledgement {
             latest: Some(e.clone()),
         }
     }
-}
-
-pub use tillit_rules::controls::add_months;
-
-/// How long an acknowledgement counts (G4).
-pub const ACKNOWLEDGEMENT_MONTHS: u32 = 12;
-
-/// One staff member's standing for the current version.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Standing {
-    /// User id.
-    pub user_id: String,
-    /// The version last acknowledged and when, if any.
-    pub last: Option<(u32, OffsetDateTime)>,
-    /// Since when the current version is outstanding; `None` when covered.
-    pub outstanding_since: Option<OffsetDateTime>,
-}
-
-/// Who has not acknowledged `current` (version, published at) within 12 months at `now`,
-/// given each staff member's latest acknowledgement.
-pub fn coverage(
-    current: (u32, OffsetDateTime),
-    staff: impl IntoIterator<Item = (String, Option<(u32, OffsetDateTime)>)>,
-    now: OffsetDateTime,
-) -> Vec<Standing> {
-    let (version, published_at) = current;
-    staff
-        .into_iter()
-        .map(|(user_id, last)| {
-            let outstanding_since = match last {
-                Some((v, at)) if v == version => {
-                    let expires = add_months(at, ACKNOWLEDGEMENT_MONTHS);
-                    (expires <= now).then_some(expires)
-                }
-                _ => Some(published_at),
-            };
-            Standing {
-                user_id,
-                last,
-                outstanding_since,
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

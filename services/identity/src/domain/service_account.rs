@@ -13,19 +13,9 @@ use tillit_proto::identity::{
 use time::OffsetDateTime;
 
 use super::DomainError;
-use super::user::check_roles;
 
-tillit_kernel::event_enum! {
-    /// Events of a service account.
-    pub enum ServiceAccountEvent {
-        /// Registered, session version 1.
-        Created(ServiceAccountCreated),
-        /// New secret, session version raised.
-        SecretRotated(ServiceAccountSecretRotated),
-        /// Deactivated, session version raised.
-        Deactivated(ServiceAccountDeactivated),
-    }
-}
+use super::user::check_roles;
+pub use tillit_identity_views::events::{SERVICE_ACCOUNT, ServiceAccountEvent};
 
 /// Commands on a service account.
 #[derive(Clone, Debug)]
@@ -62,7 +52,7 @@ pub struct ServiceAccountState {
 pub struct ServiceAccount;
 
 impl Decider for ServiceAccount {
-    const TYPE: AggregateType = AggregateType::new("service_account");
+    const TYPE: AggregateType = SERVICE_ACCOUNT;
     type State = ServiceAccountState;
     type Command = ServiceAccountCommand;
     type Event = ServiceAccountEvent;

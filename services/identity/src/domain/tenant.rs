@@ -7,13 +7,7 @@ use time::OffsetDateTime;
 
 use super::DomainError;
 
-tillit_kernel::event_enum! {
-    /// Events of a tenant.
-    pub enum TenantEvent {
-        /// Registered.
-        Created(TenantCreated),
-    }
-}
+pub use tillit_identity_views::events::{TENANT, TenantEvent};
 
 /// Commands on a tenant.
 #[derive(Clone, Debug)]
@@ -33,7 +27,7 @@ pub struct TenantState {
 pub struct Tenant;
 
 impl Decider for Tenant {
-    const TYPE: AggregateType = AggregateType::new("tenant");
+    const TYPE: AggregateType = TENANT;
     type State = TenantState;
     type Command = TenantCommand;
     type Event = TenantEvent;

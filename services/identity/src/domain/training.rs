@@ -8,13 +8,7 @@ use time::OffsetDateTime;
 
 use super::DomainError;
 
-tillit_kernel::event_enum! {
-    /// Events of a user's record of one course.
-    pub enum TrainingEvent {
-        /// A completion was recorded.
-        Recorded(TrainingRecorded),
-    }
-}
+pub use tillit_identity_views::events::{TRAINING, TrainingEvent};
 
 /// Record a completion.
 #[derive(Clone, Debug)]
@@ -33,7 +27,7 @@ pub struct RecordTraining {
 pub struct Training;
 
 impl Decider for Training {
-    const TYPE: AggregateType = AggregateType::new("training");
+    const TYPE: AggregateType = TRAINING;
     type State = ();
     type Command = RecordTraining;
     type Event = TrainingEvent;

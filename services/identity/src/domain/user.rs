@@ -13,23 +13,7 @@ use time::OffsetDateTime;
 
 use super::DomainError;
 
-tillit_kernel::event_enum! {
-    /// Events of a user.
-    pub enum UserEvent {
-        /// Created, session version 1.
-        Created(UserCreated),
-        /// A role granted.
-        RoleGranted(RoleGranted),
-        /// A role revoked, session version raised.
-        RoleRevoked(RoleRevoked),
-        /// Deactivated, session version raised.
-        Deactivated(UserDeactivated),
-        /// Session version raised.
-        SessionVersionRaised(SessionVersionRaised),
-        /// One session ended (logout, a stolen refresh token).
-        SessionEnded(SessionEnded),
-    }
-}
+pub use tillit_identity_views::events::{USER, UserEvent};
 
 /// Commands on a user.
 #[derive(Clone, Debug)]
@@ -100,7 +84,7 @@ pub(crate) fn check_roles(
 }
 
 impl Decider for User {
-    const TYPE: AggregateType = AggregateType::new("user");
+    const TYPE: AggregateType = USER;
     type State = UserState;
     type Command = UserCommand;
     type Event = UserEvent;

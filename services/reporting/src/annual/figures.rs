@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use tillit_identity::domain::policy::Standing;
+use tillit_identity_views::standing::Standing;
 use tillit_kernel::clock::from_timestamp;
 use tillit_proto::assets::Asset;
 use tillit_proto::common::Position;
@@ -337,7 +337,7 @@ pub fn annual_report(input: &Input<'_>) -> AnnualReport {
     };
     for asset in input.assets.iter().filter(|a| a.retired.is_none()) {
         controls.assets += 1;
-        let facts = tillit_assets::domain::asset::facts(asset);
+        let facts = tillit_assets_views::asset::facts(asset);
         let class = format!(
             "class {}",
             facts

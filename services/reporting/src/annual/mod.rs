@@ -20,11 +20,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use prost::Message as _;
-use tillit_assets::projection::{Register, RegisterReader};
-use tillit_identity::projection::{
+use tillit_assets_views::register::{Register, RegisterReader};
+use tillit_identity_views::{
     Compliance, ComplianceReader, Directory, DirectoryReader, UserFilter, policy_coverage,
 };
-use tillit_incidents::projection::{IncidentRegister, Reader as IncidentReader};
+use tillit_incidents_views::register::{IncidentRegister, Reader as IncidentReader};
 use tillit_kernel::clock::from_timestamp;
 use tillit_kernel::verify::read_stream;
 use tillit_kernel::{EventStore, KernelError, Projection};

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use tillit_identity::domain::policy::Standing;
+use tillit_identity_views::standing::Standing;
 use tillit_kernel::clock::{from_timestamp, to_timestamp};
 use tillit_proto::assets::Asset;
 use tillit_proto::identity::{AccessReview, Policy, User};
@@ -293,7 +293,7 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
     }
 
     for asset in snapshot.assets {
-        let facts = tillit_assets::domain::asset::facts(asset);
+        let facts = tillit_assets_views::asset::facts(asset);
         for status in snapshot.rules.evaluate(&facts, now) {
             let (kind, lead_days, what) = match status.control.as_str() {
                 "asset-review" => (kind::ASSET_REVIEW, 14, "Review"),

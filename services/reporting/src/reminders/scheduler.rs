@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tillit_identity::projection::{UserFilter, policy_coverage};
+use tillit_identity_views::{UserFilter, policy_coverage};
 use tillit_kernel::{CommandMeta, CommandRequest, KernelError, Target};
 use time::OffsetDateTime;
 

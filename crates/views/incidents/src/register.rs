@@ -21,7 +21,7 @@ use tillit_proto::common::Position;
 use tillit_proto::incidents::Incident;
 use tillit_proto::kernel::Commit;
 
-use crate::domain::incident::{IncidentEvent, apply};
+use crate::incident::{IncidentEvent, apply};
 
 /// (tenant, name, C, I, A, personal data, retired)
 type FactsRow<'a> = (&'a str, &'a str, u32, u32, u32, bool, bool);

@@ -1,11 +1,20 @@
-//! Identity's read models, in `identity.redb` beside the identity view:
+//! Identity's read models as every service that needs them runs them (identity in
+//! `identity.redb`, reporting in `reporting.redb`, each beside its identity view):
 //!
+//! - [`events`]: the events of identity's aggregates and their aggregate types.
 //! - [`directory`]: tenants, users and service accounts for the list and get queries.
 //! - [`compliance`]: current policy versions, acknowledgements, trainings and access-review
 //!   campaigns for the coverage, gap and campaign queries.
+//! - [`standing`]: where a staff member stands with a policy (G4), and
+//!   [`policy_coverage`] joining it with the directory.
+//!
+//! No API, runner, configuration or binary: the identity service and reporting both
+//! depend on this, not on each other.
 
 pub mod compliance;
 pub mod directory;
+pub mod events;
+pub mod standing;
 
 pub use compliance::{Compliance, ComplianceReader};
 pub use directory::{Directory, DirectoryReader, UserFilter};
@@ -15,7 +24,7 @@ use tillit_kernel::{KernelError, TenantId};
 use tillit_proto::identity::{Policy, User};
 use time::OffsetDateTime;
 
-use crate::domain::policy::{Standing, coverage};
+use crate::standing::{Standing, coverage};
 
 /// Where each active staff member (of `role`, or all) stands with `policy`'s current
 /// version at `now`: joined at query time from the directory and the acknowledgements, for

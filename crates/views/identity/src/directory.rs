@@ -14,9 +14,7 @@ use tillit_proto::identity::{
 };
 use tillit_proto::kernel::Commit;
 
-use crate::domain::service_account::{ServiceAccount, ServiceAccountEvent};
-use crate::domain::tenant::{Tenant, TenantEvent};
-use crate::domain::user::{User, UserEvent};
+use crate::events::{SERVICE_ACCOUNT, ServiceAccountEvent, TENANT, TenantEvent, USER, UserEvent};
 
 const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("directory_tenants");
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("directory_users");
@@ -62,8 +60,7 @@ impl Projection for Directory {
         commit: &Commit,
         _: &Position,
     ) -> Result<(), KernelError> {
-        use tillit_kernel::Decider as _;
-        if commit.aggregate_type == Tenant::TYPE.as_str() {
+        if commit.aggregate_type == TENANT.as_str() {
             let mut tenants = tx.open_table(TENANTS)?;
             for event in &commit.events {
                 let TenantEvent::Created(created) = TenantEvent::from_event(event)?;
@@ -77,7 +74,7 @@ impl Projection for Directory {
                 };
                 tenants.insert(created.tenant_id.as_str(), row.encode_to_vec().as_slice())?;
             }
-        } else if commit.aggregate_type == ServiceAccount::TYPE.as_str() {
+        } else if commit.aggregate_type == SERVICE_ACCOUNT.as_str() {
             let mut accounts = tx.open_table(SERVICE_ACCOUNTS)?;
             let mut tenants = tx.open_table(SERVICE_ACCOUNT_TENANTS)?;
             let id = commit.aggregate_id.as_str();
@@ -107,7 +104,7 @@ impl Projection for Directory {
                 };
                 accounts.insert((tenant, id), row.encode_to_vec().as_slice())?;
             }
-        } else if commit.aggregate_type == User::TYPE.as_str() {
+        } else if commit.aggregate_type == USER.as_str() {
             let mut users = tx.open_table(USERS)?;
             let mut by_tenant = tx.open_table(USERS_BY_TENANT)?;
             let id = commit.aggregate_id.as_str();

@@ -9,7 +9,7 @@ use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use tillit_kernel::clock::unix_nanos;
 use tillit_kernel::projection::open_read;
-use tillit_kernel::{Decider, EventPayload, KernelError, Projection};
+use tillit_kernel::{EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
 use tillit_proto::identity::{
     AccessReview as CampaignRow, AccessReviewItemState, GetAccessReviewResponse,
@@ -18,9 +18,10 @@ use tillit_proto::identity::{
 use tillit_proto::kernel::Commit;
 use time::OffsetDateTime;
 
-use crate::domain::access_review::{AccessReview, AccessReviewEvent};
-use crate::domain::policy::{Acknowledgement, AcknowledgementEvent, Policy, PolicyEvent};
-use crate::domain::training::{Training, TrainingEvent};
+use crate::events::{
+    ACCESS_REVIEW, AccessReviewEvent, AcknowledgementEvent, POLICY, POLICY_ACKNOWLEDGEMENT,
+    PolicyEvent, TRAINING, TrainingEvent,
+};
 
 const POLICIES: TableDefinition<&str, &[u8]> = TableDefinition::new("compliance_policies");
 const ACKNOWLEDGEMENTS: TableDefinition<(&str, &str), (u32, i64)> =
@@ -71,7 +72,7 @@ impl Projection for Compliance {
     ) -> Result<(), KernelError> {
         let kind = commit.aggregate_type.as_str();
         for event in &commit.events {
-            if kind == Policy::TYPE.as_str() {
+            if kind == POLICY.as_str() {
                 let PolicyEvent::Published(e) = PolicyEvent::from_event(event)?;
                 let row = PolicyRow {
                     policy_id: e.policy_id.clone(),
@@ -83,14 +84,14 @@ impl Projection for Compliance {
                 };
                 tx.open_table(POLICIES)?
                     .insert(e.policy_id.as_str(), row.encode_to_vec().as_slice())?;
-            } else if kind == Acknowledgement::TYPE.as_str() {
+            } else if kind == POLICY_ACKNOWLEDGEMENT.as_str() {
                 let AcknowledgementEvent::Acknowledged(e) =
                     AcknowledgementEvent::from_event(event)?;
                 tx.open_table(ACKNOWLEDGEMENTS)?.insert(
                     (e.policy_id.as_str(), e.user_id.as_str()),
                     (e.version, unix_nanos(e.acknowledged_at.as_ref())),
                 )?;
-            } else if kind == Training::TYPE.as_str() {
+            } else if kind == TRAINING.as_str() {
                 let TrainingEvent::Recorded(e) = TrainingEvent::from_event(event)?;
                 let mut table = tx.open_table(TRAININGS)?;
                 let key = (e.course.as_str(), e.user_id.as_str());
@@ -99,7 +100,7 @@ impl Projection for Compliance {
                 if best.is_none_or(|(_, until)| until < valid_until) {
                     table.insert(key, (unix_nanos(e.completed_at.as_ref()), valid_until))?;
                 }
-            } else if kind == AccessReview::TYPE.as_str() {
+            } else if kind == ACCESS_REVIEW.as_str() {
                 let mut table = tx.open_table(CAMPAIGNS)?;
                 let id = commit.aggregate_id.as_str();
                 let current = table

@@ -11,7 +11,7 @@ use tillit_proto::assets::Asset;
 use tillit_proto::common::Position;
 use tillit_proto::kernel::Commit;
 
-use crate::domain::asset::{AssetEvent, apply};
+use crate::asset::{AssetEvent, apply};
 
 const ASSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("assets");
 const BY_TENANT: TableDefinition<(&str, &str, &str), ()> = TableDefinition::new("assets_by_tenant");

@@ -1,0 +1,7 @@
+//! The incident register as every service that needs it runs it: the incident's events,
+//! statuses and fold ([`incident`]), and the read models over INCIDENTS and ASSETS with
+//! their reader ([`register`]). No API, runner, configuration or binary: the incidents
+//! service and reporting both depend on this, not on each other.
+
+pub mod incident;
+pub mod register;
