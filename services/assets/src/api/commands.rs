@@ -1,6 +1,7 @@
 //! Commands: register, change details, assign owner, classify, processing, evidence,
 //! review, retire.
 
+use tillit_api::Refusal;
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
 use tillit_kernel::clock::{TimeWindow, parse_time, to_timestamp};
@@ -19,7 +20,8 @@ use tillit_proto::assets::{
 use tillit_proto::common::ConsistencyToken;
 use tonic::{Request, Response, Status};
 
-use super::{AssetsApi, can_manage, meta, status};
+use super::errors::{self, status};
+use super::{AssetsApi, can_manage, meta};
 use crate::domain::DomainError;
 use crate::domain::asset::{AssetCommand, AssetEvent, Evidence, apply};
 use crate::domain::validate;
@@ -37,6 +39,8 @@ pub(super) enum Registration {
     Created(Executed<AssetEvent>),
     /// The asset (same tenant and name or import key) already existed: nothing appended.
     Existed,
+    /// Another asset of the tenant holds the name: nothing appended.
+    NameTaken,
 }
 
 /// Every time an evidence states, through the kernel's one parser: something that
@@ -129,17 +133,18 @@ impl AssetsApi {
         registered.tenant_id = tenant.as_str().to_owned();
         let owner = self.assets.assets.address(&tenant, id.clone());
         for key in [&identity_key, &name_key] {
-            self.assets
+            let reserved = self
+                .assets
                 .reservations
                 .reserve(&tenant, key, &owner, command_meta.clone())
-                .await
-                .map_err(|e| match e {
-                    tillit_kernel::ReservationError::Taken { .. } => {
-                        Status::already_exists("name: another asset of this tenant has this name")
-                    }
-                    tillit_kernel::ReservationError::Kernel(e) => e.into(),
-                    other => Status::internal(other.to_string()),
-                })?;
+                .await;
+            match reserved {
+                Ok(_) => {}
+                Err(tillit_kernel::ReservationError::Taken { .. }) => {
+                    return Ok(Registration::NameTaken);
+                }
+                Err(other) => return Err(errors::reservation(other)),
+            }
         }
         let executed = self
             .assets
@@ -173,9 +178,11 @@ impl AssetsApi {
         let caller = caller(request)?;
         let (id, asset) = self.readable(&caller, raw_id).await?;
         if !can_manage(&caller, &asset) {
-            return Err(Status::permission_denied(
-                "only a security officer, an admin or the asset's owner may change it",
-            ));
+            return Err(Refusal::PermissionDenied(format!(
+                "asset {}: only a security officer, an admin or the asset's owner may change it",
+                id.as_str()
+            ))
+            .into());
         }
         let executed = self
             .assets
@@ -249,9 +256,7 @@ impl AssetsApi {
                     consistency: Some(executed.consistency()),
                 }))
             }
-            Registration::Existed => Err(Status::already_exists(
-                "name: another asset of this tenant has this name",
-            )),
+            Registration::Existed | Registration::NameTaken => Err(errors::name_taken()),
         }
     }
 

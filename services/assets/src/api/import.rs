@@ -12,6 +12,7 @@ use tillit_proto::common::{ConsistencyToken, Position};
 use tonic::{Request, Response, Status};
 
 use super::commands::{NewAsset, Registration};
+use super::errors;
 use super::{AssetsApi, meta};
 use crate::domain::DomainError;
 use crate::domain::validate;
@@ -98,12 +99,7 @@ impl AssetsApi {
             .from_reader(request.get_ref().csv.as_bytes());
         let header: Vec<String> = reader
             .headers()
-            .map_err(|e| {
-                Status::from(DomainError::invalid(
-                    "csv",
-                    format!("unreadable header: {e}"),
-                ))
-            })?
+            .map_err(|e| DomainError::invalid("csv", format!("unreadable header: {e}")))?
             .iter()
             .map(str::to_lowercase)
             .collect();
@@ -164,11 +160,11 @@ impl AssetsApi {
                     }
                 }
                 Ok(Registration::Existed) => answer.unchanged += 1,
-                Err(status) if status.code() == tonic::Code::AlreadyExists => {
+                Ok(Registration::NameTaken) => {
                     answer.errors.push(ImportError {
                         line,
                         field: "name".into(),
-                        message: status.message().to_owned(),
+                        message: errors::NAME_TAKEN.into(),
                     });
                 }
                 Err(status) => return Err(status),

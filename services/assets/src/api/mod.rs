@@ -11,17 +11,18 @@
 //! caller may not read answers NOT_FOUND, exactly like a missing one.
 
 mod commands;
+mod errors;
 mod import;
 mod queries;
 mod records;
 
 use std::sync::Arc;
 
+use tillit_api::lookup::Consistency;
 use tillit_auth::view::ViewReader;
 use tillit_auth::{Caller, Permission};
 use tillit_kernel::{
-    AggregateId, CommandMeta, EventStore, ExecuteError, KernelError, ProjectionRunner,
-    Reservations, Runner, TenantId,
+    AggregateId, CommandMeta, EventStore, ProjectionRunner, Reservations, Runner, TenantId,
 };
 use tillit_proto::assets::Asset;
 use tillit_proto::common::ConsistencyToken;
@@ -29,7 +30,6 @@ use tillit_rules::RuleSet;
 use tonic::{Request, Status};
 
 use crate::config::AssetsConfig;
-use crate::domain::DomainError;
 use crate::domain::asset::AssetDecider;
 use tillit_assets_views::register::RegisterReader;
 
@@ -65,14 +65,17 @@ impl AssetsApi {
         Self { assets }
     }
 
+    /// How the handlers wait for this service's projections.
+    fn consistency(&self) -> Consistency<'_> {
+        Consistency::new(
+            &self.assets.projections,
+            self.assets.config.platform.consistency_timeout,
+        )
+    }
+
     /// Waits until this service's projections have applied the request's token.
     async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
-        let timeout = self.assets.config.platform.consistency_timeout;
-        Ok(self
-            .assets
-            .projections
-            .wait_for_request(token, timeout)
-            .await?)
+        Ok(self.consistency().wait(token).await?)
     }
 
     /// The current asset if the caller may read it, else NOT_FOUND.
@@ -82,22 +85,17 @@ impl AssetsApi {
         raw_id: &str,
     ) -> Result<(AggregateId, Asset), Status> {
         let id = AggregateId::parse(raw_id, "asset_id")?;
-        let lookup = || -> Result<Option<Asset>, Status> {
-            Ok(self
-                .assets
-                .register
-                .asset(id.as_str())?
-                .filter(|asset| can_read(caller, asset)))
-        };
-        let mut asset = lookup()?;
-        if asset.is_none() {
-            // Perhaps written a moment ago by a caller that passed no token. Invisible and
-            // missing assets take the same path, so timing reveals nothing either.
-            let timeout = self.assets.config.platform.consistency_timeout;
-            self.assets.projections.catch_up("ASSETS", timeout).await?;
-            asset = lookup()?;
-        }
-        let asset = asset.ok_or_else(|| Status::not_found("asset not found"))?;
+        // Invisible and missing assets take the same path, so timing reveals nothing.
+        let asset = self
+            .consistency()
+            .find("ASSETS", "asset", || {
+                Ok(self
+                    .assets
+                    .register
+                    .asset(id.as_str())?
+                    .filter(|asset| can_read(caller, asset)))
+            })
+            .await?;
         Ok((id, asset))
     }
 }
@@ -123,27 +121,6 @@ pub(crate) fn can_manage(caller: &Caller, asset: &Asset) -> bool {
 /// Envelope data for a command by `caller`, from the request's metadata.
 pub(crate) fn meta<T>(request: &Request<T>, caller: &Caller) -> CommandMeta {
     tillit_auth::command_meta(request, caller.actor())
-}
-
-impl From<DomainError> for Status {
-    fn from(error: DomainError) -> Self {
-        match error {
-            DomainError::Invalid { field, reason } => KernelError::invalid(&field, reason).into(),
-            DomainError::AlreadyExists(what) => {
-                Status::already_exists(format!("{what} already exists"))
-            }
-            DomainError::Precondition(reason) => Status::failed_precondition(reason),
-            DomainError::Kernel(error) => error.into(),
-        }
-    }
-}
-
-/// The status of a command that did not run.
-pub(crate) fn status(error: ExecuteError<DomainError>) -> Status {
-    match error {
-        ExecuteError::Domain(error) => error.into(),
-        ExecuteError::Kernel(error) => error.into(),
-    }
 }
 
 use tillit_proto::assets::assets_service_server::AssetsService;

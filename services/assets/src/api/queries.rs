@@ -1,22 +1,22 @@
 //! Queries: one asset (now or as of a time or position), lists, timeline, gaps, reviews due.
 
-use base64::Engine;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
+use tillit_kernel::TenantId;
 use tillit_kernel::clock::{from_timestamp, to_timestamp};
-use tillit_kernel::{KernelError, TenantId};
 use tillit_proto::assets::{
     Asset, ControlGap, GetAssetRequest, GetAssetResponse, GetAssetTimelineRequest,
     GetAssetTimelineResponse, GetControlGapsRequest, GetControlGapsResponse, ListAssetsRequest,
     ListAssetsResponse, ListReviewsDueRequest, ListReviewsDueResponse,
 };
-use tillit_proto::common::PageResponse;
 use tillit_rules::Severity;
 use tonic::{Request, Response, Status};
 
 use super::{AssetsApi, can_read};
 use crate::domain::DomainError;
 use crate::domain::asset::{AssetEvent, apply, facts, has_personal_data};
+use tillit_api::Refusal;
+use tillit_api::page::Page;
 use tillit_kernel::EventPayload;
 
 const DEFAULT_PAGE: usize = 50;
@@ -113,7 +113,7 @@ impl AssetsApi {
             asset.version = stored.commit.aggregate_version;
         }
         if asset.asset_id.is_empty() {
-            return Err(Status::not_found("the asset did not exist then"));
+            return Err(Refusal::NotFound("asset (at that time)").into());
         }
         Ok(Response::new(GetAssetResponse {
             asset: Some(self.presented(asset)),
@@ -142,35 +142,12 @@ impl AssetsApi {
             }
         }
         let due_before = body.review_due_before.as_ref().and_then(from_timestamp);
-        let limit = match body.page.as_ref().map_or(0, |p| p.page_size) {
-            0 => DEFAULT_PAGE,
-            n => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
-        };
-        let token = body
-            .page
-            .as_ref()
-            .map(|p| p.page_token.clone())
-            .unwrap_or_default();
-        let after = if token.is_empty() {
-            None
-        } else {
-            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(&token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    KernelError::invalid("page.page_token", "not a token of this listing")
-                })?;
-            Some(raw)
-        };
-        let after_key = after.as_deref().map(|raw| {
+        let page = Page::of(body.page.as_ref(), DEFAULT_PAGE, MAX_PAGE)?;
+        let after_key = page.cursor(|raw| {
             let mut parts = raw.splitn(3, '\u{0}');
-            (
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-            )
-        });
+            Some((parts.next()?, parts.next()?, parts.next()?))
+        })?;
+        let limit = page.limit;
         let rules = &self.assets.rules;
         let assets = self.assets_in(&scope, after_key, limit, |asset| {
             let levels = asset.classification.unwrap_or_default();
@@ -188,24 +165,17 @@ impl AssetsApi {
                         .is_some_and(|due| due < before)
                 })
         })?;
-        let full = assets.len() == limit;
-        let next = assets
-            .last()
-            .filter(|_| full)
-            .map(|a| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-                    "{}\u{0}{}\u{0}{}",
-                    a.tenant_id,
-                    a.name.to_lowercase(),
-                    a.asset_id
-                ))
-            })
-            .unwrap_or_default();
+        let next = page.next(&assets, |a| {
+            format!(
+                "{}\u{0}{}\u{0}{}",
+                a.tenant_id,
+                a.name.to_lowercase(),
+                a.asset_id
+            )
+        });
         Ok(Response::new(ListAssetsResponse {
             assets: assets.into_iter().map(|a| self.presented(a)).collect(),
-            page: Some(PageResponse {
-                next_page_token: next,
-            }),
+            page: next,
         }))
     }
 

@@ -16,8 +16,9 @@ use tillit_proto::assets::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{AssetsApi, can_read};
+use super::{AssetsApi, can_read, errors};
 use crate::domain::asset::has_personal_data;
+use tillit_api::Refusal;
 
 fn transfers(processing: &Processing) -> Vec<serde_json::Value> {
     processing
@@ -69,7 +70,7 @@ fn asset_entry(asset: &Asset) -> serde_json::Value {
 
 fn csv_of(assets: &[Asset]) -> Result<String, Status> {
     let mut writer = tillit_text::csv::SafeCsv::new();
-    let internal = |e: tillit_text::csv::CsvError| Status::internal(e.to_string());
+    let internal = |e: tillit_text::csv::CsvError| errors::unwritable("records CSV", e);
     writer
         .record([
             "asset_id",
@@ -138,7 +139,7 @@ impl AssetsApi {
             .assets
             .identity
             .tenant(tenant.as_str())?
-            .ok_or_else(|| Status::not_found("tenant not found"))?;
+            .ok_or(Refusal::NotFound("tenant"))?;
         let assets =
             self.assets
                 .register
@@ -174,7 +175,7 @@ impl AssetsApi {
         };
         Ok(Response::new(GetProcessingRecordResponse {
             json: serde_json::to_string_pretty(&record)
-                .map_err(|e| Status::internal(e.to_string()))?,
+                .map_err(|e| errors::unwritable("records JSON", e))?,
             csv: csv_of(&assets)?,
             assets: u32::try_from(assets.len()).unwrap_or(u32::MAX),
         }))

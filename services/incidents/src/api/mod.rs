@@ -6,19 +6,24 @@
 //! incidents it reported or that affect its tenant — customer-facing fields only (no
 //! internal notes, actions, reviews or other customers). Anything else is NOT_FOUND.
 
+mod errors;
+
+use errors::status;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use base64::Engine;
+use tillit_api::Refusal;
+use tillit_api::lookup::Consistency;
+use tillit_api::page::Page;
 use tillit_auth::layer::caller;
 use tillit_auth::view::ViewReader;
 use tillit_auth::{Caller, Permission};
 use tillit_kernel::clock::{TimeWindow, from_timestamp, parse_time, to_timestamp};
 use tillit_kernel::{
-    AggregateId, CommandMeta, CommandRequest, EventStore, ExecuteError, KernelError,
-    ProjectionRunner, Runner, Target, TenantId,
+    AggregateId, CommandMeta, CommandRequest, EventStore, ProjectionRunner, Runner, Target,
+    TenantId,
 };
-use tillit_proto::common::{ConsistencyToken, PageResponse};
+use tillit_proto::common::ConsistencyToken;
 use tillit_proto::incidents::incidents_service_server::IncidentsService;
 use tillit_proto::incidents::*;
 use time::OffsetDateTime;
@@ -181,23 +186,6 @@ fn happened(
     parse_time(field, ts, now, TimeWindow::Happened).map_err(DomainError::Kernel)
 }
 
-impl From<DomainError> for Status {
-    fn from(error: DomainError) -> Self {
-        match error {
-            DomainError::Invalid { field, reason } => KernelError::invalid(&field, reason).into(),
-            DomainError::Precondition(reason) => Status::failed_precondition(reason),
-            DomainError::Kernel(error) => error.into(),
-        }
-    }
-}
-
-fn status(error: ExecuteError<DomainError>) -> Status {
-    match error {
-        ExecuteError::Domain(error) => error.into(),
-        ExecuteError::Kernel(error) => error.into(),
-    }
-}
-
 /// Envelope data for a command by `caller`, from the request's metadata.
 fn meta<T>(request: &Request<T>, caller: &Caller) -> CommandMeta {
     tillit_auth::command_meta(request, caller.actor())
@@ -209,13 +197,17 @@ impl IncidentsApi {
         Self { state }
     }
 
+    /// How the handlers wait for this service's projections.
+    fn consistency(&self) -> Consistency<'_> {
+        Consistency::new(
+            &self.state.projections,
+            self.state.config.platform.consistency_timeout,
+        )
+    }
+
+    /// Waits until this service's projections have applied the request's token.
     async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
-        let timeout = self.state.config.platform.consistency_timeout;
-        Ok(self
-            .state
-            .projections
-            .wait_for_request(token, timeout)
-            .await?)
+        Ok(self.consistency().wait(token).await?)
     }
 
     /// The incident if the caller sees it at all, with how much it sees.
@@ -223,27 +215,19 @@ impl IncidentsApi {
         &self,
         caller: &Caller,
         raw_id: &str,
-    ) -> Result<(AggregateId, Incident, View), Status> {
+    ) -> Result<(AggregateId, Incident, View), Refusal> {
         let id = AggregateId::parse(raw_id, "incident_id")?;
-        let lookup = || -> Result<Option<(Incident, View)>, Status> {
-            Ok(self
-                .state
-                .reader
-                .incident(id.as_str())?
-                .and_then(|i| view_of(caller, &i).map(|v| (i, v))))
-        };
-        let mut found = lookup()?;
-        if found.is_none() {
-            // Perhaps reported a moment ago by a caller that passed no token. Invisible and
-            // missing incidents take the same path, so timing reveals nothing either.
-            let timeout = self.state.config.platform.consistency_timeout;
-            self.state
-                .projections
-                .catch_up("INCIDENTS", timeout)
-                .await?;
-            found = lookup()?;
-        }
-        let (incident, view) = found.ok_or_else(|| Status::not_found("incident not found"))?;
+        // Invisible and missing incidents take the same path, so timing reveals nothing.
+        let (incident, view) = self
+            .consistency()
+            .find("INCIDENTS", "incident", || {
+                Ok(self
+                    .state
+                    .reader
+                    .incident(id.as_str())?
+                    .and_then(|i| view_of(caller, &i).map(|v| (i, v))))
+            })
+            .await?;
         Ok((id, incident, view))
     }
 
@@ -471,7 +455,7 @@ impl IncidentsService for IncidentsApi {
                 "sent_at",
                 body.sent_at
                     .as_ref()
-                    .ok_or_else(|| Status::from(DomainError::invalid("sent_at", "required")))?,
+                    .ok_or_else(|| DomainError::invalid("sent_at", "required"))?,
                 self.state.store.clock().now(),
             )?)),
             summary: tillit_text::field::lines(&body.summary, 20_000)
@@ -554,7 +538,7 @@ impl IncidentsService for IncidentsApi {
             .before
             .as_ref()
             .and_then(from_timestamp)
-            .ok_or_else(|| Status::from(DomainError::invalid("before", "a time is required")))?;
+            .ok_or_else(|| DomainError::invalid("before", "a time is required"))?;
         let mut due = Vec::new();
         for (incident, _) in self.state.reader.incidents(None, usize::MAX, |_| true)? {
             for obligation in incident.obligations {
@@ -582,12 +566,12 @@ impl IncidentsService for IncidentsApi {
             .visible(&caller, &request.get_ref().incident_id)
             .await?;
         if view != View::Full {
-            return Err(Status::not_found("incident not found"));
+            return Err(Refusal::NotFound("incident").into());
         }
         let report = incident_report(&incident, &self.state.config.dpo_contact);
         Ok(Response::new(GetIncidentReportResponse {
             json: serde_json::to_string_pretty(&report)
-                .map_err(|e| Status::internal(e.to_string()))?,
+                .map_err(|e| errors::unwritable("incident report", e))?,
         }))
     }
 
@@ -603,9 +587,9 @@ impl IncidentsService for IncidentsApi {
             || caller.may(Permission::ReportDeviation)
             || (caller.may(Permission::ReportIncident) && kind == "security_incident");
         if !allowed {
-            return Err(Status::permission_denied(format!(
-                "your roles may not report a {kind}"
-            )));
+            return Err(
+                Refusal::PermissionDenied(format!("your roles may not report a {kind}")).into(),
+            );
         }
         let now = self.state.store.clock().now();
         let detected = past_or_now("detected_at", body.detected_at.as_ref(), now)?;
@@ -701,12 +685,7 @@ impl IncidentsService for IncidentsApi {
         let related = self
             .visible(&caller, &request.get_ref().related_incident_id)
             .await
-            .map_err(|_| {
-                Status::from(DomainError::invalid(
-                    "related_incident_id",
-                    "no such incident",
-                ))
-            })?;
+            .map_err(|refusal| errors::related("related_incident_id", refusal))?;
         let executed = self
             .handle(
                 &request,
@@ -809,7 +788,7 @@ impl IncidentsService for IncidentsApi {
                 "due_at",
                 body.due_at
                     .as_ref()
-                    .ok_or_else(|| Status::from(DomainError::invalid("due_at", "required")))?,
+                    .ok_or_else(|| DomainError::invalid("due_at", "required"))?,
                 self.state.store.clock().now(),
                 TimeWindow::Due,
             )
@@ -852,9 +831,12 @@ impl IncidentsService for IncidentsApi {
             .iter()
             .any(|a| a.action_id == body.action_id && a.owner_user_id == caller.subject);
         if view != View::Full || !(owns || caller.may(Permission::ManageIncidents)) {
-            return Err(Status::permission_denied(
-                "only a security officer, an admin or the action's owner completes it",
-            ));
+            return Err(Refusal::PermissionDenied(format!(
+                "action {} of incident {}: only a security officer, an admin or the action's owner completes it",
+                body.action_id,
+                incident.incident_id
+            ))
+            .into());
         }
         let command = IncidentCommand::CompleteAction {
             action_id: body.action_id.clone(),
@@ -971,75 +953,44 @@ impl IncidentsService for IncidentsApi {
             "" => None,
             raw => Some(TenantId::parse(raw, "tenant_id")?),
         };
-        let limit = match body.page.as_ref().map_or(0, |p| p.page_size) {
-            0 => DEFAULT_PAGE,
-            n => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
-        };
-        let token = body
-            .page
-            .as_ref()
-            .map(|p| p.page_token.clone())
-            .unwrap_or_default();
-        let before = if token.is_empty() {
-            None
-        } else {
-            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(&token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| {
-                    s.split_once('/')
-                        .and_then(|(n, id)| Some((n.parse::<i64>().ok()?, id.to_owned())))
-                })
-                .ok_or_else(|| {
-                    KernelError::invalid("page.page_token", "not a token of this listing")
-                })?;
-            Some(raw)
-        };
-        let found = self.state.reader.incidents(
-            before.as_ref().map(|(n, id)| (*n, id.as_str())),
-            limit,
-            |stored| {
-                // Filters see what the caller sees: a customer's filter on another tenant,
-                // open actions or links matches exactly what it matches for a tenant that
-                // does not exist, so no answer tells of anything the customer cannot see.
-                let incident = match view_of(&caller, stored) {
-                    None => return false,
-                    Some(View::Customer) => std::borrow::Cow::Owned(for_customer(
-                        stored.clone(),
-                        caller.tenant.as_str(),
-                    )),
-                    Some(_) => std::borrow::Cow::Borrowed(stored),
-                };
-                let concerns = |t: &str| {
-                    incident.tenant_id == t
-                        || incident.triage.as_ref().is_some_and(|tr| {
-                            tr.affected_customers.iter().any(|c| c.tenant_id == t)
-                        })
-                };
-                status_filter.as_ref().is_none_or(|s| *s == incident.status)
-                    && kind.as_ref().is_none_or(|k| *k == incident.kind)
-                    && severity
+        let page = Page::of(body.page.as_ref(), DEFAULT_PAGE, MAX_PAGE)?;
+        let before = page.cursor(|raw| {
+            let (nanos, id) = raw.split_once('/')?;
+            Some((nanos.parse::<i64>().ok()?, id))
+        })?;
+        let found = self.state.reader.incidents(before, page.limit, |stored| {
+            // Filters see what the caller sees: a customer's filter on another tenant,
+            // open actions or links matches exactly what it matches for a tenant that
+            // does not exist, so no answer tells of anything the customer cannot see.
+            let incident = match view_of(&caller, stored) {
+                None => return false,
+                Some(View::Customer) => {
+                    std::borrow::Cow::Owned(for_customer(stored.clone(), caller.tenant.as_str()))
+                }
+                Some(_) => std::borrow::Cow::Borrowed(stored),
+            };
+            let concerns = |t: &str| {
+                incident.tenant_id == t
+                    || incident
+                        .triage
                         .as_ref()
-                        .is_none_or(|s| incident.triage.as_ref().is_some_and(|t| t.severity == *s))
-                    && tenant.as_ref().is_none_or(|t| concerns(t.as_str()))
-                    && (!body.has_open_actions
-                        || incident
-                            .actions
-                            .iter()
-                            .any(|a| a.status == action_status::OPEN))
-                    && (body.linked_to.is_empty()
-                        || incident.linked_incident_ids.contains(&body.linked_to))
-            },
-        )?;
-        let full = found.len() == limit;
-        let next = found
-            .last()
-            .filter(|_| full)
-            .map(|(_, (nanos, id))| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{nanos}/{id}"))
-            })
-            .unwrap_or_default();
+                        .is_some_and(|tr| tr.affected_customers.iter().any(|c| c.tenant_id == t))
+            };
+            status_filter.as_ref().is_none_or(|s| *s == incident.status)
+                && kind.as_ref().is_none_or(|k| *k == incident.kind)
+                && severity
+                    .as_ref()
+                    .is_none_or(|s| incident.triage.as_ref().is_some_and(|t| t.severity == *s))
+                && tenant.as_ref().is_none_or(|t| concerns(t.as_str()))
+                && (!body.has_open_actions
+                    || incident
+                        .actions
+                        .iter()
+                        .any(|a| a.status == action_status::OPEN))
+                && (body.linked_to.is_empty()
+                    || incident.linked_incident_ids.contains(&body.linked_to))
+        })?;
+        let next = page.next(&found, |(_, (nanos, id))| format!("{nanos}/{id}"));
         let incidents = found
             .into_iter()
             .map(|(incident, _)| match view_of(&caller, &incident) {
@@ -1049,9 +1000,7 @@ impl IncidentsService for IncidentsApi {
             .collect();
         Ok(Response::new(ListIncidentsResponse {
             incidents,
-            page: Some(PageResponse {
-                next_page_token: next,
-            }),
+            page: next,
         }))
     }
 }
