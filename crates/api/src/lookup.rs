@@ -37,6 +37,14 @@ impl<'a> Consistency<'a> {
         self.projections.wait_for_request(token, self.timeout).await
     }
 
+    /// Waits until the projections have applied everything `stream` holds now.
+    ///
+    /// # Errors
+    /// UNAVAILABLE when they do not get there in time.
+    pub async fn catch_up(&self, stream: &str) -> Result<(), KernelError> {
+        self.projections.catch_up(stream, self.timeout).await
+    }
+
     /// The resource `lookup` finds (`None` when it is missing or the caller may not see
     /// it), catching up with `stream` once on a miss.
     ///
@@ -52,7 +60,7 @@ impl<'a> Consistency<'a> {
         if let Some(found) = lookup()? {
             return Ok(found);
         }
-        self.projections.catch_up(stream, self.timeout).await?;
+        self.catch_up(stream).await?;
         lookup()?.ok_or(Refusal::NotFound(what))
     }
 }

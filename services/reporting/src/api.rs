@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use futures::Stream;
+use tillit_api::lookup::Consistency;
 use tillit_assets_views::asset::facts;
 use tillit_assets_views::register::RegisterReader;
 use tillit_auth::Permission;
@@ -181,12 +182,11 @@ impl ReportingApi {
         Self { state }
     }
 
+    /// Waits until this service's projections have applied the request's token.
     async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
         let timeout = self.state.config.platform.consistency_timeout;
-        Ok(self
-            .state
-            .projections
-            .wait_for_request(token, timeout)
+        Ok(Consistency::new(&self.state.projections, timeout)
+            .wait(token)
             .await?)
     }
 

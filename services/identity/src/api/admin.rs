@@ -1,11 +1,11 @@
 //! Tenants, users, roles, deactivation, password reset, unlock and key retirement.
 
-use base64::Engine;
+use tillit_api::page::Page;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
-use tillit_kernel::{AggregateId, CommandRequest, KernelError, Target, TenantId};
-use tillit_proto::common::{PageRequest, PageResponse};
+use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
+use tillit_proto::common::PageResponse;
 use tillit_proto::identity::{
     Contact, ContractTerms, CreateTenantRequest, CreateTenantResponse, CreateUserRequest,
     CreateUserResponse, DeactivateUserRequest, DeactivateUserResponse, GetTenantRequest,
@@ -40,37 +40,6 @@ fn tenant_id(field: &'static str, raw: &str) -> Result<TenantId, Status> {
 
 fn user_id(raw: &str) -> Result<AggregateId, Status> {
     AggregateId::parse(raw, "user_id").map_err(Status::from)
-}
-
-fn page_size(page: Option<&PageRequest>) -> usize {
-    match page.map_or(0, |p| p.page_size) {
-        0 => DEFAULT_PAGE,
-        n => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
-    }
-}
-
-fn page_token(page: Option<&PageRequest>) -> Result<Option<String>, Status> {
-    let raw = page.map(|p| p.page_token.as_str()).unwrap_or_default();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .map(Some)
-        .ok_or_else(|| {
-            KernelError::invalid("page.page_token", "not a token of this listing").into()
-        })
-}
-
-fn next_page(last: Option<String>, full: bool) -> Option<PageResponse> {
-    Some(PageResponse {
-        next_page_token: last
-            .filter(|_| full)
-            .map(|key| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key))
-            .unwrap_or_default(),
-    })
 }
 
 fn validate_contacts(contacts: &[Contact]) -> Result<Vec<Contact>, DomainError> {
@@ -276,18 +245,16 @@ impl IdentityApi {
         } else {
             Some(caller.tenant.as_str().to_owned())
         };
-        let page = request.get_ref().page.as_ref();
-        let limit = page_size(page);
-        let after = page_token(page)?;
+        let page = Page::of(request.get_ref().page.as_ref(), DEFAULT_PAGE, MAX_PAGE)?;
+        let after = page.cursor(Some)?;
         let tenants = self
             .identity
             .directory
-            .tenants(only.as_deref(), after.as_deref(), limit)?;
-        let last = tenants.last().map(|t| t.tenant_id.clone());
-        let full = tenants.len() == limit;
+            .tenants(only.as_deref(), after, page.limit)?;
+        let next = page.next(&tenants, |t| t.tenant_id.clone());
         Ok(Response::new(ListTenantsResponse {
             tenants,
-            page: next_page(last, full),
+            page: next,
         }))
     }
 
@@ -418,7 +385,7 @@ impl IdentityApi {
             ListScope::Nothing => {
                 return Ok(Response::new(ListUsersResponse {
                     users: Vec::new(),
-                    page: next_page(None, false),
+                    page: Some(PageResponse::default()),
                 }));
             }
         };
@@ -427,28 +394,14 @@ impl IdentityApi {
             role,
             status: status_filter,
         };
-        let limit = page_size(body.page.as_ref());
-        let after = page_token(body.page.as_ref())?;
-        let after_key = after
-            .as_deref()
-            .map(|key| {
-                key.split_once('\u{0}').ok_or_else(|| {
-                    Status::from(KernelError::invalid(
-                        "page.page_token",
-                        "not a token of this listing",
-                    ))
-                })
-            })
-            .transpose()?;
-        let users = self.identity.directory.users(&filter, after_key, limit)?;
-        let last = users
-            .last()
-            .map(|u| format!("{}\u{0}{}", u.tenant_id, u.email));
-        let full = users.len() == limit;
-        Ok(Response::new(ListUsersResponse {
-            users,
-            page: next_page(last, full),
-        }))
+        let page = Page::of(body.page.as_ref(), DEFAULT_PAGE, MAX_PAGE)?;
+        let after_key = page.cursor(|raw| raw.split_once('\u{0}'))?;
+        let users = self
+            .identity
+            .directory
+            .users(&filter, after_key, page.limit)?;
+        let next = page.next(&users, |u| format!("{}\u{0}{}", u.tenant_id, u.email));
+        Ok(Response::new(ListUsersResponse { users, page: next }))
     }
 
     pub(super) async fn grant_role(

@@ -15,6 +15,7 @@ mod session;
 
 use std::sync::Arc;
 
+use tillit_api::lookup::Consistency;
 use tillit_auth::Caller;
 use tillit_kernel::{
     AggregateId, CommandMeta, EventStore, ProjectionRunner, Reservations, Runner, TenantId,
@@ -107,25 +108,23 @@ impl IdentityApi {
         Self { identity }
     }
 
+    /// How the handlers wait for this service's projections.
+    fn consistency(&self) -> Consistency<'_> {
+        Consistency::new(
+            &self.identity.projections,
+            self.identity.config.platform.consistency_timeout,
+        )
+    }
+
     /// Waits until the projections have applied everything IDENTITY holds now: for a
     /// lookup that missed something perhaps written a moment ago without a token.
     async fn catch_up(&self) -> Result<(), Status> {
-        let timeout = self.identity.config.platform.consistency_timeout;
-        Ok(self
-            .identity
-            .projections
-            .catch_up("IDENTITY", timeout)
-            .await?)
+        Ok(self.consistency().catch_up("IDENTITY").await?)
     }
 
     /// Waits until this service's projections have applied the request's token.
     async fn wait(&self, token: Option<&ConsistencyToken>) -> Result<(), Status> {
-        let timeout = self.identity.config.platform.consistency_timeout;
-        Ok(self
-            .identity
-            .projections
-            .wait_for_request(token, timeout)
-            .await?)
+        Ok(self.consistency().wait(token).await?)
     }
 }
 
