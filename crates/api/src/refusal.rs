@@ -30,6 +30,13 @@ pub enum Refusal {
     Kernel(#[from] KernelError),
 }
 
+impl Refusal {
+    /// A document the service could not write (a bug, not the caller's input).
+    pub fn unwritable(what: &str, error: impl std::fmt::Display) -> Self {
+        Self::Internal(format!("writing the {what}: {error}"))
+    }
+}
+
 impl From<Refusal> for Status {
     fn from(refusal: Refusal) -> Self {
         match refusal {

@@ -210,25 +210,11 @@ pub fn service_env(
     data_dir: &Path,
     extra: &[(&str, &str)],
 ) -> Vec<(String, String)> {
-    let mut pairs = vec![
-        ("TILLIT_NATS_URL".to_owned(), nats_url.to_owned()),
-        ("TILLIT_DATA_DIR".to_owned(), data_dir.display().to_string()),
-        ("TILLIT_ISSUER".to_owned(), ISSUER.to_owned()),
-        (
-            "TILLIT_COMPANY_NAME".to_owned(),
-            "Tillit Test AB".to_owned(),
-        ),
-        (
-            "TILLIT_DPO_CONTACT".to_owned(),
-            "dpo@tillit.test".to_owned(),
-        ),
+    let company = [
+        ("TILLIT_COMPANY_NAME", "Tillit Test AB"),
+        ("TILLIT_DPO_CONTACT", "dpo@tillit.test"),
     ];
-    pairs.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    pairs
+    with_base(nats_url, data_dir, company.iter().chain(extra))
 }
 
 /// Identity's settings in a test: cheap argon2, the known admin, a short NATS timeout,
@@ -238,27 +224,28 @@ pub fn identity_env(
     data_dir: &Path,
     extra: &[(&str, &str)],
 ) -> Vec<(String, String)> {
+    let identity = [
+        ("TILLIT_ARGON2_MEMORY_KIB", "1024"),
+        ("TILLIT_ARGON2_ITERATIONS", "1"),
+        ("TILLIT_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
+        ("TILLIT_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("TILLIT_NATS_TIMEOUT_MS", "3000"),
+    ];
+    with_base(nats_url, data_dir, identity.iter().chain(extra))
+}
+
+/// The NATS, the data directory and the issuer, then `rest` in order.
+fn with_base<'a>(
+    nats_url: &str,
+    data_dir: &Path,
+    rest: impl Iterator<Item = &'a (&'a str, &'a str)>,
+) -> Vec<(String, String)> {
     let mut pairs = vec![
         ("TILLIT_NATS_URL".to_owned(), nats_url.to_owned()),
         ("TILLIT_DATA_DIR".to_owned(), data_dir.display().to_string()),
         ("TILLIT_ISSUER".to_owned(), ISSUER.to_owned()),
-        ("TILLIT_ARGON2_MEMORY_KIB".to_owned(), "1024".to_owned()),
-        ("TILLIT_ARGON2_ITERATIONS".to_owned(), "1".to_owned()),
-        (
-            "TILLIT_BOOTSTRAP_ADMIN_EMAIL".to_owned(),
-            ADMIN_EMAIL.to_owned(),
-        ),
-        (
-            "TILLIT_BOOTSTRAP_ADMIN_PASSWORD".to_owned(),
-            ADMIN_PASSWORD.to_owned(),
-        ),
-        ("TILLIT_NATS_TIMEOUT_MS".to_owned(), "3000".to_owned()),
     ];
-    pairs.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
+    pairs.extend(rest.map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     pairs
 }
 

@@ -42,8 +42,3 @@ pub(crate) fn reservation(error: ReservationError) -> Status {
         other => Refusal::Internal(other.to_string()).into(),
     }
 }
-
-/// A CSV or JSON document that could not be written (a bug, not the caller's input).
-pub(crate) fn unwritable(what: &str, error: impl std::fmt::Display) -> Status {
-    Refusal::Internal(format!("writing the {what}: {error}")).into()
-}

@@ -16,7 +16,7 @@ use tillit_proto::assets::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{AssetsApi, can_read, errors};
+use super::{AssetsApi, can_read};
 use crate::domain::asset::has_personal_data;
 use tillit_api::Refusal;
 
@@ -70,7 +70,8 @@ fn asset_entry(asset: &Asset) -> serde_json::Value {
 
 fn csv_of(assets: &[Asset]) -> Result<String, Status> {
     let mut writer = tillit_text::csv::SafeCsv::new();
-    let internal = |e: tillit_text::csv::CsvError| errors::unwritable("records CSV", e);
+    let internal =
+        |e: tillit_text::csv::CsvError| Status::from(Refusal::unwritable("records CSV", e));
     writer
         .record([
             "asset_id",
@@ -175,7 +176,7 @@ impl AssetsApi {
         };
         Ok(Response::new(GetProcessingRecordResponse {
             json: serde_json::to_string_pretty(&record)
-                .map_err(|e| errors::unwritable("records JSON", e))?,
+                .map_err(|e| Refusal::unwritable("records JSON", e))?,
             csv: csv_of(&assets)?,
             assets: u32::try_from(assets.len()).unwrap_or(u32::MAX),
         }))

@@ -34,11 +34,6 @@ pub(super) fn related(field: &str, refusal: Refusal) -> Status {
     }
 }
 
-/// The incident report could not be written (a bug, not the caller's input).
-pub(super) fn unwritable(what: &str, error: impl std::fmt::Display) -> Status {
-    Refusal::Internal(format!("writing the {what}: {error}")).into()
-}
-
 #[cfg(test)]
 mod tests {
     use tillit_api::Refusal;

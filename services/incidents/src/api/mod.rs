@@ -571,7 +571,7 @@ impl IncidentsService for IncidentsApi {
         let report = incident_report(&incident, &self.state.config.dpo_contact);
         Ok(Response::new(GetIncidentReportResponse {
             json: serde_json::to_string_pretty(&report)
-                .map_err(|e| errors::unwritable("incident report", e))?,
+                .map_err(|e| Refusal::unwritable("incident report", e))?,
         }))
     }
 
