@@ -499,7 +499,7 @@ async fn a_late_notification_needs_a_reason_which_is_kept() {
         .expect("report")
         .into_inner()
         .incident_id;
-    client
+    let triaged = client
         .triage_incident(bearer(
             officer,
             TriageIncidentRequest {
@@ -509,7 +509,9 @@ async fn a_late_notification_needs_a_reason_which_is_kept() {
             },
         ))
         .await
-        .expect("triage");
+        .expect("triage")
+        .into_inner()
+        .consistency;
     let notification = |reason: &str| RecordNotificationRequest {
         incident_id: id.clone(),
         obligation_id: "gdpr-33-1".into(),
@@ -527,7 +529,7 @@ async fn a_late_notification_needs_a_reason_which_is_kept() {
                 before: Some(tillit_kernel::clock::to_timestamp(
                     time::OffsetDateTime::now_utc(),
                 )),
-                consistency: None,
+                consistency: triaged.clone(),
             },
         ))
         .await
