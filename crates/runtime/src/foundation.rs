@@ -14,9 +14,9 @@ use tillit_kernel::{
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
-use crate::Metrics;
 use crate::config::PlatformConfig;
 use crate::server::{ServeParts, serve};
+use crate::{Metrics, StartError};
 
 /// A service's running foundation.
 pub struct Foundation {
@@ -44,15 +44,15 @@ impl Foundation {
         contexts: &[BoundedContext],
         file: &str,
         projections: Vec<Arc<dyn Projection>>,
-    ) -> Result<Self, String> {
-        let store = EventStore::connect(&platform.nats_url, platform.store.clone(), clock)
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<Self, StartError> {
+        let store = EventStore::connect(&platform.nats_url, platform.store.clone(), clock).await?;
         for context in contexts {
-            store.provision(*context).await.map_err(|e| e.to_string())?;
+            store.provision(*context).await?;
         }
-        std::fs::create_dir_all(&platform.data_dir)
-            .map_err(|e| format!("{}: {e}", platform.data_dir.display()))?;
+        std::fs::create_dir_all(&platform.data_dir).map_err(|source| StartError::DataDir {
+            path: platform.data_dir.clone(),
+            source,
+        })?;
         let mut all: Vec<Arc<dyn Projection>> = vec![Arc::new(IdentityView)];
         all.extend(projections);
         let projections = Arc::new(
@@ -67,8 +67,7 @@ impl Foundation {
                     ..ProjectionConfig::default()
                 },
             )
-            .await
-            .map_err(|e| e.to_string())?,
+            .await?,
         );
         let db = projections.database().clone();
         let identity = ViewReader::new(db.clone());
@@ -94,7 +93,7 @@ impl Foundation {
         admin: axum::Router,
         listeners: (TcpListener, TcpListener),
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), String> {
+    ) -> Result<(), StartError> {
         let ready = self.projections.clone();
         serve(
             ServeParts {
@@ -110,7 +109,7 @@ impl Foundation {
             shutdown,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(StartError::Serve)?;
         self.projections.stop().await;
         Ok(())
     }

@@ -7,16 +7,19 @@
 //!   and v1alpha) and the admin HTTP server (`/livez`, `/readyz`, extra routes such as
 //!   JWKS) run side by side until the shutdown signal, then drain.
 //! - [`metrics`]: the service's own Prometheus registry, served at `/metrics`.
+//! - [`StartError`]: why a service did not start, naming what failed.
 //!
 //! A service's `run(config, grpc_listener, admin_listener, shutdown)` starts a
-//! [`Foundation`] (store, streams, projections, verifier), wires its parts and serves; `main` is [`service_main`]: it loads the config, binds, and
-//! runs until Ctrl-C or SIGTERM.
+//! [`Foundation`] (store, streams, projections, verifier), wires its parts and serves;
+//! `main` is [`service_main`]: it loads the config, binds, and runs until Ctrl-C or
+//! SIGTERM.
 
 pub mod config;
 pub mod foundation;
 mod main_helper;
 pub mod metrics;
 pub mod server;
+mod start_error;
 pub mod telemetry;
 
 pub use config::{ConfigError, Env, PlatformConfig};
@@ -24,3 +27,4 @@ pub use foundation::Foundation;
 pub use main_helper::{ServiceConfig, service_main};
 pub use metrics::Metrics;
 pub use server::{Readiness, ServeParts, grpc_incoming, serve, shutdown_signal};
+pub use start_error::StartError;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use tokio::net::TcpListener;
 
+use crate::StartError;
 use crate::config::{ConfigError, Env, PlatformConfig};
 use crate::telemetry;
 
@@ -25,7 +26,7 @@ pub async fn service_main<C, F, Fut>(name: &str, run: F) -> ExitCode
 where
     C: ServiceConfig,
     F: FnOnce(C, TcpListener, TcpListener) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), StartError>>,
 {
     telemetry::init(name);
     let config = match Env::from_process().and_then(|env| C::from_env(&env)) {
@@ -38,10 +39,10 @@ where
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
             .await
-            .map_err(|e| format!("binding {addr}: {e}"))
+            .map_err(|source| StartError::Bind { addr, source })
     };
     let (grpc_addr, admin_addr) = config.addrs();
-    let listeners = async { Ok::<_, String>((bind(grpc_addr).await?, bind(admin_addr).await?)) };
+    let listeners = async { Ok((bind(grpc_addr).await?, bind(admin_addr).await?)) };
     let result = match listeners.await {
         Ok((grpc, admin)) => run(config, grpc, admin).await,
         Err(e) => Err(e),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tillit_kernel::{BoundedContext, Reservations, Runner};
 use tillit_proto::assets::assets_service_server::AssetsServiceServer;
 use tillit_rules::RuleSet;
-use tillit_runtime::Foundation;
+use tillit_runtime::{Foundation, StartError};
 use tokio::net::TcpListener;
 
 pub use config::AssetsConfig;
@@ -35,8 +35,8 @@ pub async fn run(
     grpc_listener: TcpListener,
     admin_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
-    let rules = RuleSet::load(config.rules_file.as_deref())?;
+) -> Result<(), StartError> {
+    let rules = RuleSet::load(config.rules_file.as_deref()).map_err(StartError::Settings)?;
     let foundation = Foundation::start(
         SERVICE_NAME,
         &config.platform,

@@ -36,7 +36,7 @@ use tillit_kernel::{
     Target, TenantId,
 };
 use tillit_proto::identity::identity_service_server::IdentityServiceServer;
-use tillit_runtime::Foundation;
+use tillit_runtime::{Foundation, StartError};
 use tokio::net::TcpListener;
 
 pub use config::IdentityConfig;
@@ -55,7 +55,7 @@ pub async fn run(
     grpc_listener: TcpListener,
     admin_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), StartError> {
     let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(Directory), Arc::new(Compliance)];
     let foundation = Foundation::start(
         SERVICE_NAME,
@@ -68,17 +68,21 @@ pub async fn run(
     .await?;
     let data_dir = &config.platform.data_dir;
     let signing = match &config.signing_key_file {
-        Some(path) => keys::load_or_generate(path, false)?,
-        None => keys::load_or_generate(&data_dir.join("identity-signing-key.pem"), true)?,
-    };
+        Some(path) => keys::load_or_generate(path, false),
+        None => keys::load_or_generate(&data_dir.join("identity-signing-key.pem"), true),
+    }
+    .map_err(StartError::Settings)?;
     let (store, projections) = (foundation.store.clone(), foundation.projections.clone());
     let db = foundation.db.clone();
-    let throttle = throttle::Throttle::start(store.clone(), config.throttle).await?;
+    let throttle = throttle::Throttle::start(store.clone(), config.throttle)
+        .await
+        .map_err(|e| StartError::step("the sign-in throttle", e))?;
     let cost = config.hash_cost;
     let dummy_hash =
         tokio::task::spawn_blocking(move || passwords::hash(&passwords::generate(), cost))
             .await
-            .map_err(|e| e.to_string())??;
+            .map_err(|e| StartError::step("hashing the dummy password", e))?
+            .map_err(|e| StartError::step("hashing the dummy password", e))?;
     let identity = Arc::new(Identity {
         tenants: Runner::new(store.clone(), BoundedContext::IDENTITY),
         users: Runner::new(store.clone(), BoundedContext::IDENTITY),
@@ -109,7 +113,10 @@ pub async fn run(
 
     activate_signing_key(&identity).await?;
     state_token_lifetime(&identity).await?;
-    match bootstrap::run(&identity).await? {
+    match bootstrap::run(&identity)
+        .await
+        .map_err(|e| StartError::step("bootstrapping the first admin", e))?
+    {
         Bootstrapped::AdminCreated { email, password } => {
             println!("Tillit admin login (shown once): {email} / {password}");
             tracing::info!(%email, "created tenant internal and the first admin");
@@ -125,18 +132,14 @@ pub async fn run(
             async move {
                 match keys {
                     Ok(keys) => axum::Json(keys::jwks(&keys)).into_response(),
-                    Err(e) => {
-                        tracing::error!(error = %e, "reading signing keys");
-                        let status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
-                        (status, "signing keys unavailable").into_response()
-                    }
+                    Err(e) => api::errors::keys_unavailable(&e),
                 }
             }
         }),
     );
     tracing::info!(
-        grpc = %grpc_listener.local_addr().map_err(|e| e.to_string())?,
-        admin = %admin_listener.local_addr().map_err(|e| e.to_string())?,
+        grpc = ?grpc_listener.local_addr().ok(),
+        admin = ?admin_listener.local_addr().ok(),
         "identity serving"
     );
     let routes =
@@ -155,7 +158,7 @@ pub async fn run(
 
 /// States the configured access-token lifetime in IDENTITY (a no-op when unchanged), so
 /// every service refuses tokens that claim to live longer.
-async fn state_token_lifetime(identity: &Identity) -> Result<(), String> {
+async fn state_token_lifetime(identity: &Identity) -> Result<(), StartError> {
     use domain::token_policy::{TokenPolicyCommand, policy_id};
     identity
         .token_policy
@@ -170,12 +173,12 @@ async fn state_token_lifetime(identity: &Identity) -> Result<(), String> {
         })
         .await
         .map(drop)
-        .map_err(|e| format!("stating the access-token lifetime: {e}"))
+        .map_err(|e| StartError::step("stating the access-token lifetime", e))
 }
 
 /// Records the configured key as active (a no-op when it is), refusing a retired one.
-async fn activate_signing_key(identity: &Identity) -> Result<(), String> {
-    let kid = AggregateId::parse(&identity.signing.kid, "kid").map_err(|e| e.to_string())?;
+async fn activate_signing_key(identity: &Identity) -> Result<(), StartError> {
+    let kid = AggregateId::parse(&identity.signing.kid, "kid")?;
     identity
         .keys
         .execute(CommandRequest {
@@ -190,5 +193,10 @@ async fn activate_signing_key(identity: &Identity) -> Result<(), String> {
         })
         .await
         .map(drop)
-        .map_err(|e| format!("activating signing key {}: {e}", identity.signing.kid))
+        .map_err(|e| {
+            StartError::step(
+                "activating the signing key",
+                format!("{}: {e}", identity.signing.kid),
+            )
+        })
 }

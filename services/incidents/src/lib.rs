@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use tillit_kernel::{BoundedContext, Projection, Runner};
 use tillit_proto::incidents::incidents_service_server::IncidentsServiceServer;
-use tillit_runtime::Foundation;
+use tillit_runtime::{Foundation, StartError};
 use tokio::net::TcpListener;
 
 pub use config::IncidentsConfig;
@@ -37,7 +37,7 @@ pub async fn run(
     grpc_listener: TcpListener,
     admin_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), StartError> {
     let projections: Vec<Arc<dyn Projection>> =
         vec![Arc::new(AssetFacts), Arc::new(IncidentRegister)];
     let foundation = Foundation::start(

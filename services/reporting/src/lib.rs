@@ -27,18 +27,52 @@ use std::sync::Arc;
 use tillit_assets_views::register::{Register, RegisterReader};
 use tillit_identity_views::{Compliance, ComplianceReader, Directory, DirectoryReader};
 use tillit_incidents_views::register::{IncidentRegister, Reader as IncidentReader};
-use tillit_kernel::{BoundedContext, Projection, Runner};
+use tillit_kernel::{BoundedContext, EventStore, Projection, ProjectionRunner, Runner};
 use tillit_proto::reporting::reporting_service_server::ReportingServiceServer;
 use tillit_rules::RuleSet;
-use tillit_runtime::Foundation;
+use tillit_runtime::{Foundation, StartError};
 use tokio::net::TcpListener;
 
 pub use config::ReportingConfig;
 
-use crate::api::{Reporting, ReportingApi};
+use crate::annual::review::ManagementReview;
+use crate::api::ReportingApi;
 use crate::audit::{AuditReader, AuditTrail};
+use crate::reminders::decider::Reminder;
 use crate::reminders::email::Mailer;
 use crate::reminders::projection::{Reminders, RemindersReader};
+
+/// What the handlers and the background tasks (reminder scheduler and delivery) share.
+pub struct Reporting {
+    /// Settings.
+    pub config: ReportingConfig,
+    /// The event store (integrity checks read the raw log).
+    pub store: EventStore,
+    /// The projections.
+    pub projections: Arc<ProjectionRunner>,
+    /// The audit trail.
+    pub audit: AuditReader,
+    /// Identity's directory (who is staff).
+    pub directory: DirectoryReader,
+    /// Policies and acknowledgements.
+    pub compliance: ComplianceReader,
+    /// The asset register.
+    pub assets: RegisterReader,
+    /// The incident register.
+    pub incidents: IncidentReader,
+    /// The control rules.
+    pub rules: RuleSet,
+    /// Issued reminders, deliveries, task lists.
+    pub reminders: RemindersReader,
+    /// Issues and records reminders.
+    pub reminder_runner: Runner<Reminder>,
+    /// Posts webhooks.
+    pub http: reqwest::Client,
+    /// Sends e-mail, when an SMTP server is configured.
+    pub mailer: Option<Mailer>,
+    /// Management-review sign-offs.
+    pub reviews: Runner<ManagementReview>,
+}
 
 /// The fully qualified gRPC service name.
 pub const SERVICE_NAME: &str = "tillit.reporting.v1.ReportingService";
@@ -49,8 +83,8 @@ pub async fn run(
     grpc_listener: TcpListener,
     admin_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
-    let rules = RuleSet::load(config.rules_file.as_deref())?;
+) -> Result<(), StartError> {
+    let rules = RuleSet::load(config.rules_file.as_deref()).map_err(StartError::Settings)?;
     let projections: Vec<Arc<dyn Projection>> = vec![
         Arc::new(Directory),
         Arc::new(Compliance),
@@ -71,16 +105,15 @@ pub async fn run(
     tracing::info!(rules_sha256 = %rules.sha256(), "control rules loaded");
     let db = &foundation.db;
     let mailer = match &config.reminders.smtp {
-        Some(smtp) => Some(Mailer::new(
-            &smtp.url,
-            &smtp.from,
-            config.reminders.timeout,
-        )?),
+        Some(smtp) => Some(
+            Mailer::new(&smtp.url, &smtp.from, config.reminders.timeout)
+                .map_err(|e| StartError::step("the SMTP client", e))?,
+        ),
         None => None,
     };
     let http = reqwest::Client::builder()
         .build()
-        .map_err(|e| format!("the webhook client: {e}"))?;
+        .map_err(|e| StartError::step("the webhook client", e))?;
     let state = Arc::new(Reporting {
         projections: foundation.projections.clone(),
         audit: AuditReader::new(db.clone()),

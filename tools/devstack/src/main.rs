@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use tillit_runtime::ServiceConfig;
+use tillit_runtime::{ServiceConfig, StartError};
 use tokio::process::{Child, Command};
 
 /// The settings of `tillit-dev up`, from `TILLIT_*` variables with dev defaults.
@@ -186,7 +186,7 @@ struct Service {
     admin: std::net::SocketAddr,
     note: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), String>>,
+    task: tokio::task::JoinHandle<Result<(), StartError>>,
 }
 
 /// The shutdown signal handed to a service's `run`.
@@ -198,7 +198,7 @@ impl Service {
     where
         C: ServiceConfig,
         F: FnOnce(C, tokio::net::TcpListener, tokio::net::TcpListener, Stop) -> Fut,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), StartError>> + Send + 'static,
     {
         let (grpc, admin) = config.addrs();
         Self::start(name, grpc, admin, move |g, a, stop| run(config, g, a, stop)).await
@@ -213,7 +213,7 @@ impl Service {
     ) -> Result<Self, String>
     where
         F: FnOnce(tokio::net::TcpListener, tokio::net::TcpListener, Stop) -> Fut,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), StartError>> + Send + 'static,
     {
         let bind = |addr| async move {
             tokio::net::TcpListener::bind(addr)
@@ -227,7 +227,7 @@ impl Service {
             let _ = stopped.await;
         });
         let task = tokio::spawn(run(grpc_listener, admin_listener, shutdown));
-        let service = Self {
+        let mut service = Self {
             name,
             grpc,
             admin,
@@ -240,12 +240,17 @@ impl Service {
     }
 
     /// Waits until `/readyz` answers 200 (projections caught up), or the service fails.
-    async fn wait_ready(&self) -> Result<(), String> {
+    async fn wait_ready(&mut self) -> Result<(), String> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
             if self.task.is_finished() {
-                return Err(format!("{} failed to start (see the log above)", self.name));
+                let why = match (&mut self.task).await {
+                    Ok(Err(e)) => e.to_string(),
+                    Ok(Ok(())) => "it stopped".to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                return Err(format!("{} failed to start: {why}", self.name));
             }
             if let Ok(mut stream) = tokio::net::TcpStream::connect(self.admin).await {
                 let _ = stream.write_all(b"GET /readyz HTTP/1.0\r\n\r\n").await;

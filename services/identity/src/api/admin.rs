@@ -1,5 +1,6 @@
 //! Tenants, users, roles, deactivation, password reset, unlock and key retirement.
 
+use tillit_api::Refusal;
 use tillit_api::page::Page;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
@@ -105,7 +106,7 @@ impl IdentityApi {
             .await?;
         match state.created {
             Some(_) => Ok(()),
-            None => Err(Status::not_found("tenant not found")),
+            None => Err(Refusal::NotFound("tenant").into()),
         }
     }
 
@@ -115,20 +116,15 @@ impl IdentityApi {
         caller: &Caller,
         id: &AggregateId,
     ) -> Result<UserRow, Status> {
-        let lookup = || -> Result<Option<UserRow>, Status> {
+        // Perhaps created a moment ago by a caller that passed no token. Invisible and
+        // missing users take the same path, so timing reveals nothing either.
+        self.find("user", || {
             Ok(self.identity.directory.user(id.as_str())?.filter(|row| {
                 TenantId::parse(&row.tenant_id, "user_id")
                     .is_ok_and(|tenant| caller.sees_tenant(&tenant))
             }))
-        };
-        let mut row = lookup()?;
-        if row.is_none() {
-            // Perhaps created a moment ago by a caller that passed no token. Invisible and
-            // missing users take the same path, so timing reveals nothing either.
-            self.catch_up().await?;
-            row = lookup()?;
-        }
-        row.ok_or_else(|| Status::not_found("user not found"))
+        })
+        .await
     }
 
     /// May the caller read users (of the tenants it sees)?
@@ -224,10 +220,8 @@ impl IdentityApi {
             caller.require_any(&[Permission::ReadEverything, Permission::ManageTenants])?;
         }
         let tenant = self
-            .identity
-            .directory
-            .tenant(slug.as_str())?
-            .ok_or_else(|| Status::not_found("tenant not found"))?;
+            .find("tenant", || self.identity.directory.tenant(slug.as_str()))
+            .await?;
         Ok(Response::new(GetTenantResponse {
             tenant: Some(tenant),
         }))

@@ -1,5 +1,6 @@
 //! Policies and acknowledgements, trainings, and access-review campaigns.
 
+use tillit_api::Refusal;
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
 use tillit_kernel::clock::{TimeWindow, parse_time, to_timestamp};
@@ -59,11 +60,11 @@ impl IdentityApi {
     }
 
     /// Policies are the consultancy's own: customers see none of them.
-    fn require_staff(caller: &Caller, what: &str) -> Result<(), Status> {
+    fn require_staff(caller: &Caller, what: &'static str) -> Result<(), Status> {
         if caller.tenant.is_internal() {
             Ok(())
         } else {
-            Err(Status::not_found(format!("{what} not found")))
+            Err(Refusal::NotFound(what).into())
         }
     }
 
@@ -120,10 +121,8 @@ impl IdentityApi {
         Self::require_staff(&caller, "policy")?;
         let policy_id = validate::slug("policy_id", &request.get_ref().policy_id)?;
         let policy = self
-            .identity
-            .compliance
-            .policy(&policy_id)?
-            .ok_or_else(|| Status::not_found("policy not found"))?;
+            .find("policy", || self.identity.compliance.policy(&policy_id))
+            .await?;
         Ok(Response::new(GetPolicyResponse {
             policy: Some(policy),
         }))
@@ -148,7 +147,7 @@ impl IdentityApi {
             ))
             .await?;
         if state.versions.is_empty() {
-            return Err(Status::not_found("policy not found"));
+            return Err(Refusal::NotFound("policy").into());
         }
         let version = state
             .versions
@@ -203,10 +202,8 @@ impl IdentityApi {
         let body = request.get_ref();
         let policy_id = validate::slug("policy_id", &body.policy_id)?;
         let current = self
-            .identity
-            .compliance
-            .policy(&policy_id)?
-            .ok_or_else(|| Status::not_found("policy not found"))?;
+            .find("policy", || self.identity.compliance.policy(&policy_id))
+            .await?;
         let role = match body.role.as_str() {
             "" => None,
             raw => Some(validate::role("role", raw)?.as_str().to_owned()),
@@ -266,10 +263,8 @@ impl IdentityApi {
             TimeWindow::Due,
         )?;
         let user = self
-            .identity
-            .directory
-            .user(user_id.as_str())?
-            .ok_or_else(|| Status::not_found("user not found"))?;
+            .find("user", || self.identity.directory.user(user_id.as_str()))
+            .await?;
         let tenant = TenantId::parse(&user.tenant_id, "user_id")?;
         caller.scope(&tenant, "user")?;
         let executed = self
@@ -446,7 +441,7 @@ impl IdentityApi {
             .address(&TenantId::internal(), campaign_id.clone());
         let (state, _) = self.identity.access_reviews.load(&address).await?;
         if state.started.is_none() {
-            return Err(Status::not_found("access review not found"));
+            return Err(Refusal::NotFound("access review").into());
         }
         let item = state.item(&body.item_id).cloned().ok_or_else(|| {
             Status::from(DomainError::invalid(
@@ -526,10 +521,10 @@ impl IdentityApi {
         caller.require_any(&[Permission::RunAccessReviews, Permission::ReadEverything])?;
         let campaign_id = AggregateId::parse(&request.get_ref().campaign_id, "campaign_id")?;
         let mut found = self
-            .identity
-            .compliance
-            .campaign(campaign_id.as_str())?
-            .ok_or_else(|| Status::not_found("access review not found"))?;
+            .find("access review", || {
+                self.identity.compliance.campaign(campaign_id.as_str())
+            })
+            .await?;
         if request.get_ref().undecided_only {
             found.items.retain(|i| i.decision.is_empty());
         }

@@ -1,4 +1,5 @@
-//! The one place identity's errors become gRPC statuses.
+//! The one place identity's errors become gRPC statuses (and HTTP statuses on the admin
+//! port's JWKS route).
 
 use tillit_kernel::{ExecuteError, KernelError, ReservationError};
 use tonic::Status;
@@ -48,4 +49,13 @@ pub(crate) fn reservation(error: ReservationError) -> Status {
         ReservationError::NotHeld { .. } => Status::failed_precondition(error.to_string()),
         ReservationError::Kernel(error) => error.into(),
     }
+}
+
+/// The JWKS route's answer when the signing keys cannot be read: 503, so a verifier
+/// retries instead of caching an empty key set.
+pub(crate) fn keys_unavailable(error: &KernelError) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    tracing::error!(%error, "reading signing keys");
+    let status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    (status, "signing keys unavailable").into_response()
 }

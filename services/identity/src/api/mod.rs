@@ -9,7 +9,7 @@
 
 mod admin;
 mod compliance;
-mod errors;
+pub(crate) mod errors;
 mod service_accounts;
 mod session;
 
@@ -18,7 +18,8 @@ use std::sync::Arc;
 use tillit_api::lookup::Consistency;
 use tillit_auth::Caller;
 use tillit_kernel::{
-    AggregateId, CommandMeta, EventStore, ProjectionRunner, Reservations, Runner, TenantId,
+    AggregateId, CommandMeta, EventStore, KernelError, ProjectionRunner, Reservations, Runner,
+    TenantId,
 };
 use tillit_proto::common::{Actor, ConsistencyToken};
 use tonic::Status;
@@ -116,10 +117,14 @@ impl IdentityApi {
         )
     }
 
-    /// Waits until the projections have applied everything IDENTITY holds now: for a
-    /// lookup that missed something perhaps written a moment ago without a token.
-    async fn catch_up(&self) -> Result<(), Status> {
-        Ok(self.consistency().catch_up("IDENTITY").await?)
+    /// What `lookup` finds in this service's projections, catching up with IDENTITY once
+    /// on a miss; NOT_FOUND naming `what` when it is still missing or invisible.
+    async fn find<T>(
+        &self,
+        what: &'static str,
+        lookup: impl Fn() -> Result<Option<T>, KernelError>,
+    ) -> Result<T, Status> {
+        Ok(self.consistency().find("IDENTITY", what, lookup).await?)
     }
 
     /// Waits until this service's projections have applied the request's token.

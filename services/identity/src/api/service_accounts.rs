@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use rand::RngCore;
+use tillit_api::Refusal;
 use tillit_auth::Permission;
 use tillit_auth::layer::caller;
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
@@ -60,22 +61,18 @@ impl IdentityApi {
         raw_id: &str,
     ) -> Result<(AggregateId, TenantId, ServiceAccountRow), Status> {
         let id = AggregateId::parse(raw_id, "service_account_id")?;
-        let lookup = || -> Result<Option<ServiceAccountRow>, Status> {
-            Ok(self
-                .identity
-                .directory
-                .service_account(id.as_str())?
-                .filter(|row| {
-                    TenantId::parse(&row.tenant_id, "service_account_id")
-                        .is_ok_and(|tenant| caller.sees_tenant(&tenant))
-                }))
-        };
-        let mut row = lookup()?;
-        if row.is_none() {
-            self.catch_up().await?;
-            row = lookup()?;
-        }
-        let row = row.ok_or_else(|| Status::not_found("service account not found"))?;
+        let row = self
+            .find("service account", || {
+                Ok(self
+                    .identity
+                    .directory
+                    .service_account(id.as_str())?
+                    .filter(|row| {
+                        TenantId::parse(&row.tenant_id, "service_account_id")
+                            .is_ok_and(|tenant| caller.sees_tenant(&tenant))
+                    }))
+            })
+            .await?;
         let tenant = TenantId::parse(&row.tenant_id, "service_account_id")?;
         Ok((id, tenant, row))
     }
@@ -164,9 +161,10 @@ impl IdentityApi {
             .await
             .map_err(status)?;
         if executed.replayed {
-            return Err(Status::already_exists(
-                "service account already created with this idempotency key; its secret was shown then (rotate it to get a new one)",
-            ));
+            return Err(Refusal::AlreadyExists(format!(
+                "service account {id} already created with this idempotency key; its secret was shown then (rotate it to get a new one)"
+            ))
+            .into());
         }
         let secret = new_secret();
         self.store_secret(&request, &tenant, &id, secret.clone(), true)
@@ -291,7 +289,7 @@ impl IdentityApi {
         request: Request<IssueServiceTokenRequest>,
     ) -> Result<Response<IssueServiceTokenResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
-        let refused = || Status::unauthenticated("wrong client id or secret");
+        let refused = || Status::from(Refusal::Unauthenticated("wrong client id or secret".into()));
         let client_id =
             AggregateId::parse(&request.get_ref().client_id, "client_id").map_err(|_| refused())?;
         let address = self.client_address(&request).await?;
@@ -329,12 +327,9 @@ impl IdentityApi {
                 &claimed,
                 &request.get_ref().client_secret,
             )
-            .await;
-        let (Some((tenant, id)), Some(account), Ok(_)) = (found, account, checked.as_ref()) else {
-            return Err(match checked {
-                Err(status) if status.code() != tonic::Code::Unauthenticated => status,
-                _ => refused(),
-            });
+            .await?;
+        let (Some((tenant, id)), Some(account), Some(_)) = (found, account, checked) else {
+            return Err(refused());
         };
         let (access_token, expires_in) =
             self.access_token(&tenant, &id, &account.roles, account.session_version, None)?;

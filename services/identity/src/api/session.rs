@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use tillit_api::Refusal;
 use tillit_auth::layer::caller;
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateAddress, AggregateId, CommandMeta, CommandRequest, Target, TenantId};
@@ -28,6 +29,11 @@ pub(super) const WRONG_CREDENTIALS: &str = "wrong e-mail or password";
 
 /// The metadata in which a trusted forwarder states the end user's address.
 pub const CLIENT_ADDRESS_HEADER: &str = "x-tillit-client-address";
+
+/// The answer to a wrong e-mail, password or client secret: never says which.
+fn wrong_credentials() -> Status {
+    Refusal::Unauthenticated(WRONG_CREDENTIALS.into()).into()
+}
 
 /// A user whose password was just proven.
 pub(super) struct Authenticated {
@@ -111,9 +117,10 @@ impl IdentityApi {
             {
                 Ok(stated)
             }
-            _ => Err(Status::permission_denied(format!(
+            _ => Err(Refusal::PermissionDenied(format!(
                 "{CLIENT_ADDRESS_HEADER} is only accepted from a trusted forwarder's token"
-            ))),
+            ))
+            .into()),
         }
     }
 
@@ -146,15 +153,9 @@ impl IdentityApi {
                 principal: None,
             };
             // Never passes: an unknown account has only the dummy hash.
-            return Err(
-                match self
-                    .check_secret(request, address, &claimed, password)
-                    .await
-                {
-                    Err(refused) => refused,
-                    Ok(_) => Status::unauthenticated(WRONG_CREDENTIALS),
-                },
-            );
+            self.check_secret(request, address, &claimed, password)
+                .await?;
+            return Err(wrong_credentials());
         };
         let user_address = identity.users.address(&tenant, user_id.clone());
         let (user, _) = identity.users.load(&user_address).await?;
@@ -164,7 +165,8 @@ impl IdentityApi {
         };
         let (credential, failures) = self
             .check_secret(request, address, &claimed, password)
-            .await?;
+            .await?
+            .ok_or_else(wrong_credentials)?;
         Ok((
             Authenticated {
                 tenant,
@@ -186,7 +188,7 @@ impl IdentityApi {
         address: IpAddr,
         claimed: &Claimed,
         secret: &str,
-    ) -> Result<(CredentialState, u32), Status> {
+    ) -> Result<Option<(CredentialState, u32)>, Status> {
         let identity = &self.identity;
         let (tenant, principal) = match &claimed.principal {
             Some((tenant, principal, _)) => (tenant.clone(), principal.clone()),
@@ -214,10 +216,10 @@ impl IdentityApi {
         let presented = secret.to_owned();
         let matches = tokio::task::spawn_blocking(move || passwords::verify(&presented, &hash))
             .await
-            .map_err(|e| Status::internal(e.to_string()))?;
+            .map_err(|e| Refusal::Internal(format!("verifying a password: {e}")))?;
         let (Some((tenant, principal, _)), true, true) = (&claimed.principal, real, matches) else {
             identity.throttle.failed(&claimed.account, address).await;
-            return Err(Status::unauthenticated(WRONG_CREDENTIALS));
+            return Ok(None);
         };
         let failures = identity.throttle.succeeded(&claimed.account, address).await;
         let actor = self_actor(principal.as_str(), tenant);
@@ -237,7 +239,7 @@ impl IdentityApi {
             })
             .await
             .map_err(status)?;
-        Ok((credential, failures))
+        Ok(Some((credential, failures)))
     }
 
     /// Signs an access token for a principal's current roles and session version.
@@ -336,9 +338,10 @@ impl IdentityApi {
             .authenticate_password(&request, &email, &request.get_ref().password)
             .await?;
         if account.credential.temporary {
-            return Err(Status::failed_precondition(
-                "password change required: call ChangePassword with the temporary password",
-            ));
+            return Err(Refusal::Precondition(
+                "password change required: call ChangePassword with the temporary password".into(),
+            )
+            .into());
         }
         let issued = self.issue(&request, &account).await?;
         Ok(Response::new(LoginResponse {

@@ -23,7 +23,7 @@ use tillit_proto::reporting::ReminderIssued;
 use tokio::sync::Semaphore;
 
 use super::decider::{ReminderCommand, ReminderError, ReminderEvent, reminder_tenant};
-use crate::api::Reporting;
+use crate::Reporting;
 use crate::config::Channels;
 
 /// The durable consumer's name.

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::due::kind;
+use tillit_proto::identity::User;
+use tillit_proto::reporting::Recipient;
+
+use super::kind;
 
 /// The recipient groups of one kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -136,6 +139,60 @@ impl Routes {
     /// Whether e-mail carries `kind`.
     pub fn by_email(&self, kind: &str) -> bool {
         self.email.contains(&kind)
+    }
+}
+
+/// Resolves recipient groups to people.
+pub(super) struct People<'a> {
+    pub(super) by_id: BTreeMap<&'a str, &'a User>,
+    officers: Vec<&'a User>,
+}
+
+impl<'a> People<'a> {
+    pub(super) fn new(staff: &'a [User]) -> Self {
+        Self {
+            by_id: staff.iter().map(|u| (u.user_id.as_str(), u)).collect(),
+            officers: staff
+                .iter()
+                .filter(|u| u.roles.iter().any(|r| r == "security_officer"))
+                .collect(),
+        }
+    }
+
+    /// The recipients `groups` name: the item's owner, the person who must act, security
+    /// officers; each person once, inactive or unknown users left out.
+    pub(super) fn resolve(
+        &self,
+        groups: &Recipients,
+        owner: Option<&str>,
+        subject: Option<&str>,
+    ) -> Vec<Recipient> {
+        let mut found: Vec<Recipient> = Vec::new();
+        let mut add = |user: &User, reason: &str| {
+            if !found.iter().any(|r| r.user_id == user.user_id) {
+                found.push(Recipient {
+                    user_id: user.user_id.clone(),
+                    email: user.email.clone(),
+                    reason: reason.to_owned(),
+                });
+            }
+        };
+        if groups.subject
+            && let Some(user) = subject.and_then(|id| self.by_id.get(id))
+        {
+            add(user, "subject");
+        }
+        if groups.owner
+            && let Some(user) = owner.and_then(|id| self.by_id.get(id))
+        {
+            add(user, "owner");
+        }
+        if groups.security_officers {
+            for user in &self.officers {
+                add(user, "security_officer");
+            }
+        }
+        found
     }
 }
 

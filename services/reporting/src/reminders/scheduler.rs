@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::decider::{ReminderCommand, reminder_tenant};
 use super::due::{Due, Snapshot, due_reminders};
-use crate::api::Reporting;
+use crate::Reporting;
 
 /// Issues due reminders every `interval` until the task is aborted.
 pub async fn run(state: Arc<Reporting>, interval: Duration) {
