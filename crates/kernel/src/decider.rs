@@ -81,9 +81,10 @@ pub struct CommandRequest<C> {
     pub meta: CommandMeta,
 }
 
-/// What an executed command produced.
+/// What an executed command produced, with the aggregate's state after it, so a handler
+/// answers from the decider's own fold instead of re-reading a projection.
 #[derive(Clone, Debug)]
-pub struct Executed<E> {
+pub struct Executed<E, S> {
     /// The aggregate it addressed.
     pub address: AggregateAddress,
     /// The aggregate's version after it.
@@ -94,9 +95,11 @@ pub struct Executed<E> {
     pub events: Vec<E>,
     /// True when this is the stored answer of an earlier run with the same idempotency key.
     pub replayed: bool,
+    /// The aggregate's state after the command: for a replay, after the stored commit.
+    pub state: S,
 }
 
-impl<E> Executed<E> {
+impl<E, S> Executed<E, S> {
     /// The consistency token of the answer (empty when nothing was written).
     pub fn consistency(&self) -> ConsistencyToken {
         self.position.clone().map(token).unwrap_or_default()
@@ -157,13 +160,7 @@ impl<D: Decider> Runner<D> {
         address: &AggregateAddress,
     ) -> Result<(D::State, History), KernelError> {
         let history = self.store.load(address).await?;
-        let mut state = D::State::default();
-        for stored in &history.commits {
-            for event in decode_events::<D::Event>(stored)? {
-                state = D::evolve(state, &event);
-            }
-        }
-        Ok((state, history))
+        Ok((fold::<D>(&history.commits)?, history))
     }
 
     /// Load, decide, append; retried on a lost race, answered from the log for a key it
@@ -171,7 +168,7 @@ impl<D: Decider> Runner<D> {
     pub async fn execute(
         &self,
         request: CommandRequest<D::Command>,
-    ) -> Result<Executed<D::Event>, ExecuteError<D::Error>> {
+    ) -> Result<Executed<D::Event, D::State>, ExecuteError<D::Error>> {
         let key = request.meta.idempotency_key.as_deref();
         let scoped = request.meta.scoped_key();
         let caller = request.meta.actor.subject.as_str();
@@ -194,7 +191,7 @@ impl<D: Decider> Runner<D> {
         for attempt in 1..=max_attempts {
             let (state, history) = self.load(&address).await?;
             if let Some(stored) = key.and_then(|key| history.find_idempotency_key(key, caller)) {
-                return Ok(replay(&history, stored)?);
+                return Ok(replay::<D>(&history, stored)?);
             }
             if history.commits.is_empty() && matches!(request.target, Target::Existing(_)) {
                 return Err(
@@ -211,6 +208,7 @@ impl<D: Decider> Runner<D> {
                     address,
                     events,
                     replayed: false,
+                    state,
                 });
             }
             let commit = Commit {
@@ -242,6 +240,7 @@ impl<D: Decider> Runner<D> {
                         }),
                         version: commit.aggregate_version,
                         address,
+                        state: events.iter().fold(state, D::evolve),
                         events,
                         replayed: false,
                     });
@@ -257,7 +256,7 @@ impl<D: Decider> Runner<D> {
                             "message id of {subject} names sequence {sequence} of another subject"
                         ))
                     })?;
-                    return Ok(replay(&history, stored)?);
+                    return Ok(replay::<D>(&history, stored)?);
                 }
                 Err(error) => return Err(KernelError::from(error).into()),
             }
@@ -269,18 +268,36 @@ impl<D: Decider> Runner<D> {
     }
 }
 
-/// The stored answer of a command that already ran.
-fn replay<E: EventPayload>(
+/// The stored answer of a command that already ran, with the state its commit left.
+fn replay<D: Decider>(
     history: &History,
     stored: &StoredCommit,
-) -> Result<Executed<E>, KernelError> {
+) -> Result<Executed<D::Event, D::State>, KernelError> {
+    let upto = history
+        .commits
+        .iter()
+        .take_while(|c| c.sequence <= stored.sequence)
+        .count();
+    let state = fold::<D>(&history.commits[..upto])?;
     Ok(Executed {
         address: history.address.clone(),
         version: stored.commit.aggregate_version,
         position: Some(history.position(stored)),
         events: decode_events(stored)?,
         replayed: true,
+        state,
     })
+}
+
+/// The state `commits` fold to, from the default.
+fn fold<D: Decider>(commits: &[StoredCommit]) -> Result<D::State, KernelError> {
+    let mut state = D::State::default();
+    for stored in commits {
+        for event in decode_events::<D::Event>(stored)? {
+            state = D::evolve(state, &event);
+        }
+    }
+    Ok(state)
 }
 
 fn decode_events<E: EventPayload>(stored: &StoredCommit) -> Result<Vec<E>, KernelError> {

@@ -36,7 +36,7 @@ pub(super) struct NewAsset {
 /// What registering did.
 pub(super) enum Registration {
     /// A new asset.
-    Created(Executed<AssetEvent>),
+    Created(Box<Executed<AssetEvent, tillit_proto::assets::Asset>>),
     /// The asset (same tenant and name or import key) already existed: nothing appended.
     Existed,
     /// Another asset of the tenant holds the name: nothing appended.
@@ -161,7 +161,7 @@ impl AssetsApi {
             })
             .await;
         match executed {
-            Ok(executed) => Ok(Registration::Created(executed)),
+            Ok(executed) => Ok(Registration::Created(Box::new(executed))),
             Err(ExecuteError::Domain(DomainError::AlreadyExists(_))) => Ok(Registration::Existed),
             Err(e) => Err(status(e)),
         }

@@ -18,7 +18,7 @@ use super::errors::throttled;
 use super::{IdentityApi, email_key, meta, status, user_of_subject};
 use crate::domain::DomainError;
 use crate::domain::credential::{CredentialCommand, CredentialState};
-use crate::domain::refresh::{RefreshCommand, RefreshEvent};
+use crate::domain::refresh::{RefreshCommand, RefreshEvent, RefreshState};
 use crate::domain::user::{UserCommand, UserState};
 use crate::domain::validate;
 use crate::passwords;
@@ -429,7 +429,7 @@ impl IdentityApi {
         user_id: &str,
         name: &str,
         command: RefreshCommand,
-    ) -> Result<tillit_kernel::Executed<RefreshEvent>, Status> {
+    ) -> Result<tillit_kernel::Executed<RefreshEvent, RefreshState>, Status> {
         self.identity
             .chains
             .execute(CommandRequest {

@@ -1,6 +1,12 @@
-//! Incident handling's business rules, pure: the incident decider and validation.
+//! Incident handling's business rules, pure:
+//!
+//! - [`incident`]: the incident aggregate (commands, state machine, obligations);
+//! - [`triage`]: our role per affected asset, the customers affected, the clock facts;
+//! - [`validate`]: the checks of what a request brings, naming the field.
 
 pub mod incident;
+pub mod triage;
+pub mod validate;
 
 use tillit_kernel::KernelError;
 
@@ -15,8 +21,8 @@ pub enum DomainError {
         /// What is wrong.
         reason: String,
     },
-    /// The state machine does not allow it; the message names the current state or what
-    /// is missing.
+    /// The state machine does not allow it; the message names the incident and its
+    /// current state, or what is missing.
     #[error("{0}")]
     Precondition(String),
     /// The kernel failed.

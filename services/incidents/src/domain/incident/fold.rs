@@ -1,0 +1,81 @@
+//! What the folded incident says: what still blocks closing, and whether the action or
+//! obligation a command names is still open. The fold itself ([`super::apply`]) lives in
+//! `tillit-incidents-views`, shared with the register projections.
+
+use tillit_proto::incidents::{Action, Incident, Obligation};
+
+use super::{action_status, obligation_status};
+use crate::domain::DomainError;
+
+pub(super) fn open_action<'a>(
+    incident: &'a Incident,
+    action_id: &str,
+) -> Result<&'a Action, DomainError> {
+    let action = incident
+        .actions
+        .iter()
+        .find(|a| a.action_id == action_id)
+        .ok_or_else(|| DomainError::invalid("action_id", "no such action on this incident"))?;
+    if action.status == action_status::OPEN {
+        Ok(action)
+    } else {
+        Err(DomainError::Precondition(format!(
+            "action {:?} is already {}",
+            action.title, action.status
+        )))
+    }
+}
+
+/// What still stands in the way of closing, in words; empty when nothing does.
+pub fn closing_blockers(incident: &Incident) -> Vec<String> {
+    let mut missing = Vec::new();
+    if incident.root_cause.trim().is_empty() {
+        missing.push("the root cause".to_owned());
+    }
+    if incident.lessons_learned.trim().is_empty() {
+        missing.push("the lessons learned".to_owned());
+    }
+    for action in incident
+        .actions
+        .iter()
+        .filter(|a| a.status == action_status::OPEN)
+    {
+        missing.push(format!(
+            "open action {:?} ({})",
+            action.title, action.action_id
+        ));
+    }
+    for obligation in incident
+        .obligations
+        .iter()
+        .filter(|o| o.status == obligation_status::PENDING)
+    {
+        missing.push(format!(
+            "pending obligation {} ({} to {})",
+            obligation.obligation_id, obligation.article, obligation.recipient
+        ));
+    }
+    missing
+}
+
+/// The obligation `id` of the incident if it is still pending.
+pub(super) fn pending_obligation<'a>(
+    incident: &'a Incident,
+    id: &str,
+) -> Result<&'a Obligation, DomainError> {
+    let obligation = incident
+        .obligations
+        .iter()
+        .find(|o| o.obligation_id == id)
+        .ok_or_else(|| {
+            DomainError::invalid("obligation_id", "no such obligation on this incident")
+        })?;
+    if obligation.status == obligation_status::PENDING {
+        Ok(obligation)
+    } else {
+        Err(DomainError::Precondition(format!(
+            "obligation {id} is already {}",
+            obligation.status
+        )))
+    }
+}
