@@ -15,9 +15,15 @@
 //!
 //! Waiters on consistency tokens ([`ProjectionRunner::wait_for`]) are woken by the runner
 //! after each committed batch, never by polling.
+//!
+//! Files: `runner` (the runner, its supervisor and readiness), `start` (checkpoints read
+//! and rebuild decisions at each start), `follower` (one stream's reader and batch
+//! writer), `checkpoint` (the table), `wait` (consistency waits).
 
 mod checkpoint;
+mod follower;
 mod runner;
+mod start;
 mod wait;
 
 use redb::WriteTransaction;

@@ -6,20 +6,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
-use bytes::Bytes;
-use futures::StreamExt as _;
-use prost::Message as _;
 use redb::Database;
-use tillit_proto::common::Position;
-use tillit_proto::kernel::Commit;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
 use super::Projection;
-use super::checkpoint::{self, Checkpoint};
+use super::checkpoint::Checkpoint;
+use super::follower::Follower;
+use super::start;
 use crate::error::KernelError;
-use crate::store::{EventStore, StreamState};
+use crate::store::EventStore;
 
 /// Settings of the projection runner.
 #[derive(Clone, Debug)]
@@ -74,12 +70,12 @@ enum Halt {
 pub(super) struct Inner {
     pub(super) db: Arc<Database>,
     pub(super) store: EventStore,
-    config: ProjectionConfig,
+    pub(super) config: ProjectionConfig,
     projections: Vec<Arc<dyn Projection>>,
     /// Progress per source stream, keyed by stream name.
     pub(super) streams: BTreeMap<String, StreamProgress>,
     /// Held while a batch is written, so stopping can wait for the blocking writer.
-    write_lock: Arc<Mutex<()>>,
+    pub(super) write_lock: Arc<Mutex<()>>,
     /// Why the followers are not running normally (a real fault, being retried), if so.
     problem: watch::Sender<Option<String>>,
 }
@@ -88,21 +84,21 @@ pub(super) struct StreamProgress {
     /// Highest sequence every projection on this stream has applied.
     pub(super) applied: watch::Sender<u64>,
     /// Whether the follower has reached the stream's end as seen at its start.
-    caught_up: watch::Sender<bool>,
+    pub(super) caught_up: watch::Sender<bool>,
     /// When the stream's end was last asked for and found applied (or, when the end was
     /// beyond, applied soon after): the projection was current at that moment.
     confirmed: std::sync::Mutex<Option<Instant>>,
     /// The stream's last sequence as last asked for; a follower that receives nothing
     /// while this is beyond what it applied has a consumer that died with the server.
-    end_seen: std::sync::atomic::AtomicU64,
+    pub(super) end_seen: std::sync::atomic::AtomicU64,
 }
 
 impl StreamProgress {
-    fn confirmed(&self) -> Option<Instant> {
+    pub(super) fn confirmed(&self) -> Option<Instant> {
         *self.confirmed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn confirm(&self, at: Instant) {
+    pub(super) fn confirm(&self, at: Instant) {
         let mut confirmed = self.confirmed.lock().unwrap_or_else(|p| p.into_inner());
         if confirmed.is_none_or(|before| before < at) {
             *confirmed = Some(at);
@@ -322,7 +318,7 @@ impl Inner {
         let inner = self.clone();
         let (checkpoints, decisions) = tokio::task::spawn_blocking(move || {
             let _guard = inner.write_lock.blocking_lock();
-            prepare(&inner.db, &inner.projections, &found)
+            start::prepare(&inner.db, &inner.projections, &found)
         })
         .await
         .map_err(|e| KernelError::Internal(format!("preparing projections: {e}")))??;
@@ -514,394 +510,4 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".into())
-}
-
-/// Reads every projection's checkpoints, resets the projections that must be rebuilt, and
-/// answers the checkpoint each (projection, stream) continues after. `found` is what NATS
-/// says of each stream now: its extent and identity.
-fn prepare(
-    db: &Database,
-    projections: &[Arc<dyn Projection>],
-    found: &BTreeMap<String, (Option<StreamState>, Option<String>)>,
-) -> Result<Prepared, KernelError> {
-    let tx = db.begin_write()?;
-    checkpoint::drop_old_format(&tx)?;
-    let mut continue_after = BTreeMap::new();
-    let mut decisions = Vec::new();
-    for projection in projections {
-        let name = projection.name();
-        let version = projection.schema_version();
-        let mut reason = None;
-        let mut stored = Vec::new();
-        for stream in projection.streams() {
-            let (state, identity) = &found[&stream];
-            let checkpoint = checkpoint::read(&tx, name, &stream)?;
-            reason = reason.or_else(|| {
-                rebuild_reason(
-                    &stream,
-                    checkpoint.as_ref(),
-                    *state,
-                    identity.as_deref(),
-                    version,
-                )
-            });
-            stored.push((stream, checkpoint, identity.clone()));
-        }
-        if reason.is_some() {
-            projection.reset(&tx)?;
-        }
-        let positions: Vec<String> = stored
-            .iter()
-            .map(|(stream, cp, _)| format!("{stream}:{}", cp.as_ref().map_or(0, |c| c.sequence)))
-            .collect();
-        decisions.push(Decision {
-            projection: name,
-            rebuild: reason.clone(),
-            checkpoints: positions.join(","),
-        });
-        for (stream, checkpoint, identity) in stored {
-            let sequence = match (&reason, &checkpoint) {
-                (None, Some(cp)) => cp.sequence,
-                _ => 0,
-            };
-            let checkpoint = Checkpoint {
-                sequence,
-                stream_identity: identity.unwrap_or_default(),
-                schema_version: version,
-            };
-            checkpoint::write(&tx, name, &stream, &checkpoint)?;
-            continue_after.insert((name.to_owned(), stream), checkpoint);
-        }
-    }
-    tx.commit()?;
-    Ok((continue_after, decisions))
-}
-
-/// What [`prepare`] decided for one projection, logged once the file is written.
-struct Decision {
-    projection: &'static str,
-    /// Why it is rebuilt from sequence 1, if it is.
-    rebuild: Option<String>,
-    /// `STREAM:sequence` of each checkpoint found.
-    checkpoints: String,
-}
-
-/// A prepared start: where each (projection, stream) continues after, and the decisions.
-type Prepared = (BTreeMap<(String, String), Checkpoint>, Vec<Decision>);
-
-/// Why a projection must be rebuilt from sequence 1 rather than continue, if it must.
-fn rebuild_reason(
-    stream: &str,
-    checkpoint: Option<&Checkpoint>,
-    state: Option<StreamState>,
-    identity: Option<&str>,
-    version: u32,
-) -> Option<String> {
-    let cp = match checkpoint {
-        None => return Some("no checkpoint (a new or deleted projection file)".to_owned()),
-        Some(cp) => cp,
-    };
-    if cp.schema_version != version {
-        return Some(format!(
-            "schema version changed from {} to {version}",
-            cp.schema_version
-        ));
-    }
-    match (state, identity) {
-        (None, _) if cp.sequence > 0 => Some(format!("stream {stream} no longer exists")),
-        (Some(state), _) if state.last_sequence < cp.sequence => Some(format!(
-            "stream {stream} ends before the checkpoint (another NATS store, or one that lost data)"
-        )),
-        (_, Some(identity)) if !cp.stream_identity.is_empty() && cp.stream_identity != identity => {
-            Some(format!(
-                "stream {stream} is another stream than the one projected (a different NATS store)"
-            ))
-        }
-        _ => None,
-    }
-}
-
-/// Follows one stream for the projections that read it.
-struct Follower {
-    inner: Arc<Inner>,
-    stream: String,
-    projections: Vec<Arc<dyn Projection>>,
-    /// Per projection (same order), the last applied sequence.
-    applied: Vec<u64>,
-    /// The stream's identity, once it holds a message.
-    identity: Option<String>,
-}
-
-/// Why following stopped.
-enum Stop {
-    /// Shutdown was asked for.
-    Shutdown,
-    /// NATS trouble: follow again from the last applied sequence after a pause.
-    Transient(String),
-    /// A fault the supervisor handles: a corrupt commit, a full disk, a replaced stream.
-    Fault(String),
-}
-
-/// Longest pause between two attempts to follow after NATS trouble.
-const MAX_RECONNECT_PAUSE: Duration = Duration::from_secs(2);
-
-impl Follower {
-    fn progress(&self) -> &StreamProgress {
-        &self.inner.streams[&self.stream]
-    }
-
-    /// Follows until stopped (`None`) or a fault only a fresh start can handle.
-    async fn run(mut self, mut stop: watch::Receiver<bool>) -> Option<String> {
-        let mut pause = Duration::from_millis(100);
-        loop {
-            let started = Instant::now();
-            let outcome = self.follow(&mut stop).await;
-            if started.elapsed() > Duration::from_secs(5) {
-                pause = Duration::from_millis(100);
-            }
-            match outcome {
-                Stop::Shutdown => return None,
-                Stop::Fault(fault) => return Some(format!("stream {}: {fault}", self.stream)),
-                Stop::Transient(reason) => {
-                    tracing::warn!(stream = %self.stream, %reason, "following the stream again shortly");
-                    tokio::select! {
-                        _ = stop.wait_for(|stop| *stop) => return None,
-                        () = tokio::time::sleep(pause) => {}
-                    }
-                    pause = (pause * 2).min(MAX_RECONNECT_PAUSE);
-                }
-            }
-        }
-    }
-
-    async fn follow(&mut self, stop: &mut watch::Receiver<bool>) -> Stop {
-        let inner = self.inner.clone();
-        let state = match inner.store.stream_state(&self.stream).await {
-            Ok(Some(state)) => state,
-            Ok(None) => return Stop::Transient("the stream does not exist yet".into()),
-            Err(e) => return Stop::Transient(e.to_string()),
-        };
-        if state.last_sequence > 0 {
-            match inner.store.stream_identity(&self.stream).await {
-                Ok(Some(found)) => match &self.identity {
-                    Some(known) if *known != found => {
-                        return Stop::Fault("another stream than the one projected (a different NATS store); rebuilding".into());
-                    }
-                    _ => self.identity = Some(found),
-                },
-                Ok(None) => {}
-                Err(e) => return Stop::Transient(e.to_string()),
-            }
-        }
-        let low = self.low();
-        if state.last_sequence < low {
-            return Stop::Fault(format!(
-                "the stream ends at {} before the applied {low}; rebuilding",
-                state.last_sequence
-            ));
-        }
-        let target = state.last_sequence;
-        if low >= target {
-            self.progress().caught_up.send_replace(true);
-        }
-        let stream = match inner.store.stream(&self.stream).await {
-            Ok(stream) => stream,
-            Err(e) => return Stop::Transient(e.to_string()),
-        };
-        let deliver_policy = if low == 0 {
-            DeliverPolicy::All
-        } else {
-            DeliverPolicy::ByStartSequence {
-                start_sequence: low + 1,
-            }
-        };
-        let consumer = inner.store.bounded(stream.create_consumer(OrderedConfig {
-            deliver_policy,
-            ..Default::default()
-        }));
-        let mut messages = match consumer.await {
-            Ok(Ok(consumer)) => match consumer.messages().await {
-                Ok(messages) => messages,
-                Err(e) => return Stop::Transient(e.to_string()),
-            },
-            Ok(Err(e)) => return Stop::Transient(e.to_string()),
-            Err(e) => return Stop::Transient(e.to_string()),
-        };
-
-        let started = Instant::now();
-        let mut last_log = started;
-        let mut done_since_start = 0u64;
-        // An ordered consumer does not always survive a restart of the server: it may wait
-        // forever for messages that no longer come. Whether it still lives is judged by
-        // the stream's end, which the confirming task asks for.
-        // A reconnection to a (restarted) server makes a new consumer at once; a consumer
-        // silent while the stream holds more than is applied is made again too.
-        let stall_check = (inner.config.max_staleness / 4).max(Duration::from_millis(200));
-        let mut connections = inner.store.connections();
-        connections.mark_unchanged();
-        loop {
-            let first = tokio::select! {
-                _ = stop.wait_for(|stop| *stop) => return Stop::Shutdown,
-                next = messages.next() => next,
-                _ = connections.changed() => {
-                    return Stop::Transient("reconnected to NATS; following with a new consumer".into());
-                }
-                () = tokio::time::sleep(stall_check) => {
-                    let end = self.progress().end_seen.load(std::sync::atomic::Ordering::Relaxed);
-                    if end > self.low() {
-                        return Stop::Transient(format!(
-                            "the consumer delivered nothing while the stream holds up to {end} and {} is applied",
-                            self.low()
-                        ));
-                    }
-                    continue;
-                }
-            };
-            let mut batch = Vec::new();
-            let mut pending = match first.map(|m| {
-                m.map_err(|e| e.to_string())
-                    .and_then(|m| push(&mut batch, m))
-            }) {
-                Some(Ok(pending)) => pending,
-                Some(Err(e)) => return Stop::Transient(e),
-                None => return Stop::Transient("the consumer ended".into()),
-            };
-            let mut broken = None;
-            let deadline = tokio::time::Instant::now() + inner.config.batch_delay;
-            while pending > 0 && batch.len() < inner.config.batch_size {
-                match tokio::time::timeout_at(deadline, messages.next()).await {
-                    Ok(Some(Ok(message))) => match push(&mut batch, message) {
-                        Ok(more) => pending = more,
-                        Err(e) => {
-                            broken = Some(e);
-                            break;
-                        }
-                    },
-                    Ok(Some(Err(e))) => {
-                        broken = Some(e.to_string());
-                        break;
-                    }
-                    Ok(None) | Err(_) => break,
-                }
-            }
-            let count = batch.len() as u64;
-            let last = match self.apply(batch).await {
-                Ok(last) => last,
-                Err(e) => return Stop::Fault(e.to_string()),
-            };
-            done_since_start += count;
-            self.progress().applied.send_replace(self.low());
-            let was_caught_up = *self.progress().caught_up.borrow();
-            let caught_up = was_caught_up || pending == 0 || last >= target;
-            if caught_up != was_caught_up
-                || (!caught_up && last_log.elapsed() >= inner.config.progress_every)
-            {
-                last_log = Instant::now();
-                let rate = done_since_start as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                tracing::info!(
-                    stream = %self.stream,
-                    done = last,
-                    total = target,
-                    events_per_second = rate.round(),
-                    "{}",
-                    if caught_up { "projection caught up" } else { "projection catching up" }
-                );
-            }
-            if caught_up {
-                self.progress().caught_up.send_replace(true);
-            }
-            if let Some(reason) = broken {
-                return Stop::Transient(reason);
-            }
-        }
-    }
-
-    /// The lowest applied sequence over the projections on this stream.
-    fn low(&self) -> u64 {
-        self.applied.iter().copied().min().unwrap_or(0)
-    }
-
-    /// Applies a batch in one write transaction with the checkpoints; answers its last sequence.
-    async fn apply(&mut self, batch: Vec<(u64, Bytes)>) -> Result<u64, KernelError> {
-        let inner = self.inner.clone();
-        let guard = inner.write_lock.clone().lock_owned().await;
-        let projections = self.projections.clone();
-        let mut applied = self.applied.clone();
-        let stream = self.stream.clone();
-        let identity = self.identity.clone().unwrap_or_default();
-        let db = inner.db.clone();
-        #[cfg(feature = "failpoints")]
-        let crash_after = inner.config.crash_after_applying;
-        let written = tokio::task::spawn_blocking(move || {
-            // Locals drop in reverse order: the database handle goes before the lock is
-            // released, so whoever waits on the lock may reopen the file.
-            let _guard = guard;
-            let db = db;
-            let tx = db.begin_write()?;
-            let mut last = 0;
-            for (index, (sequence, payload)) in batch.iter().enumerate() {
-                let commit = Commit::decode(payload.as_ref())
-                    .map_err(|e| KernelError::Corrupt(format!("{stream} at {sequence}: {e}")))?;
-                let position = Position {
-                    stream: stream.clone(),
-                    sequence: *sequence,
-                };
-                for (projection, done) in projections.iter().zip(&applied) {
-                    if *sequence > *done {
-                        projection.apply_with_bytes(&tx, &commit, &position, payload)?;
-                    }
-                }
-                last = *sequence;
-                #[cfg(feature = "failpoints")]
-                if crash_after == Some(index + 1) {
-                    panic!(
-                        "failpoint: crashing after applying {} commits of a batch",
-                        index + 1
-                    );
-                }
-                #[cfg(not(feature = "failpoints"))]
-                let _ = index;
-            }
-            for (projection, done) in projections.iter().zip(applied.iter_mut()) {
-                *done = (*done).max(last);
-                checkpoint::write(
-                    &tx,
-                    projection.name(),
-                    &stream,
-                    &Checkpoint {
-                        sequence: *done,
-                        stream_identity: identity.clone(),
-                        schema_version: projection.schema_version(),
-                    },
-                )?;
-            }
-            tx.commit()?;
-            Ok::<_, KernelError>((last, applied))
-        })
-        .await;
-        match written {
-            Ok(Ok((last, applied))) => {
-                self.applied = applied;
-                Ok(last)
-            }
-            Ok(Err(e)) => Err(e),
-            // A panic inside the write (the failpoint, or a bug) crashes the follower, as it
-            // would crash a process; the transaction was never committed.
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(KernelError::Internal(format!("projection writer: {e}"))),
-        }
-    }
-}
-
-/// Adds a message to the batch; answers how many more the server says are pending.
-fn push(
-    batch: &mut Vec<(u64, Bytes)>,
-    message: async_nats::jetstream::Message,
-) -> Result<u64, String> {
-    let info = message
-        .info()
-        .map_err(|e| format!("a message without JetStream metadata: {e}"))?;
-    let (sequence, pending) = (info.stream_sequence, info.pending);
-    batch.push((sequence, message.payload.clone()));
-    Ok(pending)
 }

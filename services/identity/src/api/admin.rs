@@ -467,7 +467,7 @@ impl IdentityApi {
         let row = self.visible_user(&caller, &id).await?;
         let tenant = tenant_id("user_id", &row.tenant_id)?;
         let hash = self.hash(password).await?;
-        let change = super::session::PasswordChange {
+        let change = super::credentials::PasswordChange {
             tenant,
             user_id: id,
             hash,

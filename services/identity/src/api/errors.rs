@@ -40,6 +40,12 @@ pub(crate) fn throttled(retry_after: std::time::Duration) -> Status {
     )
 }
 
+/// The answer to a refresh token that is malformed, unknown or names no chain: the same
+/// for each, so a guesser learns nothing.
+pub(crate) fn refresh_refused() -> Status {
+    Status::unauthenticated("refresh token not valid")
+}
+
 /// The status of a refused e-mail reservation.
 pub(crate) fn reservation(error: ReservationError) -> Status {
     match error {

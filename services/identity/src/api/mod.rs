@@ -1,7 +1,9 @@
 //! The gRPC API: authenticate (the layer did), authorize, parse input into domain values,
 //! wait for the request's consistency token, run the command or query, map the answer.
 //!
-//! - [`session`]: Login, Refresh, Logout, ChangePassword, WhoAmI.
+//! - [`session`]: Login, Refresh, Logout, WhoAmI: the tokens a session holds.
+//! - [`credentials`]: the client address a sign-in counts under, password and secret
+//!   checks under the throttle, ChangePassword.
 //! - [`admin`]: tenants, users, roles, deactivation, password reset, unlock, key retirement.
 //! - [`service_accounts`]: machine clients and `IssueServiceToken`.
 //! - [`compliance`]: policies and acknowledgements, trainings, access reviews.
@@ -9,6 +11,7 @@
 
 mod admin;
 mod compliance;
+mod credentials;
 pub(crate) mod errors;
 mod service_accounts;
 mod session;

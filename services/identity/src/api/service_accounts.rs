@@ -313,7 +313,7 @@ impl IdentityApi {
             ),
             None => None,
         };
-        let claimed = super::session::Claimed {
+        let claimed = super::credentials::Claimed {
             account: client_id.as_str().to_owned(),
             principal: found
                 .clone()
