@@ -22,6 +22,7 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     cd proto && ../.tools/node_modules/.bin/buf lint
+    python3 scripts/check-layers.py
 
 # Benchmarks in a release build; prints ratios against baselines measured in the same run.
 bench:

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use super::Projection;
 use super::checkpoint::{self, Checkpoint};
-use super::runner::{Inner, StreamProgress};
+use super::state::{Inner, StreamProgress};
 use crate::error::KernelError;
 
 /// Follows one stream for the projections that read it.

@@ -16,14 +16,16 @@
 //! Waiters on consistency tokens ([`ProjectionRunner::wait_for`]) are woken by the runner
 //! after each committed batch, never by polling.
 //!
-//! Files: `runner` (the runner, its supervisor and readiness), `start` (checkpoints read
-//! and rebuild decisions at each start), `follower` (one stream's reader and batch
-//! writer), `checkpoint` (the table), `wait` (consistency waits).
+//! Files: `runner` (the runner, its supervisor and readiness), `state` (what the runner
+//! and its followers share), `start` (checkpoints read and rebuild decisions at each
+//! start), `follower` (one stream's reader and batch writer), `checkpoint` (the table),
+//! `wait` (consistency waits).
 
 mod checkpoint;
 mod follower;
 mod runner;
 mod start;
+mod state;
 mod wait;
 
 use redb::WriteTransaction;
@@ -32,7 +34,8 @@ use tillit_proto::kernel::Commit;
 
 use crate::error::KernelError;
 
-pub use runner::{ProjectionConfig, ProjectionRunner};
+pub use runner::ProjectionRunner;
+pub use state::ProjectionConfig;
 
 /// A read model built from commits.
 pub trait Projection: Send + Sync + 'static {
