@@ -7,6 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tillit_kernel::KernelError;
+use tillit_kernel::Reason;
 use tillit_proto::common::{PageRequest, PageResponse};
 
 /// The field a bad page token is reported on.
@@ -82,7 +83,11 @@ pub fn token(cursor: &str) -> String {
 }
 
 fn foreign() -> KernelError {
-    KernelError::invalid(TOKEN_FIELD, "not a token of this listing")
+    KernelError::refused(
+        TOKEN_FIELD,
+        Reason::Malformed,
+        "not a token of this listing",
+    )
 }
 
 #[cfg(test)]

@@ -109,11 +109,13 @@ pub fn parse_time(
     now: OffsetDateTime,
     window: TimeWindow,
 ) -> Result<OffsetDateTime, crate::KernelError> {
-    let invalid = |why: &str| crate::KernelError::invalid(field, why.to_owned());
+    use crate::error::Reason;
+    let malformed = |why: &str| crate::KernelError::refused(field, Reason::Malformed, why);
+    let invalid = |why: &str| crate::KernelError::refused(field, Reason::OutOfRange, why);
     if !(0..1_000_000_000).contains(&ts.nanos) {
-        return Err(invalid("nanos must be 0 to 999999999"));
+        return Err(malformed("nanos must be 0 to 999999999"));
     }
-    let at = from_timestamp(ts).ok_or_else(|| invalid("not a time"))?;
+    let at = from_timestamp(ts).ok_or_else(|| malformed("not a time"))?;
     if !(1970..=9999).contains(&at.year()) {
         return Err(invalid("must be in the years 1970 to 9999"));
     }
@@ -137,6 +139,15 @@ pub fn parse_time(
     Ok(at)
 }
 
+/// A time as refusal messages print it: RFC 3339 in UTC, whole seconds
+/// (`2026-09-04T08:00:00Z`).
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let at = at.replace_nanosecond(0).unwrap_or(at);
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
 /// Unix nanoseconds of a stored timestamp, as projections key rows by time: 0 when unset
 /// or invalid, saturating far in the future.
 pub fn unix_nanos(ts: Option<&prost_types::Timestamp>) -> i64 {
@@ -148,6 +159,12 @@ pub fn unix_nanos(ts: Option<&prost_types::Timestamp>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_print_times_as_rfc_3339_in_utc_to_the_second() {
+        let at = time::macros::datetime!(2026-09-04 10:00:00.123 +02:00);
+        assert_eq!(rfc3339(at), "2026-09-04T08:00:00Z");
+    }
 
     #[test]
     fn a_fixed_clock_stands_still_until_advanced() {

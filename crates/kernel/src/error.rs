@@ -2,7 +2,7 @@
 //! and the single place where each maps to a gRPC status (and, for bad input, the field).
 
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 /// What went wrong in the kernel.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -12,7 +12,9 @@ pub enum KernelError {
     InvalidArgument {
         /// The offending request field.
         field: String,
-        /// What is wrong with it.
+        /// Why, as a stable code a client can translate.
+        reason: Reason,
+        /// What is wrong with it, in English.
         description: String,
     },
     /// The thing asked for does not exist (or belongs to another tenant).
@@ -36,12 +38,114 @@ pub enum KernelError {
     Internal(String),
 }
 
+/// Why a request field was refused: the stable `reason` of its `google.rpc.BadRequest`
+/// field violation, beside the English description, so a client (the portal) can say it
+/// in the user's language. The codes are part of the API (docs/api.md lists them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// `REQUIRED`: empty or missing where a value is required.
+    Required,
+    /// `TOO_SHORT`: shorter than the field takes (a password).
+    TooShort,
+    /// `TOO_LONG`: longer than the field takes.
+    TooLong,
+    /// `TOO_MANY`: more items than the field takes.
+    TooMany,
+    /// `FORBIDDEN_CHARACTER`: a control, invisible or direction-changing character.
+    ForbiddenCharacter,
+    /// `NOT_AN_EMAIL`: not an e-mail address.
+    NotAnEmail,
+    /// `NOT_ONE_OF`: not one of the values the field takes (for an enum: unspecified or
+    /// unknown).
+    NotOneOf,
+    /// `MALFORMED`: not of the form the field takes (an id, slug, token, address, number).
+    Malformed,
+    /// `OUT_OF_RANGE`: a number or time outside what the field allows.
+    OutOfRange,
+    /// `UNKNOWN_REFERENCE`: names something that does not exist or that the caller cannot
+    /// see (the two read the same).
+    UnknownReference,
+    /// `CONFLICT`: contradicts another field of the request or the current value.
+    Conflict,
+    /// `INVALID`: refused for a reason the description states.
+    Invalid,
+}
+
+impl Reason {
+    /// Every code, for documentation and tests.
+    pub const ALL: [Reason; 12] = [
+        Self::Required,
+        Self::TooShort,
+        Self::TooLong,
+        Self::TooMany,
+        Self::ForbiddenCharacter,
+        Self::NotAnEmail,
+        Self::NotOneOf,
+        Self::Malformed,
+        Self::OutOfRange,
+        Self::UnknownReference,
+        Self::Conflict,
+        Self::Invalid,
+    ];
+
+    /// The code as it travels in `FieldViolation.reason`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Required => "REQUIRED",
+            Self::TooShort => "TOO_SHORT",
+            Self::TooLong => "TOO_LONG",
+            Self::TooMany => "TOO_MANY",
+            Self::ForbiddenCharacter => "FORBIDDEN_CHARACTER",
+            Self::NotAnEmail => "NOT_AN_EMAIL",
+            Self::NotOneOf => "NOT_ONE_OF",
+            Self::Malformed => "MALFORMED",
+            Self::OutOfRange => "OUT_OF_RANGE",
+            Self::UnknownReference => "UNKNOWN_REFERENCE",
+            Self::Conflict => "CONFLICT",
+            Self::Invalid => "INVALID",
+        }
+    }
+}
+
+impl From<&tillit_text::field::TextProblem> for Reason {
+    fn from(problem: &tillit_text::field::TextProblem) -> Self {
+        use tillit_text::field::TextProblem;
+        match problem {
+            TextProblem::Empty => Self::Required,
+            TextProblem::TooLong { .. } => Self::TooLong,
+            TextProblem::Forbidden { .. } => Self::ForbiddenCharacter,
+            TextProblem::NotAnEmail => Self::NotAnEmail,
+            TextProblem::TooMany { .. } => Self::TooMany,
+        }
+    }
+}
+
 impl KernelError {
-    /// Bad input in `field`.
+    /// Bad input in `field` for a reason its description states ([`Reason::Invalid`]);
+    /// prefer [`KernelError::refused`] with the reason that fits.
     pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        Self::refused(field, Reason::Invalid, description)
+    }
+
+    /// Bad input in `field`, for `reason`.
+    pub fn refused(field: &str, reason: Reason, description: impl Into<String>) -> Self {
         Self::InvalidArgument {
             field: field.to_owned(),
+            reason,
             description: description.into(),
+        }
+    }
+
+    /// A text field `tillit_text::field` refused.
+    pub fn text(field: &str, problem: &tillit_text::field::TextProblem) -> Self {
+        Self::refused(field, problem.into(), problem.to_string())
+    }
+
+    /// The reason of an INVALID_ARGUMENT.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Self::InvalidArgument { reason, .. } => Some(*reason),
+            _ => None,
         }
     }
 
@@ -68,10 +172,19 @@ impl KernelError {
 impl From<KernelError> for Status {
     fn from(error: KernelError) -> Self {
         match &error {
-            KernelError::InvalidArgument { field, description } => Status::with_error_details(
+            KernelError::InvalidArgument {
+                field,
+                reason,
+                description,
+            } => Status::with_error_details(
                 Code::InvalidArgument,
                 error.to_string(),
-                ErrorDetails::with_bad_request_violation(field.clone(), description.clone()),
+                ErrorDetails::with_bad_request(vec![FieldViolation {
+                    field: field.clone(),
+                    description: description.clone(),
+                    reason: reason.code().to_owned(),
+                    localized_message: None,
+                }]),
             ),
             _ => Status::new(error.code(), error.to_string()),
         }
@@ -153,7 +266,11 @@ mod tests {
 
     #[test]
     fn bad_input_becomes_invalid_argument_naming_the_field() {
-        let status = Status::from(KernelError::invalid("tenant", "must be a slug"));
+        let status = Status::from(KernelError::refused(
+            "tenant",
+            Reason::Malformed,
+            "must be a slug",
+        ));
         assert_eq!(status.code(), Code::InvalidArgument);
         let details = status.get_error_details();
         let violations = &details

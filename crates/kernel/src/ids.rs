@@ -1,6 +1,7 @@
 //! Identifiers that are parsed once at the edge and trusted inside: tenant slugs, bounded
 //! contexts (one stream each), aggregate types and ids, and the subject they form together.
 
+use crate::error::Reason;
 use std::fmt;
 
 use crate::error::KernelError;
@@ -25,8 +26,9 @@ impl TenantId {
         if valid {
             Ok(Self(value.to_owned()))
         } else {
-            Err(KernelError::invalid(
+            Err(KernelError::refused(
                 field,
+                Reason::Malformed,
                 "must be a slug: lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters",
             ))
         }
@@ -164,8 +166,9 @@ impl StreamName {
         if valid {
             Ok(Self(value.to_owned()))
         } else {
-            Err(KernelError::invalid(
+            Err(KernelError::refused(
                 field,
+                Reason::Malformed,
                 "must be a stream name: 1 to 32 upper-case letters, digits and '_', starting with a letter",
             ))
         }
@@ -193,8 +196,9 @@ impl AggregateId {
         if valid {
             Ok(Self(value.to_owned()))
         } else {
-            Err(KernelError::invalid(
+            Err(KernelError::refused(
                 field,
+                Reason::Malformed,
                 "must be 1 to 128 letters, digits, '-' or '_'",
             ))
         }

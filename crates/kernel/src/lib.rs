@@ -34,7 +34,7 @@ pub mod verify;
 pub use clock::Clock;
 pub use decider::{CommandRequest, Decider, EventPayload, ExecuteError, Executed, Runner, Target};
 pub use envelope::{CommandMeta, History, StoredCommit};
-pub use error::{AppendError, KernelError};
+pub use error::{AppendError, KernelError, Reason};
 pub use ids::{AggregateAddress, AggregateId, AggregateType, BoundedContext, StreamName, TenantId};
 pub use projection::{Projection, ProjectionConfig, ProjectionRunner};
 pub use reservation::{Reservation, ReservationError, Reservations, Reserved};

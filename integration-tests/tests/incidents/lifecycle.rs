@@ -575,6 +575,18 @@ async fn a_late_notification_needs_a_reason_which_is_kept() {
         "after the 72 hours, a reason is required: {}",
         refused.message()
     );
+    assert_eq!(
+        tillit_integration_tests::violation_of(&refused),
+        Some(("delay_reason".to_owned(), "REQUIRED".to_owned()))
+    );
+    let due_text = tillit_kernel::clock::rfc3339(aware + time::Duration::hours(72));
+    for named in ["gdpr-33-1", "GDPR Art. 33(1)", due_text.as_str()] {
+        assert!(
+            refused.message().contains(named),
+            "names {named}: {}",
+            refused.message()
+        );
+    }
     let late = client
         .record_notification(bearer(
             officer,

@@ -1,5 +1,6 @@
 //! Consistency-token waits: read-your-writes across services without sleeps.
 
+use crate::error::Reason;
 use std::time::Duration;
 
 use tillit_proto::common::ConsistencyToken;
@@ -36,8 +37,9 @@ impl ProjectionRunner {
     ) -> Result<(), KernelError> {
         let deadline = tokio::time::Instant::now() + timeout;
         if token.positions.len() > MAX_POSITIONS {
-            return Err(KernelError::invalid(
+            return Err(KernelError::refused(
                 "consistency.positions",
+                Reason::TooMany,
                 format!("at most {MAX_POSITIONS} positions"),
             ));
         }
@@ -46,8 +48,9 @@ impl ProjectionRunner {
             let field = |name: &str| format!("consistency.positions[{index}].{name}");
             StreamName::parse(&position.stream, &field("stream"))?;
             if position.sequence == 0 {
-                return Err(KernelError::invalid(
+                return Err(KernelError::refused(
                     &field("sequence"),
+                    Reason::OutOfRange,
                     "must be at least 1",
                 ));
             }
@@ -64,11 +67,18 @@ impl ProjectionRunner {
                 .store
                 .stream_state(&position.stream)
                 .await?
-                .ok_or_else(|| KernelError::invalid(&field("stream"), "no such stream"))?;
+                .ok_or_else(|| {
+                    KernelError::refused(
+                        &field("stream"),
+                        Reason::UnknownReference,
+                        "no such stream",
+                    )
+                })?;
             if position.sequence > state.last_sequence {
                 // Never the stream's length: any caller, customers included, would read it.
-                return Err(KernelError::invalid(
+                return Err(KernelError::refused(
                     &field("sequence"),
+                    Reason::OutOfRange,
                     "beyond the end of its stream",
                 ));
             }

@@ -4,6 +4,7 @@
 use tillit_api::Refusal;
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
+use tillit_kernel::Reason;
 use tillit_kernel::clock::{TimeWindow, parse_time, to_timestamp};
 use tillit_kernel::{
     AggregateId, CommandMeta, CommandRequest, ExecuteError, Executed, Target, TenantId,
@@ -87,13 +88,16 @@ impl AssetsApi {
         field: &str,
         raw: &str,
     ) -> Result<TenantId, DomainError> {
-        let tenant =
-            TenantId::parse(raw, field).map_err(|e| DomainError::invalid(field, e.to_string()))?;
+        let tenant = TenantId::parse(raw, field).map_err(DomainError::Kernel)?;
         let exists = self.assets.identity.tenant_exists(tenant.as_str())?;
         if exists && caller.sees_tenant(&tenant) {
             Ok(tenant)
         } else {
-            Err(DomainError::invalid(field, "no such tenant"))
+            Err(DomainError::refused(
+                field,
+                Reason::UnknownReference,
+                "no such tenant",
+            ))
         }
     }
 
@@ -107,7 +111,11 @@ impl AssetsApi {
         if known {
             Ok(user_id.to_owned())
         } else {
-            Err(DomainError::invalid(field, "no such user"))
+            Err(DomainError::refused(
+                field,
+                Reason::UnknownReference,
+                "no such user",
+            ))
         }
     }
 
@@ -336,8 +344,9 @@ impl AssetsApi {
         let list =
             |field: &str, items: &[String]| validate::list(field, items, MAX_LIST_ITEMS, 200);
         if raw.transfers_outside_eu.len() > MAX_LIST_ITEMS {
-            return Err(DomainError::invalid(
+            return Err(DomainError::refused(
                 "processing.transfers_outside_eu",
+                Reason::TooMany,
                 format!("at most {MAX_LIST_ITEMS} items"),
             )
             .into());
@@ -376,8 +385,9 @@ impl AssetsApi {
         };
         if !processing.data_categories.is_empty() {
             if processing.data_subjects.is_empty() {
-                return Err(DomainError::invalid(
+                return Err(DomainError::refused(
                     "processing.data_subjects",
+                    Reason::Required,
                     "required when personal data is held",
                 )
                 .into());
@@ -407,9 +417,12 @@ impl AssetsApi {
         check_evidence_times(body.evidence.as_ref(), self.assets.store.clock().now())?;
         let evidence = match body.evidence.clone() {
             None => {
-                return Err(
-                    DomainError::invalid("evidence", "one kind of evidence is required").into(),
-                );
+                return Err(DomainError::refused(
+                    "evidence",
+                    Reason::Required,
+                    "one kind of evidence is required",
+                )
+                .into());
             }
             Some(EvidenceProto::BackupSchedule(e)) => Evidence::BackupSchedule(e),
             Some(EvidenceProto::BackupRun(e)) => Evidence::BackupRun(e),

@@ -12,7 +12,11 @@ pub(crate) const NAME_TAKEN: &str = "another asset of this tenant has this name"
 impl From<DomainError> for Status {
     fn from(error: DomainError) -> Self {
         match error {
-            DomainError::Invalid { field, reason } => KernelError::invalid(&field, reason).into(),
+            DomainError::Invalid {
+                field,
+                code,
+                reason,
+            } => KernelError::refused(&field, code, reason).into(),
             DomainError::AlreadyExists(what) => {
                 Refusal::AlreadyExists(format!("{what} already exists")).into()
             }

@@ -5,6 +5,7 @@
 
 use tillit_auth::Permission;
 use tillit_auth::layer::caller;
+use tillit_kernel::Reason;
 use tillit_proto::assets::{
     AssetRegistered, Classification, ImportAssetsRequest, ImportAssetsResponse, ImportError,
 };
@@ -45,7 +46,11 @@ impl AssetsApi {
         let kind = validate::kind("kind", cell(2))?;
         let email = cell(3).to_lowercase();
         let owner = self.assets.identity.user_by_email(&email)?.ok_or_else(|| {
-            DomainError::invalid("owner_email", "no user with this e-mail address")
+            DomainError::refused(
+                "owner_email",
+                Reason::UnknownReference,
+                "no user with this e-mail address",
+            )
         })?;
         let owner = self.owner("owner_email", &owner)?;
         if !caller.may(Permission::ManageAssets) && owner != caller.subject {
@@ -55,9 +60,9 @@ impl AssetsApi {
             ));
         }
         let level = |i: usize, field: &str| -> Result<u32, DomainError> {
-            let value = cell(i)
-                .parse::<u32>()
-                .map_err(|_| DomainError::invalid(field, "must be a number 1 to 4"))?;
+            let value = cell(i).parse::<u32>().map_err(|_| {
+                DomainError::refused(field, Reason::Malformed, "must be a number 1 to 4")
+            })?;
             validate::level(field, value)
         };
         let classification = Classification {
@@ -67,8 +72,9 @@ impl AssetsApi {
         };
         let external_key = cell(7);
         if external_key.len() > 200 {
-            return Err(DomainError::invalid(
+            return Err(DomainError::refused(
                 "external_key",
+                Reason::TooLong,
                 "must be at most 200 characters",
             ));
         }
@@ -99,13 +105,16 @@ impl AssetsApi {
             .from_reader(request.get_ref().csv.as_bytes());
         let header: Vec<String> = reader
             .headers()
-            .map_err(|e| DomainError::invalid("csv", format!("unreadable header: {e}")))?
+            .map_err(|e| {
+                DomainError::refused("csv", Reason::Malformed, format!("unreadable header: {e}"))
+            })?
             .iter()
             .map(str::to_lowercase)
             .collect();
         if header.len() < 7 || header.iter().zip(COLUMNS).any(|(have, want)| have != want) {
-            return Err(DomainError::invalid(
+            return Err(DomainError::refused(
                 "csv",
+                Reason::Malformed,
                 format!("the header must be {}", COLUMNS.join(",")),
             )
             .into());
@@ -116,9 +125,12 @@ impl AssetsApi {
         // Every limit before anything is created: a file over it changes nothing.
         let records: Vec<_> = reader.records().take(MAX_ROWS + 1).collect();
         if records.len() > MAX_ROWS {
-            return Err(
-                DomainError::invalid("csv", format!("at most {MAX_ROWS} rows per import")).into(),
-            );
+            return Err(DomainError::refused(
+                "csv",
+                Reason::TooMany,
+                format!("at most {MAX_ROWS} rows per import"),
+            )
+            .into());
         }
         for (index, record) in records.into_iter().enumerate() {
             let line = u32::try_from(index + 2).unwrap_or(u32::MAX);
@@ -138,7 +150,7 @@ impl AssetsApi {
                 .map_or(line, |p| u32::try_from(p.line()).unwrap_or(line));
             let asset = match self.import_row(&caller, &row) {
                 Ok(asset) => asset,
-                Err(DomainError::Invalid { field, reason }) => {
+                Err(DomainError::Invalid { field, reason, .. }) => {
                     answer.errors.push(ImportError {
                         line,
                         field,

@@ -2,6 +2,7 @@
 
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
+use tillit_kernel::Reason;
 use tillit_kernel::TenantId;
 use tillit_kernel::clock::{from_timestamp, to_timestamp};
 use tillit_proto::assets::{
@@ -71,8 +72,9 @@ impl AssetsApi {
             .as_of_time
             .as_ref()
             .map(|t| {
-                from_timestamp(t)
-                    .ok_or_else(|| DomainError::invalid("as_of_time", "not a valid time"))
+                from_timestamp(t).ok_or_else(|| {
+                    DomainError::refused("as_of_time", Reason::Malformed, "not a valid time")
+                })
             })
             .transpose()?;
         let cutoff_sequence = match &body.as_of_position {
@@ -84,7 +86,11 @@ impl AssetsApi {
                     .find(|p| p.stream == "ASSETS")
                     .map(|p| p.sequence)
                     .ok_or_else(|| {
-                        DomainError::invalid("as_of_position", "needs a position on stream ASSETS")
+                        DomainError::refused(
+                            "as_of_position",
+                            Reason::Required,
+                            "needs a position on stream ASSETS",
+                        )
                     })?,
             ),
         };
@@ -138,7 +144,12 @@ impl AssetsApi {
             ("min_availability", body.min_availability),
         ] {
             if value > 4 {
-                return Err(DomainError::invalid(field, "must be 0 (any) to 4").into());
+                return Err(DomainError::refused(
+                    field,
+                    Reason::OutOfRange,
+                    "must be 0 (any) to 4",
+                )
+                .into());
             }
         }
         let due_before = body.review_due_before.as_ref().and_then(from_timestamp);
@@ -222,7 +233,11 @@ impl AssetsApi {
         let min = match body.min_severity.as_str() {
             "" => Severity::Low,
             raw => Severity::parse(raw).ok_or_else(|| {
-                DomainError::invalid("min_severity", "one of low, medium, high, critical")
+                DomainError::refused(
+                    "min_severity",
+                    Reason::NotOneOf,
+                    "one of low, medium, high, critical",
+                )
             })?,
         };
         let now = self.assets.store.clock().now();
@@ -276,7 +291,9 @@ impl AssetsApi {
             .before
             .as_ref()
             .and_then(from_timestamp)
-            .ok_or_else(|| DomainError::invalid("before", "a time is required"))?;
+            .ok_or_else(|| {
+                DomainError::refused("before", Reason::Required, "a time is required")
+            })?;
         let rules = &self.assets.rules;
         let mut due: Vec<_> = self
             .scoped_assets(&caller, "", &body.tenant_id)

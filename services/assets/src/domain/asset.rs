@@ -5,6 +5,7 @@
 //! assets and of reporting and point-in-time reads, so they never disagree.
 //! Evidence carries the time the thing happened; a time in the future is refused.
 
+use tillit_kernel::Reason;
 use tillit_kernel::clock::{from_timestamp, to_timestamp};
 use tillit_kernel::{AggregateType, Decider};
 use tillit_proto::assets::{
@@ -79,8 +80,16 @@ fn not_future(
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
     match at.and_then(from_timestamp) {
-        None => Err(DomainError::invalid(field, "a time is required")),
-        Some(at) if at > now => Err(DomainError::invalid(field, "must not be in the future")),
+        None => Err(DomainError::refused(
+            field,
+            Reason::Required,
+            "a time is required",
+        )),
+        Some(at) if at > now => Err(DomainError::refused(
+            field,
+            Reason::OutOfRange,
+            "must not be in the future",
+        )),
         Some(_) => Ok(()),
     }
 }
@@ -93,8 +102,9 @@ fn evidence_events(
     let event = match evidence {
         Evidence::BackupSchedule(e) => {
             if e.interval_hours == 0 {
-                return Err(DomainError::invalid(
+                return Err(DomainError::refused(
                     "backup_schedule.interval_hours",
+                    Reason::OutOfRange,
                     "must be at least 1",
                 ));
             }
@@ -110,8 +120,9 @@ fn evidence_events(
         }
         Evidence::PatchPolicy(e) => {
             if e.critical_within_days == 0 {
-                return Err(DomainError::invalid(
+                return Err(DomainError::refused(
                     "patch_policy.critical_within_days",
+                    Reason::OutOfRange,
                     "must be at least 1",
                 ));
             }
@@ -128,8 +139,9 @@ fn evidence_events(
                 now,
             )?;
             if e.patch_id.trim().is_empty() {
-                return Err(DomainError::invalid(
+                return Err(DomainError::refused(
                     "critical_patch_opened.patch_id",
+                    Reason::Required,
                     "must not be empty",
                 ));
             }
@@ -153,8 +165,9 @@ fn evidence_events(
                 .iter()
                 .any(|p| p.patch_id == e.patch_id)
             {
-                return Err(DomainError::invalid(
+                return Err(DomainError::refused(
                     "critical_patch_closed.patch_id",
+                    Reason::UnknownReference,
                     "no such open critical patch",
                 ));
             }

@@ -3,7 +3,7 @@
 pub mod asset;
 pub mod validate;
 
-use tillit_kernel::KernelError;
+use tillit_kernel::{KernelError, Reason};
 
 /// Why the asset service refuses a command.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -13,7 +13,9 @@ pub enum DomainError {
     Invalid {
         /// The request field.
         field: String,
-        /// What is wrong.
+        /// Why, as the stable code of the field violation.
+        code: Reason,
+        /// What is wrong, in English.
         reason: String,
     },
     /// It exists already.
@@ -30,9 +32,20 @@ pub enum DomainError {
 impl DomainError {
     /// Bad input in `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::refused(field, Reason::Invalid, reason)
+    }
+
+    /// Bad input in `field`, for `code`.
+    pub fn refused(field: impl Into<String>, code: Reason, reason: impl Into<String>) -> Self {
         Self::Invalid {
             field: field.into(),
+            code,
             reason: reason.into(),
         }
+    }
+
+    /// A text field `tillit_text::field` refused.
+    pub fn text(field: impl Into<String>, problem: &tillit_text::field::TextProblem) -> Self {
+        Self::refused(field, problem.into(), problem.to_string())
     }
 }

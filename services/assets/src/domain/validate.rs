@@ -1,5 +1,6 @@
 //! Request input parsed into values that cannot be invalid; each error names its field.
 
+use tillit_kernel::Reason;
 use tillit_proto::assets::Classification;
 
 use super::DomainError;
@@ -15,8 +16,9 @@ pub fn kind(field: &str, raw: &str) -> Result<String, DomainError> {
     if KINDS.contains(&value.as_str()) {
         Ok(value)
     } else {
-        Err(DomainError::invalid(
+        Err(DomainError::refused(
             field,
+            Reason::NotOneOf,
             format!("unknown kind {raw:?}; one of {}", KINDS.join(", ")),
         ))
     }
@@ -27,8 +29,9 @@ pub fn level(field: &str, value: u32) -> Result<u32, DomainError> {
     if (1..=4).contains(&value) {
         Ok(value)
     } else {
-        Err(DomainError::invalid(
+        Err(DomainError::refused(
             field,
+            Reason::OutOfRange,
             format!("must be 1 to 4, not {value}"),
         ))
     }
@@ -39,7 +42,7 @@ pub fn classification(
     prefix: &str,
     raw: Option<&Classification>,
 ) -> Result<Classification, DomainError> {
-    let raw = raw.ok_or_else(|| DomainError::invalid(prefix, "required"))?;
+    let raw = raw.ok_or_else(|| DomainError::refused(prefix, Reason::Required, "required"))?;
     Ok(Classification {
         confidentiality: level(&format!("{prefix}.confidentiality"), raw.confidentiality)?,
         integrity: level(&format!("{prefix}.integrity"), raw.integrity)?,
@@ -49,24 +52,22 @@ pub fn classification(
 
 /// A required single-line text of at most `max` characters (`tillit_text::field::line`).
 pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::line(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::line(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// An optional single-line text of at most `max` characters.
 pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::optional_line(raw, max)
-        .map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::optional_line(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// A required multi-line text of at most `max` characters.
 pub fn lines(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::required_lines(raw, max)
-        .map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::required_lines(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// An optional multi-line text of at most `max` characters.
 pub fn optional_lines(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::lines(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::lines(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// A list of single-line items (`tillit_text::field::line_list`): blanks dropped, at most
@@ -78,7 +79,7 @@ pub fn list(
     max: usize,
 ) -> Result<Vec<String>, DomainError> {
     tillit_text::field::line_list(field, raw, max_items, max)
-        .map_err(|(field, p)| DomainError::invalid(field, p.to_string()))
+        .map_err(|(field, p)| DomainError::text(field, &p))
 }
 
 #[cfg(test)]
@@ -94,7 +95,11 @@ mod tests {
         };
         assert_eq!(
             classification("classification", Some(&zero)).unwrap_err(),
-            DomainError::invalid("classification.confidentiality", "must be 1 to 4, not 0")
+            DomainError::refused(
+                "classification.confidentiality",
+                Reason::OutOfRange,
+                "must be 1 to 4, not 0"
+            )
         );
         let five = Classification {
             confidentiality: 2,

@@ -5,6 +5,7 @@ use tillit_api::page::Page;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
+use tillit_kernel::Reason;
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
 use tillit_proto::common::PageResponse;
 use tillit_proto::identity::{
@@ -45,8 +46,9 @@ fn user_id(raw: &str) -> Result<AggregateId, Status> {
 
 fn validate_contacts(contacts: &[Contact]) -> Result<Vec<Contact>, DomainError> {
     if contacts.is_empty() {
-        return Err(DomainError::invalid(
+        return Err(DomainError::refused(
             "incident_contacts",
+            Reason::Required,
             "at least one contact is required",
         ));
     }
@@ -67,8 +69,9 @@ fn validate_contract(contract: Option<&ContractTerms>) -> Result<ContractTerms, 
     let hours = |field: &'static str, value: u32| match value {
         0 => Ok(DEFAULT_NOTICE_HOURS),
         1..=8760 => Ok(value),
-        _ => Err(DomainError::invalid(
+        _ => Err(DomainError::refused(
             field,
+            Reason::OutOfRange,
             "must be between 1 and 8760 hours",
         )),
     };
@@ -370,7 +373,12 @@ impl IdentityApi {
             "" => None,
             "active" | "deactivated" => Some(body.status.clone()),
             _ => {
-                return Err(DomainError::invalid("status", "must be active or deactivated").into());
+                return Err(DomainError::refused(
+                    "status",
+                    Reason::NotOneOf,
+                    "must be active or deactivated",
+                )
+                .into());
             }
         };
         let tenant = match caller.list_scope(requested) {

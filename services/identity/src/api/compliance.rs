@@ -3,6 +3,7 @@
 use tillit_api::Refusal;
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
+use tillit_kernel::Reason;
 use tillit_kernel::clock::{TimeWindow, parse_time, to_timestamp};
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
 use tillit_proto::identity::{
@@ -40,7 +41,8 @@ fn time_field(
     now: time::OffsetDateTime,
     window: TimeWindow,
 ) -> Result<time::OffsetDateTime, DomainError> {
-    let ts = ts.ok_or_else(|| DomainError::invalid(field, "a time is required"))?;
+    let ts =
+        ts.ok_or_else(|| DomainError::refused(field, Reason::Required, "a time is required"))?;
     parse_time(field, ts, now, window).map_err(DomainError::Kernel)
 }
 
@@ -154,8 +156,9 @@ impl IdentityApi {
             .iter()
             .find(|v| v.version == body.version)
             .ok_or_else(|| {
-                Status::from(DomainError::invalid(
+                Status::from(DomainError::refused(
                     "version",
+                    Reason::UnknownReference,
                     "no such version of this policy",
                 ))
             })?;
@@ -345,7 +348,12 @@ impl IdentityApi {
             TimeWindow::Due,
         )?;
         if due_at <= self.identity.store.clock().now() {
-            return Err(DomainError::invalid("due_at", "must be in the future").into());
+            return Err(DomainError::refused(
+                "due_at",
+                Reason::OutOfRange,
+                "must be in the future",
+            )
+            .into());
         }
         if let Some(tenant) = &scope {
             self.require_tenant(tenant).await?;
@@ -444,8 +452,9 @@ impl IdentityApi {
             return Err(Refusal::NotFound("access review").into());
         }
         let item = state.item(&body.item_id).cloned().ok_or_else(|| {
-            Status::from(DomainError::invalid(
+            Status::from(DomainError::refused(
                 "item_id",
+                Reason::UnknownReference,
                 "no such item in this campaign",
             ))
         })?;

@@ -3,6 +3,7 @@
 //! secret does), and setting a password (ChangePassword, and for the admin ResetPassword).
 
 use std::net::{IpAddr, Ipv6Addr};
+use tillit_kernel::Reason;
 
 use tillit_api::Refusal;
 use tillit_kernel::{AggregateId, CommandMeta, CommandRequest, Target, TenantId};
@@ -79,7 +80,13 @@ impl IdentityApi {
             .to_str()
             .ok()
             .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| DomainError::invalid(CLIENT_ADDRESS_HEADER, "must be an IP address"))?;
+            .ok_or_else(|| {
+                DomainError::refused(
+                    CLIENT_ADDRESS_HEADER,
+                    Reason::Malformed,
+                    "must be an IP address",
+                )
+            })?;
         let bearer = request
             .metadata()
             .get("authorization")
@@ -238,8 +245,9 @@ impl IdentityApi {
         let email = validate::email("email", &body.email)?;
         let new_password = validate::password("new_password", &body.new_password)?;
         if new_password == body.current_password {
-            return Err(DomainError::invalid(
+            return Err(DomainError::refused(
                 "new_password",
+                Reason::Conflict,
                 "must differ from the current password",
             )
             .into());

@@ -9,7 +9,11 @@ use crate::domain::DomainError;
 impl From<DomainError> for Status {
     fn from(error: DomainError) -> Self {
         match error {
-            DomainError::Invalid { field, reason } => KernelError::invalid(field, reason).into(),
+            DomainError::Invalid {
+                field,
+                code,
+                reason,
+            } => KernelError::refused(field, code, reason).into(),
             DomainError::AlreadyExists(what) => {
                 Status::already_exists(format!("{what} already exists"))
             }

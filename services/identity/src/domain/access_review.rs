@@ -5,6 +5,7 @@
 //! before the decision is recorded, so a recorded "revoked" is always true.
 
 use std::collections::BTreeMap;
+use tillit_kernel::Reason;
 
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateType, Decider};
@@ -32,8 +33,9 @@ impl Decision {
         match raw {
             "confirm" => Ok(Self::Confirm),
             "revoke" => Ok(Self::Revoke),
-            _ => Err(DomainError::invalid(
+            _ => Err(DomainError::refused(
                 "decision",
+                Reason::NotOneOf,
                 "must be confirm or revoke",
             )),
         }
@@ -127,8 +129,9 @@ impl Decider for AccessReview {
                 reason,
             } => {
                 if state.item(&item_id).is_none() {
-                    return Err(DomainError::invalid(
+                    return Err(DomainError::refused(
                         "item_id",
+                        Reason::UnknownReference,
                         "no such item in this campaign",
                     ));
                 }

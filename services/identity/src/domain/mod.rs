@@ -25,7 +25,7 @@ pub mod training;
 pub mod user;
 pub mod validate;
 
-use tillit_kernel::KernelError;
+use tillit_kernel::{KernelError, Reason};
 
 /// Why identity refuses a command.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -35,7 +35,9 @@ pub enum DomainError {
     Invalid {
         /// The request field.
         field: &'static str,
-        /// What is wrong.
+        /// Why, as the stable code of the field violation.
+        code: Reason,
+        /// What is wrong, in English.
         reason: String,
     },
     /// It exists already.
@@ -55,9 +57,20 @@ pub enum DomainError {
 impl DomainError {
     /// Bad input in `field`.
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::refused(field, Reason::Invalid, reason)
+    }
+
+    /// Bad input in `field`, for `code`.
+    pub fn refused(field: &'static str, code: Reason, reason: impl Into<String>) -> Self {
         Self::Invalid {
             field,
+            code,
             reason: reason.into(),
         }
+    }
+
+    /// A text field `tillit_text::field` refused.
+    pub fn text(field: &'static str, problem: &tillit_text::field::TextProblem) -> Self {
+        Self::refused(field, problem.into(), problem.to_string())
     }
 }

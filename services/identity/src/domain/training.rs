@@ -1,6 +1,7 @@
 //! Training records: a course completed by a user, valid for a while (id derived from
 //! user and course, so the history of one person's course is one aggregate).
 
+use tillit_kernel::Reason;
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateType, Decider};
 use tillit_proto::identity::TrainingRecorded;
@@ -39,14 +40,16 @@ impl Decider for Training {
         now: OffsetDateTime,
     ) -> Result<Vec<TrainingEvent>, DomainError> {
         if command.completed_at > now {
-            return Err(DomainError::invalid(
+            return Err(DomainError::refused(
                 "completed_at",
+                Reason::OutOfRange,
                 "must not be in the future",
             ));
         }
         if command.valid_until <= command.completed_at {
-            return Err(DomainError::invalid(
+            return Err(DomainError::refused(
                 "valid_until",
+                Reason::Conflict,
                 "must be after completed_at",
             ));
         }

@@ -3,6 +3,7 @@
 //! change or reset) makes every service refuse the user's older tokens.
 
 use std::collections::BTreeSet;
+use tillit_kernel::Reason;
 
 use tillit_auth::Role;
 use tillit_kernel::{AggregateType, Decider};
@@ -72,12 +73,14 @@ pub(crate) fn check_roles(
         .find(|role| !role.allowed_in(tenant_is_internal))
     {
         None => Ok(()),
-        Some(role) if tenant_is_internal => Err(DomainError::invalid(
+        Some(role) if tenant_is_internal => Err(DomainError::refused(
             "role",
+            Reason::Conflict,
             format!("{role} is only for users of customer tenants"),
         )),
-        Some(role) => Err(DomainError::invalid(
+        Some(role) => Err(DomainError::refused(
             "role",
+            Reason::Conflict,
             format!("{role} is a staff role, only for users of tenant internal"),
         )),
     }

@@ -1,6 +1,7 @@
 //! Request input parsed into values that cannot be invalid; each error names its field.
 
 use tillit_auth::Role;
+use tillit_kernel::Reason;
 
 use super::DomainError;
 
@@ -10,18 +11,23 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// An e-mail address, NFKC and lower case (`tillit_text::field::email`): look-alikes
 /// collide with the address they imitate.
 pub fn email(field: &'static str, raw: &str) -> Result<String, DomainError> {
-    tillit_text::field::email(raw).map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::email(raw).map_err(|p| DomainError::text(field, &p))
 }
 
 /// A password of at least 12 characters and at most 1024 bytes.
 pub fn password(field: &'static str, raw: &str) -> Result<String, DomainError> {
     if raw.chars().count() < MIN_PASSWORD_CHARS {
-        Err(DomainError::invalid(
+        Err(DomainError::refused(
             field,
+            Reason::TooShort,
             format!("must have at least {MIN_PASSWORD_CHARS} characters"),
         ))
     } else if raw.len() > 1024 {
-        Err(DomainError::invalid(field, "must be at most 1024 bytes"))
+        Err(DomainError::refused(
+            field,
+            Reason::TooLong,
+            "must be at most 1024 bytes",
+        ))
     } else {
         Ok(raw.to_owned())
     }
@@ -29,13 +35,12 @@ pub fn password(field: &'static str, raw: &str) -> Result<String, DomainError> {
 
 /// A required single-line text of at most `max` characters (`tillit_text::field::line`).
 pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::line(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::line(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// A required multi-line text of at most `max` characters.
 pub fn lines(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::required_lines(raw, max)
-        .map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::required_lines(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// A slug id (policies, courses): lowercase letters, digits and '-', 1 to 63 characters,
@@ -44,8 +49,9 @@ pub fn slug(field: &'static str, raw: &str) -> Result<String, DomainError> {
     tillit_kernel::TenantId::parse(raw, field)
         .map(|slug| slug.as_str().to_owned())
         .map_err(|_| {
-            DomainError::invalid(
+            DomainError::refused(
                 field,
+                Reason::Malformed,
                 "must be a slug: lowercase letters, digits and '-', at most 63 characters",
             )
         })
@@ -54,8 +60,9 @@ pub fn slug(field: &'static str, raw: &str) -> Result<String, DomainError> {
 /// A role name of the permission table.
 pub fn role(field: &'static str, raw: &str) -> Result<Role, DomainError> {
     Role::parse(raw).ok_or_else(|| {
-        DomainError::invalid(
+        DomainError::refused(
             field,
+            Reason::NotOneOf,
             format!(
                 "unknown role {raw:?}; one of {}",
                 Role::ALL.map(Role::as_str).join(", ")
@@ -76,11 +83,16 @@ pub fn roles(
         .map(|r| role(field, r))
         .collect::<Result<std::collections::BTreeSet<Role>, _>>()?;
     if roles.is_empty() {
-        return Err(DomainError::invalid(field, "at least one role is required"));
+        return Err(DomainError::refused(
+            field,
+            Reason::Required,
+            "at least one role is required",
+        ));
     }
     match roles.iter().find(|r| !r.allowed_in(tenant.is_internal())) {
-        Some(role) => Err(DomainError::invalid(
+        Some(role) => Err(DomainError::refused(
             field,
+            Reason::Conflict,
             format!("{role} cannot be held in tenant {tenant}"),
         )),
         None => Ok(roles),
@@ -94,8 +106,9 @@ pub fn organisation_number(field: &'static str, raw: &str) -> Result<String, Dom
     if valid {
         Ok(format!("{}-{}", &digits[..6], &digits[6..]))
     } else {
-        Err(DomainError::invalid(
+        Err(DomainError::refused(
             field,
+            Reason::Malformed,
             "not a Swedish organisation number (NNNNNN-NNNN)",
         ))
     }
@@ -141,7 +154,11 @@ mod tests {
         ] {
             assert_eq!(
                 email("email", bad),
-                Err(DomainError::invalid("email", "not an e-mail address")),
+                Err(DomainError::refused(
+                    "email",
+                    Reason::NotAnEmail,
+                    "not an e-mail address"
+                )),
                 "{bad}"
             );
         }

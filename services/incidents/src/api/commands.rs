@@ -3,6 +3,7 @@
 //! then that the incident is one it sees, and runs the command.
 
 use std::collections::BTreeMap;
+use tillit_kernel::Reason;
 
 use tillit_api::Refusal;
 use tillit_auth::layer::caller;
@@ -191,8 +192,9 @@ impl IncidentsApi {
             "reject" => IncidentCommand::Reject(text("note", &note, 4000)?),
             "reopen" => IncidentCommand::Reopen(text("note", &note, 4000)?),
             _ => {
-                return Err(DomainError::invalid(
+                return Err(DomainError::refused(
                     "transition",
+                    Reason::NotOneOf,
                     "one of contain, resolve, close, reject, reopen",
                 )
                 .into());
@@ -255,9 +257,12 @@ impl IncidentsApi {
             .principal(owner)?
             .is_some_and(|p| p.active)
         {
-            return Err(
-                DomainError::invalid("owner_user_id", format!("no active user {owner:?}")).into(),
-            );
+            return Err(DomainError::refused(
+                "owner_user_id",
+                Reason::UnknownReference,
+                format!("no active user {owner:?}"),
+            )
+            .into());
         }
         let due_at = validate::due(
             "due_at",

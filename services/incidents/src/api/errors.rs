@@ -1,6 +1,7 @@
 //! The one place the incidents service's errors become gRPC statuses.
 
 use tillit_api::Refusal;
+use tillit_kernel::Reason;
 use tillit_kernel::{ExecuteError, KernelError};
 use tonic::Status;
 
@@ -9,7 +10,11 @@ use crate::domain::DomainError;
 impl From<DomainError> for Status {
     fn from(error: DomainError) -> Self {
         match error {
-            DomainError::Invalid { field, reason } => KernelError::invalid(&field, reason).into(),
+            DomainError::Invalid {
+                field,
+                code,
+                reason,
+            } => KernelError::refused(&field, code, reason).into(),
             DomainError::Precondition(reason) => Refusal::Precondition(reason).into(),
             DomainError::Kernel(error) => error.into(),
         }
@@ -29,7 +34,9 @@ pub(super) fn status(error: ExecuteError<DomainError>) -> Status {
 /// (NATS unavailable stays UNAVAILABLE).
 pub(super) fn related(field: &str, refusal: Refusal) -> Status {
     match refusal {
-        Refusal::NotFound(_) => DomainError::invalid(field, "no such incident").into(),
+        Refusal::NotFound(_) => {
+            DomainError::refused(field, Reason::UnknownReference, "no such incident").into()
+        }
         other => other.into(),
     }
 }

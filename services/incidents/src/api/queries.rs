@@ -4,6 +4,7 @@
 use tillit_api::page::Page;
 use tillit_auth::Permission;
 use tillit_auth::layer::caller;
+use tillit_kernel::Reason;
 use tillit_kernel::TenantId;
 use tillit_kernel::clock::from_timestamp;
 use tillit_proto::incidents::*;
@@ -124,7 +125,9 @@ impl IncidentsApi {
             .before
             .as_ref()
             .and_then(from_timestamp)
-            .ok_or_else(|| DomainError::invalid("before", "a time is required"))?;
+            .ok_or_else(|| {
+                DomainError::refused("before", Reason::Required, "a time is required")
+            })?;
         let mut due = Vec::new();
         for (incident, _) in self.state.reader.incidents(None, usize::MAX, |_| true)? {
             for obligation in incident.obligations {

@@ -3,6 +3,7 @@
 //! the legal clocks read from a triage.
 
 use std::collections::BTreeMap;
+use tillit_kernel::Reason;
 
 use tillit_incidents_views::register::AssetFact;
 use tillit_kernel::clock::from_timestamp;
@@ -43,8 +44,9 @@ pub fn affected(
     for (index, wanted) in requested.iter().enumerate() {
         let asset_id = wanted.asset_id.trim();
         let fact = fact_of(asset_id)?.ok_or_else(|| {
-            DomainError::invalid(
+            DomainError::refused(
                 format!("triage.affected_assets[{index}].asset_id"),
+                Reason::UnknownReference,
                 format!("no asset {asset_id:?}"),
             )
         })?;

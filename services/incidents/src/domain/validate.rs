@@ -1,6 +1,7 @@
 //! The checks of what a request brings, pure: each refusal is INVALID_ARGUMENT naming the
 //! field and what is wrong, and the value comes back in the form it is recorded in.
 
+use tillit_kernel::Reason;
 use tillit_kernel::clock::{TimeWindow, parse_time};
 use tillit_proto::incidents::Triage;
 use time::OffsetDateTime;
@@ -42,8 +43,9 @@ pub fn pick(field: &str, raw: &str, allowed: &[&str]) -> Result<String, DomainEr
     if allowed.contains(&value.as_str()) {
         Ok(value)
     } else {
-        Err(DomainError::invalid(
+        Err(DomainError::refused(
             field,
+            Reason::NotOneOf,
             format!("one of {}", allowed.join(", ")),
         ))
     }
@@ -59,24 +61,22 @@ pub fn filter(field: &str, raw: &str, allowed: &[&str]) -> Result<Option<String>
 
 /// A required multi-line text of at most `max` characters (`tillit_text::field`).
 pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::required_lines(raw, max)
-        .map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::required_lines(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// An optional multi-line text of at most `max` characters.
 pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::lines(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::lines(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// A required single-line text (a title, a channel) of at most `max` characters.
 pub fn line(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::line(raw, max).map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::line(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// An optional single-line text (a reference) of at most `max` characters.
 pub fn optional_line(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::optional_line(raw, max)
-        .map_err(|p| DomainError::invalid(field, p.to_string()))
+    tillit_text::field::optional_line(raw, max).map_err(|p| DomainError::text(field, &p))
 }
 
 /// A time something happened, through the kernel's one parser.
@@ -96,7 +96,7 @@ pub fn required_happened(
 ) -> Result<OffsetDateTime, DomainError> {
     happened(
         field,
-        ts.ok_or_else(|| DomainError::invalid(field, "required"))?,
+        ts.ok_or_else(|| DomainError::refused(field, Reason::Required, "required"))?,
         now,
     )
 }
@@ -119,7 +119,7 @@ pub fn due(
     ts: Option<&prost_types::Timestamp>,
     now: OffsetDateTime,
 ) -> Result<OffsetDateTime, DomainError> {
-    let ts = ts.ok_or_else(|| DomainError::invalid(field, "required"))?;
+    let ts = ts.ok_or_else(|| DomainError::refused(field, Reason::Required, "required"))?;
     parse_time(field, ts, now, TimeWindow::Due).map_err(DomainError::Kernel)
 }
 
@@ -128,7 +128,7 @@ pub fn due(
 /// (each once), percentages, outage times in order, risk (required for a breach), bounded
 /// lists and notes.
 pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, DomainError> {
-    let raw = raw.ok_or_else(|| DomainError::invalid("triage", "required"))?;
+    let raw = raw.ok_or_else(|| DomainError::refused("triage", Reason::Required, "required"))?;
     for (field, count, max) in [
         (
             "triage.affected_assets",
@@ -141,8 +141,7 @@ pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, Domai
             PROPERTIES.len(),
         ),
     ] {
-        tillit_text::field::at_most(count, max)
-            .map_err(|p| DomainError::invalid(field, p.to_string()))?;
+        tillit_text::field::at_most(count, max).map_err(|p| DomainError::text(field, &p))?;
     }
     let mut properties = Vec::new();
     for property in &raw.affected_properties {
@@ -152,8 +151,9 @@ pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, Domai
         }
     }
     if raw.users_affected_percent > 100 {
-        return Err(DomainError::invalid(
+        return Err(DomainError::refused(
             "triage.users_affected_percent",
+            Reason::OutOfRange,
             "must be 0 to 100",
         ));
     }
@@ -165,8 +165,9 @@ pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, Domai
     if let (Some(start), Some(end)) = (start, end)
         && end < start
     {
-        return Err(DomainError::invalid(
+        return Err(DomainError::refused(
             "triage.outage_end",
+            Reason::Conflict,
             "must not be before outage_start",
         ));
     }
@@ -180,7 +181,7 @@ pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, Domai
         MAX_CATEGORIES,
         200,
     )
-    .map_err(|(field, p)| DomainError::invalid(field, p.to_string()))?;
+    .map_err(|(field, p)| DomainError::text(field, &p))?;
     Ok(Triage {
         severity: pick("triage.severity", &raw.severity, &SEVERITIES)?,
         affected_properties: properties,

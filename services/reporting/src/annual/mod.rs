@@ -17,6 +17,7 @@ pub mod review;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tillit_kernel::Reason;
 
 use bytes::Bytes;
 use prost::Message as _;
@@ -46,14 +47,16 @@ pub async fn positions(
     let mut found = Vec::new();
     for (index, position) in given.iter().enumerate() {
         if !STREAMS.contains(&position.stream.as_str()) {
-            return Err(KernelError::invalid(
+            return Err(KernelError::refused(
                 &format!("as_of[{index}].stream"),
+                Reason::NotOneOf,
                 format!("one of {}", STREAMS.join(", ")),
             ));
         }
         if given[..index].iter().any(|p| p.stream == position.stream) {
-            return Err(KernelError::invalid(
+            return Err(KernelError::refused(
                 &format!("as_of[{index}].stream"),
+                Reason::Conflict,
                 "one position per stream",
             ));
         }
@@ -65,8 +68,9 @@ pub async fn positions(
             .map_or(0, |state| state.last_sequence);
         let sequence = match given.iter().position(|p| p.stream == stream) {
             Some(index) if given[index].sequence > last => {
-                return Err(KernelError::invalid(
+                return Err(KernelError::refused(
                     &format!("as_of[{index}].sequence"),
+                    Reason::OutOfRange,
                     format!("beyond the end of {stream}"),
                 ));
             }

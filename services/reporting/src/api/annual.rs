@@ -3,6 +3,7 @@
 
 use tillit_auth::Permission;
 use tillit_auth::layer::caller;
+use tillit_kernel::Reason;
 use tillit_kernel::{CommandRequest, KernelError, Target, TenantId};
 use tillit_proto::reporting::*;
 use tonic::{Request, Response, Status};
@@ -15,6 +16,10 @@ use crate::annual::{positions, render, report_as_of};
 
 /// Most decisions one management review records.
 const MAX_DECISIONS: usize = 200;
+/// Longest summary of a management review, in characters.
+const MAX_SUMMARY: usize = 20_000;
+/// Longest decision, in characters.
+const MAX_DECISION: usize = 2_000;
 
 impl ReportingApi {
     pub(super) async fn get_annual_report(
@@ -44,29 +49,15 @@ impl ReportingApi {
         caller.require(Permission::ManageManagementReview)?;
         let body = request.get_ref();
         let year = report_year(&self.state, body.year)?;
-        let summary = body.summary.trim();
-        if summary.is_empty() || summary.len() > 20_000 {
-            return Err(KernelError::invalid("summary", "1 to 20000 characters").into());
-        }
-        if body.decisions.len() > MAX_DECISIONS {
-            return Err(KernelError::invalid(
-                "decisions",
-                format!("at most {MAX_DECISIONS} decisions"),
-            )
-            .into());
-        }
-        let mut decisions = Vec::new();
-        for (index, decision) in body.decisions.iter().enumerate() {
-            let decision = decision.trim();
-            if decision.is_empty() || decision.len() > 2_000 {
-                return Err(KernelError::invalid(
-                    &format!("decisions[{index}]"),
-                    "1 to 2000 characters",
-                )
-                .into());
-            }
-            decisions.push(decision.to_owned());
-        }
+        let summary = tillit_text::field::required_lines(&body.summary, MAX_SUMMARY)
+            .map_err(|p| KernelError::text("summary", &p))?;
+        let decisions = tillit_text::field::line_list(
+            "decisions",
+            &body.decisions,
+            MAX_DECISIONS,
+            MAX_DECISION,
+        )
+        .map_err(|(field, p)| KernelError::text(&field, &p))?;
         let as_of = positions(&self.state.store, &body.as_of).await?;
         let report = report_as_of(&self.state.store, &self.state.rules, year, &as_of).await?;
         let sign_off = ManagementReviewSignedOff {
@@ -74,7 +65,7 @@ impl ReportingApi {
             as_of,
             rules_sha256: report.rules_sha256.clone(),
             report_sha256: sha256_hex(render::json(&report).as_bytes()),
-            summary: summary.to_owned(),
+            summary,
             decisions,
             signed_by: caller.subject.clone(),
         };
@@ -133,7 +124,11 @@ fn report_year(state: &Reporting, year: i32) -> Result<i32, KernelError> {
     if (2000..=current).contains(&year) {
         Ok(year)
     } else {
-        Err(KernelError::invalid("year", format!("2000 to {current}")))
+        Err(KernelError::refused(
+            "year",
+            Reason::OutOfRange,
+            format!("2000 to {current}"),
+        ))
     }
 }
 

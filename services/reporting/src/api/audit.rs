@@ -1,6 +1,7 @@
 //! Querying, exporting and verifying the audit trail (`ReadAuditTrail` only).
 
 use std::pin::Pin;
+use tillit_kernel::Reason;
 
 use futures::Stream;
 use tillit_api::page::Page;
@@ -34,7 +35,7 @@ pub(super) type ExportStream =
 
 fn text(field: &str, raw: &str) -> Result<Option<String>, KernelError> {
     let value = tillit_text::field::optional_line(raw, MAX_TEXT)
-        .map_err(|p| KernelError::invalid(field, p.to_string()))?;
+        .map_err(|p| KernelError::text(field, &p))?;
     Ok((!value.is_empty()).then_some(value))
 }
 
@@ -43,14 +44,20 @@ fn stream_name(field: &str, raw: &str) -> Result<String, KernelError> {
         .iter()
         .find(|s| s.eq_ignore_ascii_case(raw.trim()))
         .map(|s| (*s).to_owned())
-        .ok_or_else(|| KernelError::invalid(field, format!("one of {}", STREAMS.join(", "))))
+        .ok_or_else(|| {
+            KernelError::refused(
+                field,
+                Reason::NotOneOf,
+                format!("one of {}", STREAMS.join(", ")),
+            )
+        })
 }
 
 fn nanos(field: &str, ts: Option<&prost_types::Timestamp>) -> Result<Option<i64>, KernelError> {
     ts.map(|ts| {
         from_timestamp(ts)
             .and_then(|t| i64::try_from(t.unix_timestamp_nanos()).ok())
-            .ok_or_else(|| KernelError::invalid(field, "not a valid time"))
+            .ok_or_else(|| KernelError::refused(field, Reason::Malformed, "not a valid time"))
     })
     .transpose()
 }
@@ -86,8 +93,9 @@ fn audit_query(
     if let (Some(from), Some(to)) = (query.from, query.to)
         && to <= from
     {
-        return Err(KernelError::invalid(
+        return Err(KernelError::refused(
             "filter.to",
+            Reason::Conflict,
             "must be after filter.from",
         ));
     }

@@ -2,6 +2,7 @@
 //! obligation a command names is still open. The fold itself ([`super::apply`]) lives in
 //! `tillit-incidents-views`, shared with the register projections.
 
+use tillit_kernel::Reason;
 use tillit_proto::incidents::{Action, Incident, Obligation};
 
 use super::{action_status, obligation_status};
@@ -15,7 +16,13 @@ pub(super) fn open_action<'a>(
         .actions
         .iter()
         .find(|a| a.action_id == action_id)
-        .ok_or_else(|| DomainError::invalid("action_id", "no such action on this incident"))?;
+        .ok_or_else(|| {
+            DomainError::refused(
+                "action_id",
+                Reason::UnknownReference,
+                "no such action on this incident",
+            )
+        })?;
     if action.status == action_status::OPEN {
         Ok(action)
     } else {
@@ -68,7 +75,11 @@ pub(super) fn pending_obligation<'a>(
         .iter()
         .find(|o| o.obligation_id == id)
         .ok_or_else(|| {
-            DomainError::invalid("obligation_id", "no such obligation on this incident")
+            DomainError::refused(
+                "obligation_id",
+                Reason::UnknownReference,
+                "no such obligation on this incident",
+            )
         })?;
     if obligation.status == obligation_status::PENDING {
         Ok(obligation)

@@ -25,6 +25,7 @@ mod fold;
 mod obligations;
 
 use std::collections::BTreeMap;
+use tillit_kernel::Reason;
 
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateType, Decider};
@@ -186,8 +187,9 @@ impl Decider for IncidentDecider {
             },
             IncidentCommand::Link(related) => {
                 if related == incident.incident_id {
-                    Err(DomainError::invalid(
+                    Err(DomainError::refused(
                         "related_incident_id",
+                        Reason::Conflict,
                         "an incident cannot be linked to itself",
                     ))
                 } else if incident.linked_incident_ids.contains(&related) {
@@ -293,7 +295,11 @@ impl Decider for IncidentDecider {
                     return refused(&IncidentCommand::Waive(waived));
                 }
                 if waived.reason.trim().is_empty() {
-                    return Err(DomainError::invalid("reason", "a waiver needs a reason"));
+                    return Err(DomainError::refused(
+                        "reason",
+                        Reason::Required,
+                        "a waiver needs a reason",
+                    ));
                 }
                 pending_obligation(incident, &waived.obligation_id)?;
                 Ok(vec![IncidentEvent::ObligationWaived(waived)])

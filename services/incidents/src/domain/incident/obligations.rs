@@ -2,7 +2,8 @@
 //! those it no longer calls for, the decisions it documents, and recording a notification
 //! or filing against a pending obligation.
 
-use tillit_kernel::clock::{from_timestamp, to_timestamp};
+use tillit_kernel::Reason;
+use tillit_kernel::clock::{from_timestamp, rfc3339, to_timestamp};
 use tillit_proto::incidents::{
     DecisionDocumented, Incident, ObligationArisen, ObligationDueSet, ObligationNoLongerRequired,
     Triage,
@@ -107,9 +108,13 @@ pub(super) fn record_notification(
         .sent_at
         .as_ref()
         .and_then(from_timestamp)
-        .ok_or_else(|| DomainError::invalid("sent_at", "required"))?;
+        .ok_or_else(|| DomainError::refused("sent_at", Reason::Required, "required"))?;
     if sent_at > now {
-        return Err(DomainError::invalid("sent_at", "must not be in the future"));
+        return Err(DomainError::refused(
+            "sent_at",
+            Reason::OutOfRange,
+            "must not be in the future",
+        ));
     }
     sent.meets = matches!(sent.stage.as_str(), "" | "initial" | "final");
     if sent.meets {
@@ -125,9 +130,16 @@ pub(super) fn record_notification(
             })?;
         sent.late = sent_at > due;
         if sent.late && sent.delay_reason.trim().is_empty() {
-            return Err(DomainError::invalid(
+            return Err(DomainError::refused(
                 "delay_reason",
-                format!("sent after the due time {due}: a reason for the delay is required"),
+                Reason::Required,
+                format!(
+                    "obligation {} ({} to {}) was due {}: a notification sent after that needs a reason for the delay",
+                    obligation.obligation_id,
+                    obligation.article,
+                    obligation.recipient,
+                    rfc3339(due)
+                ),
             ));
         }
     }
