@@ -89,7 +89,8 @@ def main():
 
     # 4. Report an incident that names the asset in its description.
     reported = incidents.ReportIncident(incidents_pb.ReportIncidentRequest(
-        kind="security_incident", title="Suspicious logins seen by the monitoring product",
+        kind=incidents_pb.INCIDENT_KIND_SECURITY_INCIDENT,
+        title="Suspicious logins seen by the monitoring product",
         description=f"Alerts on asset {registered.asset.asset_id}"),
         metadata=auth + [("idempotency-key", f"{key}-incident")])
 

@@ -5,6 +5,8 @@
 //! `tillit::identity::v1` the identity API and its event payloads; one module per service
 //! package likewise (`assets`, `incidents`, `reporting`).
 //! [`FILE_DESCRIPTOR_SET`] is the encoded descriptor set for gRPC server reflection.
+//! [`words`] holds the closed vocabularies' stored words ([`Vocabulary`]): the API carries
+//! enums, events keep the words.
 
 /// Generated code, one module per proto package.
 pub mod tillit {
@@ -58,6 +60,9 @@ pub use tillit::identity::v1 as identity;
 pub use tillit::incidents::v1 as incidents;
 pub use tillit::kernel::v1 as kernel;
 pub use tillit::reporting::v1 as reporting;
+
+pub mod words;
+pub use words::Vocabulary;
 
 /// Encoded `google.protobuf.FileDescriptorSet` of every Tillit proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

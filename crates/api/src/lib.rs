@@ -3,6 +3,8 @@
 //! - [`page`]: the page-size rule and the opaque page-token codec of list queries.
 //! - [`lookup`]: waiting for a request's consistency token, and "look up, catch up once,
 //!   else NOT_FOUND" for a resource that may have been written a moment ago.
+//! - [`vocabulary`]: enum fields of a request, required or optional, refused naming the
+//!   field.
 //! - [`Refusal`]: the refusals every service makes beside its domain's own (not found,
 //!   not allowed, …); each service's `api/errors.rs` turns its errors into statuses and
 //!   hands these to [`Refusal`]'s one conversion.
@@ -10,5 +12,6 @@
 pub mod lookup;
 pub mod page;
 mod refusal;
+pub mod vocabulary;
 
 pub use refusal::Refusal;

@@ -1,11 +1,18 @@
 //! Triage with affected customers, closure guards, visibility and the timeline.
+use tillit_proto::Vocabulary as _;
+use tillit_proto::common::Severity;
+use tillit_proto::incidents::{
+    AssetImpact, DataSubjectRisk, IncidentKind, IncidentTransition, SecurityProperty,
+    TriageAssessment,
+};
+use tillit_proto::incidents::{IncidentStatus, ObligationStatus};
 
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::{Platform, register_asset};
 use tillit_proto::incidents::{
-    AddActionRequest, AffectedAsset, CompleteActionRequest, GetIncidentRequest,
-    ListIncidentsRequest, RecordNotificationRequest, ReportIncidentRequest, ReviewIncidentRequest,
-    TransitionIncidentRequest, Triage, TriageIncidentRequest,
+    AddActionRequest, CompleteActionRequest, GetIncidentRequest, ListIncidentsRequest,
+    RecordNotificationRequest, ReportIncidentRequest, ReviewIncidentRequest,
+    TransitionIncidentRequest, TriageIncidentRequest,
 };
 use tonic::Code;
 
@@ -16,7 +23,7 @@ async fn report(platform: &Platform, token: &str, title: &str) -> String {
         .report_incident(bearer(
             token,
             ReportIncidentRequest {
-                kind: "security_incident".into(),
+                kind: IncidentKind::SecurityIncident.into(),
                 title: title.into(),
                 description: format!("{title}: internal details"),
                 ..Default::default()
@@ -28,13 +35,16 @@ async fn report(platform: &Platform, token: &str, title: &str) -> String {
         .incident_id
 }
 
-fn triage(assets: &[&str]) -> Triage {
-    Triage {
-        severity: "high".into(),
-        affected_properties: vec!["availability".into(), "confidentiality".into()],
+fn triage(assets: &[&str]) -> TriageAssessment {
+    TriageAssessment {
+        severity: Severity::High.into(),
+        affected_properties: vec![
+            SecurityProperty::Availability.into(),
+            SecurityProperty::Confidentiality.into(),
+        ],
         affected_assets: assets
             .iter()
-            .map(|id| AffectedAsset {
+            .map(|id| AssetImpact {
                 asset_id: (*id).into(),
                 ..Default::default()
             })
@@ -43,7 +53,7 @@ fn triage(assets: &[&str]) -> Triage {
         data_categories: vec!["contact details".into()],
         approx_data_subjects: 1200,
         approx_records: 5000,
-        risk_to_data_subjects: "risk".into(),
+        risk_to_data_subjects: DataSubjectRisk::Risk.into(),
         suspected_malicious: true,
         notes: "internal: suspect credential stuffing".into(),
         ..Default::default()
@@ -80,7 +90,7 @@ async fn triage_right_after_registering_an_asset_derives_its_tenant_and_our_role
     let assets: Vec<_> = triaged
         .affected_assets
         .iter()
-        .map(|a| (a.tenant_id.as_str(), a.our_role.as_str(), a.confidentiality))
+        .map(|a| (a.tenant_id.as_str(), a.our_role().word(), a.confidentiality))
         .collect();
     assert_eq!(
         assets,
@@ -89,7 +99,7 @@ async fn triage_right_after_registering_an_asset_derives_its_tenant_and_our_role
     let customers: Vec<_> = triaged
         .affected_customers
         .iter()
-        .map(|c| (c.tenant_id.as_str(), c.our_role.as_str()))
+        .map(|c| (c.tenant_id.as_str(), c.our_role().word()))
         .collect();
     assert_eq!(
         customers,
@@ -124,7 +134,7 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
             officer,
             TransitionIncidentRequest {
                 incident_id: id.clone(),
-                transition: "contain".into(),
+                transition: IncidentTransition::Contain.into(),
                 note: String::new(),
                 consistency: None,
             },
@@ -171,7 +181,7 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
                 officer,
                 TransitionIncidentRequest {
                     incident_id: id.clone(),
-                    transition: transition.into(),
+                    transition: IncidentTransition::read(transition),
                     note: String::new(),
                     consistency: None,
                 },
@@ -196,7 +206,7 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
             officer,
             TransitionIncidentRequest {
                 incident_id: id.clone(),
-                transition: "close".into(),
+                transition: IncidentTransition::Close.into(),
                 note: String::new(),
                 consistency: None,
             },
@@ -230,7 +240,7 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
             officer,
             TransitionIncidentRequest {
                 incident_id: id.clone(),
-                transition: "close".into(),
+                transition: IncidentTransition::Close.into(),
                 note: String::new(),
                 consistency: None,
             },
@@ -265,7 +275,7 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
             officer,
             TransitionIncidentRequest {
                 incident_id: id.clone(),
-                transition: "close".into(),
+                transition: IncidentTransition::Close.into(),
                 note: String::new(),
                 consistency: None,
             },
@@ -273,7 +283,7 @@ async fn closing_with_an_open_action_is_refused_naming_it_and_every_change_is_in
         .await
         .expect("close")
         .into_inner();
-    assert_eq!(closed.status, "closed");
+    assert_eq!(closed.status(), IncidentStatus::Closed);
 
     let got = client
         .get_incident(bearer(
@@ -462,7 +472,7 @@ async fn customers_see_only_what_concerns_them_and_employees_only_what_they_repo
         .report_incident(bearer(
             &platform.alice,
             ReportIncidentRequest {
-                kind: "deviation".into(),
+                kind: IncidentKind::Deviation.into(),
                 title: "t".into(),
                 description: "d".into(),
                 ..Default::default()
@@ -487,7 +497,7 @@ async fn a_late_notification_needs_a_reason_which_is_kept() {
         .report_incident(bearer(
             officer,
             ReportIncidentRequest {
-                kind: "security_incident".into(),
+                kind: IncidentKind::SecurityIncident.into(),
                 title: "Misdirected payroll file".into(),
                 description: "payroll sent to the wrong recipient".into(),
                 detected_at: Some(tillit_kernel::clock::to_timestamp(aware)),
@@ -595,7 +605,7 @@ async fn a_late_notification_needs_a_reason_which_is_kept() {
         .await
         .expect("late with a reason")
         .into_inner();
-    assert_eq!(late.status, "late");
+    assert_eq!(late.status(), ObligationStatus::Late);
     let got = client
         .get_incident(bearer(
             officer,
@@ -615,7 +625,7 @@ async fn a_late_notification_needs_a_reason_which_is_kept() {
         .find(|o| o.obligation_id == "gdpr-33-1")
         .expect("obligation");
     assert_eq!(
-        (imy.status.as_str(), imy.reason.as_str()),
+        (imy.status().word(), imy.reason.as_str()),
         ("late", "the breach was only understood after the weekend")
     );
     let due = imy

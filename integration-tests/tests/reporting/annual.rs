@@ -1,11 +1,13 @@
 //! The annual management review: a scripted year through the API on the kernel's
 //! injectable clock, figures with known answers, byte-identical reports for the same
 //! positions, and the sign-off.
+use tillit_proto::incidents::{IncidentKind, IncidentTransition};
 
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
 use tillit_kernel::Clock;
 use tillit_kernel::clock::to_timestamp;
+use tillit_proto::Vocabulary as _;
 use tillit_proto::common::Position;
 use tillit_proto::identity::{
     AcknowledgePolicyRequest, PublishPolicyRequest, RecordTrainingRequest, StartAccessReviewRequest,
@@ -41,7 +43,7 @@ async fn report_at(
         .report_incident(bearer(
             &platform.employee.0,
             ReportIncidentRequest {
-                kind: kind.into(),
+                kind: IncidentKind::read(kind),
                 title: title.into(),
                 description: format!("{title}: details"),
                 detected_at: Some(to_timestamp(aware)),
@@ -156,7 +158,7 @@ async fn a_scripted_year_gives_known_figures_the_same_bytes_for_the_same_positio
                 &platform.officer.0,
                 TransitionIncidentRequest {
                     incident_id: first.clone(),
-                    transition: transition.into(),
+                    transition: IncidentTransition::read(transition),
                     note: String::new(),
                     consistency: None,
                 },

@@ -1,5 +1,7 @@
 //! The dashboard's figures, computed at query time from the projections, checked against
 //! what the owning services answer themselves.
+use tillit_proto::incidents::IncidentKind;
+use tillit_proto::incidents::ObligationStatus;
 
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
@@ -88,7 +90,7 @@ async fn the_dashboard_joins_incidents_assets_and_policies_at_query_time() {
         .report_incident(bearer(
             &platform.employee.0,
             ReportIncidentRequest {
-                kind: "improvement_proposal".into(),
+                kind: IncidentKind::ImprovementProposal.into(),
                 title: "Use passkeys".into(),
                 description: "Fewer passwords".into(),
                 ..Default::default()
@@ -185,7 +187,7 @@ async fn the_dashboard_joins_incidents_assets_and_policies_at_query_time() {
         .expect("incident")
         .obligations
         .iter()
-        .filter(|o| o.status == "pending" && o.due_at.is_some())
+        .filter(|o| o.status() == ObligationStatus::Pending && o.due_at.is_some())
         .count();
     assert!(
         pending > 0,

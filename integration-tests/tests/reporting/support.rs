@@ -1,13 +1,16 @@
 //! What the reporting tests share.
+use tillit_proto::Vocabulary as _;
+use tillit_proto::common::Severity;
+use tillit_proto::incidents::{
+    AssetImpact, DataSubjectRisk, IncidentKind, SecurityProperty, TriageAssessment,
+};
 
 use tillit_integration_tests::assets::Service;
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
 use tillit_kernel::clock::to_timestamp;
 use tillit_proto::common::{ConsistencyToken, Position};
-use tillit_proto::incidents::{
-    AddActionRequest, AffectedAsset, ReportIncidentRequest, Triage, TriageIncidentRequest,
-};
+use tillit_proto::incidents::{AddActionRequest, ReportIncidentRequest, TriageIncidentRequest};
 use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
 use tonic::transport::Channel;
 
@@ -74,7 +77,7 @@ pub async fn report(platform: &Platform, token: &str, title: &str) -> (String, C
         .report_incident(bearer(
             token,
             ReportIncidentRequest {
-                kind: "deviation".into(),
+                kind: IncidentKind::Deviation.into(),
                 title: title.into(),
                 description: format!("{title}: details"),
                 ..Default::default()
@@ -101,12 +104,12 @@ pub async fn triage(
             &platform.officer.0,
             TriageIncidentRequest {
                 incident_id: incident.into(),
-                triage: Some(Triage {
-                    severity: severity.into(),
-                    affected_properties: vec!["confidentiality".into()],
+                triage: Some(TriageAssessment {
+                    severity: Severity::read(severity),
+                    affected_properties: vec![SecurityProperty::Confidentiality.into()],
                     affected_assets: assets
                         .iter()
-                        .map(|id| AffectedAsset {
+                        .map(|id| AssetImpact {
                             asset_id: (*id).into(),
                             ..Default::default()
                         })
@@ -115,7 +118,7 @@ pub async fn triage(
                     data_categories: vec!["contact details".into()],
                     approx_data_subjects: 100,
                     approx_records: 300,
-                    risk_to_data_subjects: "risk".into(),
+                    risk_to_data_subjects: DataSubjectRisk::Risk.into(),
                     ..Default::default()
                 }),
                 consistency: Some(after.clone()),

@@ -1,5 +1,7 @@
 //! Hostile input at the edge: nothing a caller sends reaches NATS unvalidated, and no
 //! error tells a caller how long a stream is.
+use tillit_proto::common::Severity;
+use tillit_proto::incidents::{AssetImpact, IncidentKind, TriageAssessment};
 
 use tillit_integration_tests::field_of;
 use tillit_integration_tests::identity::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack, bearer};
@@ -14,8 +16,8 @@ use tillit_proto::identity::{
     CreateUserRequest, ListTenantsRequest, ListUsersRequest, LoginRequest,
 };
 use tillit_proto::incidents::{
-    AddActionRequest, AffectedAsset, GetIncidentRequest, ListIncidentsRequest,
-    ReportIncidentRequest, Triage, TriageIncidentRequest,
+    AddActionRequest, GetIncidentRequest, ListIncidentsRequest, ReportIncidentRequest,
+    TriageIncidentRequest,
 };
 use tonic::Code;
 
@@ -126,7 +128,7 @@ fn keyed_report(token: &str, key: &str, title: &str) -> tonic::Request<ReportInc
     let mut request = bearer(
         token,
         ReportIncidentRequest {
-            kind: "deviation".into(),
+            kind: IncidentKind::Deviation.into(),
             title: title.into(),
             description: format!("{title}, as reported"),
             ..Default::default()
@@ -310,7 +312,7 @@ async fn input_the_log_keeps_forever_is_refused_before_anything_is_decided() {
         .report_incident(bearer(
             officer,
             ReportIncidentRequest {
-                kind: "deviation".into(),
+                kind: IncidentKind::Deviation.into(),
                 title: "Door left open".into(),
                 description: "The server room door".into(),
                 ..Default::default()
@@ -350,10 +352,10 @@ async fn input_the_log_keeps_forever_is_refused_before_anything_is_decided() {
             officer,
             TriageIncidentRequest {
                 incident_id: reported.incident_id.clone(),
-                triage: Some(Triage {
-                    severity: "low".into(),
+                triage: Some(TriageAssessment {
+                    severity: Severity::Low.into(),
                     affected_assets: (0..100_000)
-                        .map(|n| AffectedAsset {
+                        .map(|n| AssetImpact {
                             asset_id: format!("asset-{n}"),
                             ..Default::default()
                         })

@@ -1,6 +1,10 @@
 //! A customer of acme learns nothing of globex: every get and list that takes an id or a
 //! tenant answers the same, byte for byte, for globex's ids as for ids that do not exist,
 //! also when an incident affects both tenants.
+use tillit_proto::common::Severity;
+use tillit_proto::incidents::{
+    AssetImpact, DataSubjectRisk, IncidentKind, SecurityProperty, TriageAssessment,
+};
 
 use prost::Message;
 use tillit_integration_tests::identity::bearer;
@@ -14,8 +18,8 @@ use tillit_proto::identity::{
     GetTenantRequest, GetUserRequest, ListServiceAccountsRequest, ListUsersRequest, WhoAmIRequest,
 };
 use tillit_proto::incidents::{
-    AffectedAsset, GetIncidentReportRequest, GetIncidentRequest, ListIncidentsRequest,
-    ListObligationsDueRequest, ReportIncidentRequest, Triage, TriageIncidentRequest,
+    GetIncidentReportRequest, GetIncidentRequest, ListIncidentsRequest, ListObligationsDueRequest,
+    ReportIncidentRequest, TriageIncidentRequest,
 };
 use tillit_proto::reporting::AcknowledgeReminderRequest;
 use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
@@ -45,7 +49,7 @@ async fn incident(
         .report_incident(bearer(
             &platform.officer.0,
             ReportIncidentRequest {
-                kind: "security_incident".into(),
+                kind: IncidentKind::SecurityIncident.into(),
                 title: title.into(),
                 description: format!("{title}: internal details"),
                 ..Default::default()
@@ -60,12 +64,12 @@ async fn incident(
             &platform.officer.0,
             TriageIncidentRequest {
                 incident_id: id.clone(),
-                triage: Some(Triage {
-                    severity: "high".into(),
-                    affected_properties: vec!["availability".into()],
+                triage: Some(TriageAssessment {
+                    severity: Severity::High.into(),
+                    affected_properties: vec![SecurityProperty::Availability.into()],
                     affected_assets: assets
                         .iter()
-                        .map(|a| AffectedAsset {
+                        .map(|a| AssetImpact {
                             asset_id: (*a).into(),
                             ..Default::default()
                         })
@@ -74,7 +78,7 @@ async fn incident(
                     data_categories: vec!["contact details".into()],
                     approx_data_subjects: 10,
                     approx_records: 10,
-                    risk_to_data_subjects: "risk".into(),
+                    risk_to_data_subjects: DataSubjectRisk::Risk.into(),
                     ..Default::default()
                 }),
                 consistency: Some(token),

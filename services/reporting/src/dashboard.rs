@@ -3,25 +3,35 @@
 //!
 //! Improvement proposals are not incidents: they count in none of these figures.
 
-use tillit_incidents_views::incident::{action_status, obligation_status, status};
 use tillit_kernel::clock::from_timestamp;
-use tillit_proto::incidents::Incident;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::common::Severity;
+use tillit_proto::incidents::{
+    ActionStatus, Incident, IncidentKind, IncidentStatus, ObligationStatus,
+};
 use tillit_proto::reporting::Count;
 use tillit_rules::stockholm::offset_at;
 use time::OffsetDateTime;
 
-/// Severity labels, most severe first, then incidents not yet triaged.
-pub const SEVERITY_LABELS: [&str; 5] = ["critical", "high", "medium", "low", "untriaged"];
+/// Severities, most severe first; incidents not yet triaged count under [`UNTRIAGED`].
+pub const SEVERITIES: [Severity; 4] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+];
+
+/// The label of open incidents without a triage, after the severities' words.
+pub const UNTRIAGED: &str = "untriaged";
 
 /// How many months `incidents_per_month` covers, the current one included.
 pub const MONTHS: usize = 12;
 
-const PROPOSAL: &str = "improvement_proposal";
-
 /// The incident figures of the dashboard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IncidentFigures {
-    /// Open incidents per [`SEVERITY_LABELS`] entry.
+    /// Open incidents per severity (labelled by its word, most severe first), then
+    /// [`UNTRIAGED`].
     pub open_by_severity: Vec<Count>,
     /// Pending obligations past their due time.
     pub overdue_obligations: u32,
@@ -32,7 +42,10 @@ pub struct IncidentFigures {
 }
 
 fn is_open(incident: &Incident) -> bool {
-    incident.status != status::CLOSED && incident.status != status::REJECTED
+    !matches!(
+        incident.status(),
+        IncidentStatus::Closed | IncidentStatus::Rejected
+    )
 }
 
 fn past(due: Option<&prost_types::Timestamp>, now: OffsetDateTime) -> bool {
@@ -68,32 +81,29 @@ pub fn incident_figures<'a>(
 ) -> IncidentFigures {
     let months = months_up_to(now);
     let mut per_month = vec![0u32; months.len()];
-    let mut by_severity = [0u32; SEVERITY_LABELS.len()];
+    let mut by_severity = [0u32; SEVERITIES.len() + 1];
     let mut overdue_obligations = 0;
     let mut overdue_actions = 0;
     for incident in incidents {
-        if incident.kind == PROPOSAL {
+        if incident.kind() == IncidentKind::ImprovementProposal {
             continue;
         }
         overdue_obligations += incident
             .obligations
             .iter()
-            .filter(|o| o.status == obligation_status::PENDING && past(o.due_at.as_ref(), now))
+            .filter(|o| o.status() == ObligationStatus::Pending && past(o.due_at.as_ref(), now))
             .count() as u32;
         if is_open(incident) {
-            let severity = incident
+            let slot = incident
                 .triage
                 .as_ref()
-                .map_or("untriaged", |t| t.severity.as_str());
-            let slot = SEVERITY_LABELS
-                .iter()
-                .position(|label| *label == severity)
-                .unwrap_or(SEVERITY_LABELS.len() - 1);
+                .and_then(|t| SEVERITIES.iter().position(|s| *s == t.severity()))
+                .unwrap_or(SEVERITIES.len());
             by_severity[slot] += 1;
             overdue_actions += incident
                 .actions
                 .iter()
-                .filter(|a| a.status == action_status::OPEN && past(a.due_at.as_ref(), now))
+                .filter(|a| a.status() == ActionStatus::Open && past(a.due_at.as_ref(), now))
                 .count() as u32;
         }
         if let Some(reported) = incident.reported_at.as_ref().and_then(from_timestamp)
@@ -103,11 +113,13 @@ pub fn incident_figures<'a>(
         }
     }
     IncidentFigures {
-        open_by_severity: SEVERITY_LABELS
+        open_by_severity: SEVERITIES
             .iter()
+            .map(|s| s.word())
+            .chain([UNTRIAGED])
             .zip(by_severity)
             .map(|(label, count)| Count {
-                label: (*label).to_owned(),
+                label: label.to_owned(),
                 count,
             })
             .collect(),
@@ -127,7 +139,7 @@ pub fn incident_figures<'a>(
 #[cfg(test)]
 mod tests {
     use tillit_kernel::clock::to_timestamp;
-    use tillit_proto::incidents::{Action, Obligation, Triage};
+    use tillit_proto::incidents::{Action, Obligation, TriageAssessment};
     use time::macros::datetime;
 
     use super::*;
@@ -139,10 +151,10 @@ mod tests {
         reported: OffsetDateTime,
     ) -> Incident {
         Incident {
-            kind: kind.into(),
-            status: state.into(),
-            triage: severity.map(|s| Triage {
-                severity: s.into(),
+            kind: IncidentKind::read(kind),
+            status: IncidentStatus::read(state),
+            triage: severity.map(|s| TriageAssessment {
+                severity: Severity::read(s),
                 ..Default::default()
             }),
             reported_at: Some(to_timestamp(reported)),
@@ -187,40 +199,40 @@ mod tests {
         let mut open = incident("security_incident", "triaged", Some("high"), now);
         open.obligations = vec![
             Obligation {
-                status: "pending".into(),
+                status: ObligationStatus::Pending.into(),
                 due_at: due(datetime!(2026-11-27 11:59 UTC)),
                 ..Default::default()
             },
             Obligation {
-                status: "pending".into(),
+                status: ObligationStatus::Pending.into(),
                 due_at: due(datetime!(2026-11-27 12:01 UTC)),
                 ..Default::default()
             },
             Obligation {
-                status: "late".into(),
+                status: ObligationStatus::Late.into(),
                 due_at: due(datetime!(2026-11-20 12:00 UTC)),
                 ..Default::default()
             },
             Obligation {
-                status: "pending".into(),
+                status: ObligationStatus::Pending.into(),
                 due_at: None,
                 ..Default::default()
             },
         ];
         open.actions = vec![
             Action {
-                status: "open".into(),
+                status: ActionStatus::Open.into(),
                 due_at: due(datetime!(2026-11-26 00:00 UTC)),
                 ..Default::default()
             },
             Action {
-                status: "completed".into(),
+                status: ActionStatus::Completed.into(),
                 due_at: due(datetime!(2026-11-26 00:00 UTC)),
                 ..Default::default()
             },
         ];
         let mut closed = open.clone();
-        closed.status = "closed".into();
+        closed.status = IncidentStatus::Closed.into();
         closed.obligations.clear();
         let figures = incident_figures(&[open, closed], now);
         assert_eq!(figures.overdue_obligations, 1);

@@ -3,6 +3,7 @@
 //! way). The ratio shows the cost of the listing itself; an answer spanning several TCP
 //! segments that waited for the client's delayed ACK (no TCP_NODELAY) would show as a
 //! ratio of about 50 (≈ 44 ms against ≈ 0.8 ms).
+use tillit_proto::incidents::IncidentKind;
 
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,7 @@ pub(crate) async fn measure(nats: &NatsServer) -> Result<Row, Box<dyn std::error
             .report_incident(bearer(
                 &admin,
                 ReportIncidentRequest {
-                    kind: "deviation".into(),
+                    kind: IncidentKind::Deviation.into(),
                     title: format!("Benchmark deviation {n} with a title of ordinary length"),
                     description: "What happened, when it was noticed, and which system. ".repeat(4),
                     ..Default::default()

@@ -5,12 +5,14 @@
 use clap::Subcommand;
 use tillit_proto::assets::assets_service_client::AssetsServiceClient;
 use tillit_proto::assets::{Classification, ListAssetsRequest, RegisterAssetRequest};
+use tillit_proto::common::Severity;
 use tillit_proto::common::{ConsistencyToken, PageRequest};
 use tillit_proto::identity::{Contact, ContractTerms, CreateTenantRequest};
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::incidents::{
-    AffectedAsset, GetIncidentRequest, ReportIncidentRequest, ReviewIncidentRequest,
-    TransitionIncidentRequest, Triage, TriageIncidentRequest,
+    AssetImpact, DataSubjectRisk, GetIncidentRequest, IncidentKind, IncidentStatus,
+    IncidentTransition, ReportIncidentRequest, ReviewIncidentRequest, SecurityProperty,
+    TransitionIncidentRequest, TriageAssessment, TriageIncidentRequest,
 };
 
 use super::Context;
@@ -46,9 +48,9 @@ const ASSETS: [(&str, &str, &str, u32, u32, u32); 12] = [
 /// (title, kind, severity and the index of the affected asset when triaged, transitions)
 type DemoIncident = (
     &'static str,
-    &'static str,
-    Option<(&'static str, usize)>,
-    &'static [&'static str],
+    IncidentKind,
+    Option<(Severity, usize)>,
+    &'static [IncidentTransition],
 );
 
 fn keyed<T>(mut request: tonic::Request<T>, key: &str) -> tonic::Request<T> {
@@ -181,31 +183,35 @@ pub async fn run(ctx: &Context, Demo::Seed: Demo) -> Result<(), Failure> {
     let scripted: [DemoIncident; 5] = [
         (
             "Phishing mail reported by staff",
-            "security_incident",
+            IncidentKind::SecurityIncident,
             None,
             &[],
         ),
         (
             "Acme mailboxes readable by another customer",
-            "security_incident",
-            Some(("high", 0)),
+            IncidentKind::SecurityIncident,
+            Some((Severity::High, 0)),
             &[],
         ),
         (
             "Globex VPN down for two hours",
-            "security_incident",
-            Some(("medium", 5)),
-            &["contain"],
+            IncidentKind::SecurityIncident,
+            Some((Severity::Medium, 5)),
+            &[IncidentTransition::Contain],
         ),
         (
             "Backup job skipped a night",
-            "deviation",
-            Some(("low", 7)),
-            &["contain", "resolve", "close"],
+            IncidentKind::Deviation,
+            Some((Severity::Low, 7)),
+            &[
+                IncidentTransition::Contain,
+                IncidentTransition::Resolve,
+                IncidentTransition::Close,
+            ],
         ),
         (
             "Use passkeys for the ticketing system",
-            "improvement_proposal",
+            IncidentKind::ImprovementProposal,
             None,
             &[],
         ),
@@ -239,26 +245,26 @@ pub async fn run(ctx: &Context, Demo::Seed: Demo) -> Result<(), Failure> {
             .into_inner()
             .incident
             .unwrap_or_default();
-        if current.status != "reported" {
+        if current.status() != IncidentStatus::Reported {
             continue;
         }
         if let Some((severity, asset)) = triage {
-            let customer_data = severity == "high";
+            let customer_data = severity == Severity::High;
             let triaged = incidents
                 .triage_incident(
                     ctx.request(TriageIncidentRequest {
                         incident_id: id.clone(),
-                        triage: Some(Triage {
+                        triage: Some(TriageAssessment {
                             severity: severity.into(),
                             affected_properties: vec![
                                 if customer_data {
-                                    "confidentiality"
+                                    SecurityProperty::Confidentiality
                                 } else {
-                                    "availability"
+                                    SecurityProperty::Availability
                                 }
                                 .into(),
                             ],
-                            affected_assets: vec![AffectedAsset {
+                            affected_assets: vec![AssetImpact {
                                 asset_id: ids[asset].clone(),
                                 ..Default::default()
                             }],
@@ -270,7 +276,11 @@ pub async fn run(ctx: &Context, Demo::Seed: Demo) -> Result<(), Failure> {
                             },
                             approx_data_subjects: if customer_data { 240 } else { 0 },
                             approx_records: if customer_data { 5_000 } else { 0 },
-                            risk_to_data_subjects: if customer_data { "risk" } else { "" }.into(),
+                            risk_to_data_subjects: if customer_data {
+                                DataSubjectRisk::Risk.into()
+                            } else {
+                                0
+                            },
                             ..Default::default()
                         }),
                         consistency: Some(token.clone()),
@@ -282,7 +292,7 @@ pub async fn run(ctx: &Context, Demo::Seed: Demo) -> Result<(), Failure> {
             merge(&mut token, triaged.consistency);
         }
         for transition in transitions {
-            if *transition == "close" {
+            if *transition == IncidentTransition::Close {
                 incidents
                     .review_incident(
                         ctx.request(ReviewIncidentRequest {

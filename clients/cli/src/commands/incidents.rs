@@ -1,15 +1,18 @@
 //! incidents report | list | show | triage | notify | close.
 
 use clap::{Args, Subcommand};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::common::PageRequest;
+use tillit_proto::common::Severity;
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::incidents::{
-    AffectedAsset, GetIncidentRequest, ListIncidentsRequest, RecordNotificationRequest,
-    ReportIncidentRequest, TransitionIncidentRequest, Triage, TriageIncidentRequest,
+    AssetImpact, DataSubjectRisk, GetIncidentRequest, IncidentKind, IncidentStatus,
+    IncidentTransition, ListIncidentsRequest, RecordNotificationRequest, ReportIncidentRequest,
+    SecurityProperty, TransitionIncidentRequest, TriageAssessment, TriageIncidentRequest,
 };
 
 use super::identity::all_pages;
-use super::{Context, timestamp};
+use super::{Context, timestamp, word_value};
 use crate::failure::Failure;
 use crate::output;
 use crate::session::Service;
@@ -164,7 +167,7 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
             let reported = incidents
                 .report_incident(
                     ctx.request(ReportIncidentRequest {
-                        kind: args.kind,
+                        kind: word_value::<IncidentKind>("--kind", &args.kind)?,
                         title: args.title,
                         description: args.description,
                         detected_at: aware_at,
@@ -178,13 +181,18 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
             output::record(ctx.json, vec![("incident_id", reported.incident_id)]);
         }
         Incidents::List(args) => {
+            let status =
+                word_value::<IncidentStatus>("--status", args.status.as_deref().unwrap_or(""))?;
+            let kind = word_value::<IncidentKind>("--kind", args.kind.as_deref().unwrap_or(""))?;
+            let severity =
+                word_value::<Severity>("--severity", args.severity.as_deref().unwrap_or(""))?;
             let found = all_pages!(
                 async |page| {
                     let request = ctx
                         .request(ListIncidentsRequest {
-                            status: args.status.clone().unwrap_or_default(),
-                            kind: args.kind.clone().unwrap_or_default(),
-                            severity: args.severity.clone().unwrap_or_default(),
+                            status,
+                            kind,
+                            severity,
                             page: Some(page),
                             ..Default::default()
                         })
@@ -209,11 +217,14 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                 found
                     .into_iter()
                     .map(|i| {
+                        let (kind, status) = (i.kind().word(), i.status().word());
                         vec![
                             i.incident_id,
-                            i.kind,
-                            i.status,
-                            i.triage.map(|t| t.severity).unwrap_or_default(),
+                            kind.to_owned(),
+                            status.to_owned(),
+                            i.triage
+                                .map(|t| t.severity().word().to_owned())
+                                .unwrap_or_default(),
                             output::time(i.reported_at.as_ref()),
                             i.title,
                         ]
@@ -241,7 +252,7 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                     format!(
                         "{} {} due {}",
                         o.obligation_id,
-                        o.status,
+                        o.status().word(),
                         output::time(o.due_at.as_ref())
                     )
                 })
@@ -253,21 +264,25 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                     format!(
                         "{} {} due {}",
                         a.title,
-                        a.status,
+                        a.status().word(),
                         output::time(a.due_at.as_ref())
                     )
                 })
                 .collect();
+            let (kind, status) = (incident.kind().word(), incident.status().word());
             output::record(
                 ctx.json,
                 vec![
                     ("incident_id", incident.incident_id),
-                    ("kind", incident.kind),
-                    ("status", incident.status),
+                    ("kind", kind.to_owned()),
+                    ("status", status.to_owned()),
                     ("title", incident.title),
                     (
                         "severity",
-                        incident.triage.map(|t| t.severity).unwrap_or_default(),
+                        incident
+                            .triage
+                            .map(|t| t.severity().word().to_owned())
+                            .unwrap_or_default(),
                     ),
                     ("reported_at", output::time(incident.reported_at.as_ref())),
                     ("aware_at", output::time(incident.aware_at.as_ref())),
@@ -281,13 +296,17 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                 .triage_incident(
                     ctx.request(TriageIncidentRequest {
                         incident_id: args.id,
-                        triage: Some(Triage {
-                            severity: args.severity,
-                            affected_properties: args.properties,
+                        triage: Some(TriageAssessment {
+                            severity: word_value::<Severity>("--severity", &args.severity)?,
+                            affected_properties: args
+                                .properties
+                                .iter()
+                                .map(|p| word_value::<SecurityProperty>("--property", p))
+                                .collect::<Result<_, _>>()?,
                             affected_assets: args
                                 .assets
                                 .into_iter()
-                                .map(|asset_id| AffectedAsset {
+                                .map(|asset_id| AssetImpact {
                                     asset_id,
                                     ..Default::default()
                                 })
@@ -296,7 +315,9 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                             data_categories: args.data_categories,
                             approx_data_subjects: args.subjects,
                             approx_records: args.records,
-                            risk_to_data_subjects: args.risk,
+                            risk_to_data_subjects: word_value::<DataSubjectRisk>(
+                                "--risk", &args.risk,
+                            )?,
                             suspected_malicious: args.malicious,
                             notes: args.notes,
                             ..Default::default()
@@ -312,7 +333,7 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                 .unwrap_or_default()
                 .affected_customers
                 .into_iter()
-                .map(|c| format!("{} ({})", c.tenant_id, c.our_role))
+                .map(|c| format!("{} ({})", c.tenant_id, c.our_role().word()))
                 .collect();
             output::record(ctx.json, vec![("affected_customers", customers.join(", "))]);
         }
@@ -348,7 +369,7 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                 .transition_incident(
                     ctx.request(TransitionIncidentRequest {
                         incident_id: id,
-                        transition: "close".into(),
+                        transition: IncidentTransition::Close.into(),
                         note,
                         consistency: None,
                     })
@@ -356,7 +377,10 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                 )
                 .await?
                 .into_inner();
-            output::record(ctx.json, vec![("status", closed.status)]);
+            output::record(
+                ctx.json,
+                vec![("status", closed.status().word().to_owned())],
+            );
         }
     }
     Ok(())

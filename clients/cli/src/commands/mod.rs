@@ -94,6 +94,21 @@ impl Context {
 }
 
 /// A timestamp from an RFC 3339 argument, naming the flag when it is not one.
+/// The value a flag names by its word (`--severity high`); an empty word is none.
+pub fn word<V: tillit_proto::Vocabulary>(flag: &str, raw: &str) -> Result<Option<V>, Failure> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => V::from_word(&raw.to_lowercase()).map(Some).ok_or_else(|| {
+            Failure::Usage(format!("{flag}: {raw:?} is not one of {}", V::listing()))
+        }),
+    }
+}
+
+/// The wire value of a flag's word: 0 (unspecified) when empty.
+pub fn word_value<V: tillit_proto::Vocabulary>(flag: &str, raw: &str) -> Result<i32, Failure> {
+    Ok(word::<V>(flag, raw)?.map_or(0, Into::into))
+}
+
 pub fn timestamp(flag: &str, raw: &str) -> Result<prost_types::Timestamp, Failure> {
     let at = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
         .map_err(|e| Failure::Usage(format!("{flag}: {raw:?} is not an RFC 3339 time ({e})")))?;

@@ -1,8 +1,9 @@
-//! The incident's events, its status vocabularies and their fold, shared by the
-//! incidents service's decider and every service that runs the incident register. Its
-//! state is the API's own `Incident` message.
+//! The incident's events and their fold, shared by the incidents service's decider and
+//! every service that runs the incident register. Its state is the API's own `Incident`
+//! message: the events' words become the API's enums here ([`crate::convert`]).
 
 use tillit_kernel::AggregateType;
+use tillit_proto::Vocabulary as _;
 use tillit_proto::incidents::{
     Action, ActionAdded, ActionCompleted, ActionRiskAccepted, DecisionDocumented, Incident,
     IncidentClosed, IncidentContained, IncidentLinked, IncidentRejected, IncidentReopened,
@@ -10,6 +11,9 @@ use tillit_proto::incidents::{
     ObligationArisen, ObligationDueSet, ObligationNoLongerRequired, ObligationWaived,
     PostIncidentReviewed,
 };
+use tillit_proto::incidents::{ActionStatus, IncidentStatus, ObligationStatus};
+
+use crate::convert::{assessment, notification};
 
 /// The aggregate type of an incident's commits.
 pub const INCIDENT: AggregateType = AggregateType::new("incident");
@@ -56,76 +60,35 @@ tillit_kernel::event_enum! {
     }
 }
 
-/// Obligation statuses.
-pub mod obligation_status {
-    /// Not yet met.
-    pub const PENDING: &str = "pending";
-    /// Met in time.
-    pub const MET: &str = "met";
-    /// Met after the due time, with a reason.
-    pub const LATE: &str = "late";
-    /// Waived, with a reason.
-    pub const WAIVED: &str = "waived";
-    /// A re-triage found it no longer required.
-    pub const NOT_REQUIRED: &str = "not_required";
-}
-
-/// Statuses.
-pub mod status {
-    /// Reported, not yet triaged.
-    pub const REPORTED: &str = "reported";
-    /// Triaged.
-    pub const TRIAGED: &str = "triaged";
-    /// Contained.
-    pub const CONTAINED: &str = "contained";
-    /// Resolved.
-    pub const RESOLVED: &str = "resolved";
-    /// Closed.
-    pub const CLOSED: &str = "closed";
-    /// Rejected.
-    pub const REJECTED: &str = "rejected";
-}
-
-/// Action statuses.
-pub mod action_status {
-    /// To do.
-    pub const OPEN: &str = "open";
-    /// Done.
-    pub const COMPLETED: &str = "completed";
-    /// Not done; the residual risk was accepted.
-    pub const RISK_ACCEPTED: &str = "risk_accepted";
-}
-
 /// Folds one event into the incident.
 pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
-    use status::*;
     match event {
         IncidentEvent::Reported(e) => {
             incident.incident_id = e.incident_id.clone();
             incident.tenant_id = e.reporter_tenant_id.clone();
-            incident.kind = e.kind.clone();
+            incident.kind = tillit_proto::incidents::IncidentKind::read(&e.kind);
             incident.title = e.title.clone();
             incident.description = e.description.clone();
             incident.reporter = e.reporter.clone();
             incident.detected_at = e.detected_at;
             incident.aware_at = e.aware_at;
-            incident.status = REPORTED.into();
+            incident.set_status(IncidentStatus::Reported);
         }
         IncidentEvent::Triaged(e) => {
-            incident.triage = e.triage.clone();
-            if incident.status == REPORTED {
-                incident.status = TRIAGED.into();
+            incident.triage = e.triage.as_ref().map(assessment);
+            if incident.status() == IncidentStatus::Reported {
+                incident.set_status(IncidentStatus::Triaged);
             }
         }
         IncidentEvent::Linked(e) => incident
             .linked_incident_ids
             .push(e.related_incident_id.clone()),
         IncidentEvent::Contained(e) => {
-            incident.status = CONTAINED.into();
+            incident.set_status(IncidentStatus::Contained);
             incident.contained_at = e.at;
         }
         IncidentEvent::Resolved(e) => {
-            incident.status = RESOLVED.into();
+            incident.set_status(IncidentStatus::Resolved);
             incident.resolved_at = e.at;
         }
         IncidentEvent::Reviewed(e) => {
@@ -133,20 +96,19 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
             incident.lessons_learned = e.lessons_learned.clone();
         }
         IncidentEvent::Closed(e) => {
-            incident.status = CLOSED.into();
+            incident.set_status(IncidentStatus::Closed);
             incident.closed_at = e.at;
         }
         IncidentEvent::Rejected(e) => {
-            incident.status = REJECTED.into();
+            incident.set_status(IncidentStatus::Rejected);
             incident.reason = e.reason.clone();
         }
         IncidentEvent::Reopened(e) => {
-            incident.status = if incident.triage.is_some() {
-                TRIAGED
+            incident.set_status(if incident.triage.is_some() {
+                IncidentStatus::Triaged
             } else {
-                REPORTED
-            }
-            .into();
+                IncidentStatus::Reported
+            });
             incident.closed_at = None;
             incident.reason = e.reason.clone();
         }
@@ -155,7 +117,7 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
             title: e.title.clone(),
             owner_user_id: e.owner_user_id.clone(),
             due_at: e.due_at,
-            status: action_status::OPEN.into(),
+            status: ActionStatus::Open.into(),
             resolution: String::new(),
         }),
         IncidentEvent::ActionCompleted(e) => {
@@ -164,7 +126,7 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
                 .iter_mut()
                 .find(|a| a.action_id == e.action_id)
             {
-                action.status = action_status::COMPLETED.into();
+                action.set_status(ActionStatus::Completed);
                 action.resolution = e.evidence.clone();
             }
         }
@@ -174,7 +136,7 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
                 .iter_mut()
                 .find(|a| a.action_id == e.action_id)
             {
-                action.status = action_status::RISK_ACCEPTED.into();
+                action.set_status(ActionStatus::RiskAccepted);
                 action.resolution = e.reason.clone();
             }
         }
@@ -186,7 +148,7 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
                 recipient: e.recipient.clone(),
                 recipient_tenant_id: e.recipient_tenant_id.clone(),
                 due_at: e.due_at,
-                status: obligation_status::PENDING.into(),
+                status: ObligationStatus::Pending.into(),
                 required_fields: e.required_fields.clone(),
                 notifications: Vec::new(),
                 reason: String::new(),
@@ -222,7 +184,7 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
                 .iter_mut()
                 .find(|o| o.obligation_id == e.obligation_id)
             {
-                obligation.status = obligation_status::NOT_REQUIRED.into();
+                obligation.set_status(ObligationStatus::NotRequired);
                 obligation.reason = e.reason.clone();
             }
         }
@@ -233,15 +195,14 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
                 .find(|o| o.obligation_id == e.obligation_id)
             {
                 if e.meets {
-                    obligation.status = if e.late {
-                        obligation_status::LATE
+                    obligation.set_status(if e.late {
+                        ObligationStatus::Late
                     } else {
-                        obligation_status::MET
-                    }
-                    .into();
+                        ObligationStatus::Met
+                    });
                     obligation.reason = e.delay_reason.clone();
                 }
-                obligation.notifications.push(e.clone());
+                obligation.notifications.push(notification(e));
             }
         }
         IncidentEvent::ObligationWaived(e) => {
@@ -250,7 +211,7 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
                 .iter_mut()
                 .find(|o| o.obligation_id == e.obligation_id)
             {
-                obligation.status = obligation_status::WAIVED.into();
+                obligation.set_status(ObligationStatus::Waived);
                 obligation.reason = e.reason.clone();
             }
         }

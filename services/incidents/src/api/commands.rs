@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use tillit_kernel::Reason;
 
 use tillit_api::Refusal;
+use tillit_api::vocabulary::required;
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{CommandRequest, Target};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::incidents::*;
 use tillit_rules::clocks::ContractHours;
 use tonic::{Request, Response, Status};
@@ -17,18 +19,17 @@ use tonic::{Request, Response, Status};
 use super::visibility::View;
 use super::{IncidentsApi, errors, meta, status};
 use crate::domain::DomainError;
-use crate::domain::incident::{ClockContext, IncidentCommand, Notification, obligation_status};
+use crate::domain::incident::{ClockContext, IncidentCommand, Notification};
 use crate::domain::triage::{affected, linked_facts};
-use crate::domain::validate::{
-    self, KINDS, STAGES, line, optional_line, optional_text, past_or_now, pick, text,
-};
+use crate::domain::validate::{self, line, optional_line, optional_text, past_or_now, text};
 
 /// Who may report what: incident handlers and every employee anything, a customer only a
 /// security incident (for its own tenant).
-fn may_report(caller: &Caller, kind: Option<&str>) -> bool {
+fn may_report(caller: &Caller, kind: Option<IncidentKind>) -> bool {
     caller.may(Permission::ManageIncidents)
         || caller.may(Permission::ReportDeviation)
-        || (caller.may(Permission::ReportIncident) && kind.is_none_or(|k| k == "security_incident"))
+        || (caller.may(Permission::ReportIncident)
+            && kind.is_none_or(|k| k == IncidentKind::SecurityIncident))
 }
 
 impl IncidentsApi {
@@ -44,16 +45,18 @@ impl IncidentsApi {
             );
         }
         let body = request.get_ref();
-        let kind = pick("kind", &body.kind, &KINDS)?;
-        if !may_report(&caller, Some(&kind)) {
-            return Err(
-                Refusal::PermissionDenied(format!("your roles may not report a {kind}")).into(),
-            );
+        let kind: IncidentKind = required("kind", body.kind)?;
+        if !may_report(&caller, Some(kind)) {
+            return Err(Refusal::PermissionDenied(format!(
+                "your roles may not report a {}",
+                kind.word()
+            ))
+            .into());
         }
         let now = self.state.store.clock().now();
         let reported = IncidentReported {
             incident_id: String::new(),
-            kind,
+            kind: kind.word().to_owned(),
             title: line("title", &body.title, 300)?,
             description: text("description", &body.description, 20_000)?,
             reporter: caller.subject.clone(),
@@ -185,20 +188,13 @@ impl IncidentsApi {
         caller.require(Permission::ManageIncidents)?;
         let body = request.get_ref();
         let note = body.note.trim().to_owned();
-        let command = match body.transition.as_str() {
-            "contain" => IncidentCommand::Contain(note),
-            "resolve" => IncidentCommand::Resolve(note),
-            "close" => IncidentCommand::Close,
-            "reject" => IncidentCommand::Reject(text("note", &note, 4000)?),
-            "reopen" => IncidentCommand::Reopen(text("note", &note, 4000)?),
-            _ => {
-                return Err(DomainError::refused(
-                    "transition",
-                    Reason::NotOneOf,
-                    "one of contain, resolve, close, reject, reopen",
-                )
-                .into());
-            }
+        let command = match required("transition", body.transition)? {
+            IncidentTransition::Contain => IncidentCommand::Contain(note),
+            IncidentTransition::Resolve => IncidentCommand::Resolve(note),
+            IncidentTransition::Close => IncidentCommand::Close,
+            IncidentTransition::Reject => IncidentCommand::Reject(text("note", &note, 4000)?),
+            IncidentTransition::Reopen => IncidentCommand::Reopen(text("note", &note, 4000)?),
+            IncidentTransition::Unspecified => unreachable!("required refuses it"),
         };
         let executed = self
             .handle(
@@ -210,7 +206,7 @@ impl IncidentsApi {
             )
             .await?;
         Ok(Response::new(TransitionIncidentResponse {
-            status: executed.state.status.clone(),
+            status: executed.state.status,
             consistency: Some(executed.consistency()),
         }))
     }
@@ -369,14 +365,12 @@ impl IncidentsApi {
         let caller = caller(&request)?;
         caller.require(Permission::ManageObligations)?;
         let body = request.get_ref();
-        let stage = match body.stage.trim() {
-            "" => "initial".to_owned(),
-            raw => pick("stage", raw, &STAGES)?,
-        };
+        let stage = tillit_api::vocabulary::optional("stage", body.stage)?
+            .unwrap_or(NotificationStage::Initial);
         let now = self.state.store.clock().now();
         let sent = NotificationRecorded {
             obligation_id: body.obligation_id.clone(),
-            stage,
+            stage: stage.word().to_owned(),
             channel: line("channel", &body.channel, 200)?,
             sent_at: Some(to_timestamp(validate::required_happened(
                 "sent_at",
@@ -409,9 +403,9 @@ impl IncidentsApi {
             .obligations
             .iter()
             .find(|o| o.obligation_id == body.obligation_id)
-            .map_or(obligation_status::PENDING, |o| o.status.as_str());
+            .map_or(ObligationStatus::Pending.into(), |o| o.status);
         Ok(Response::new(RecordNotificationResponse {
-            status: status.to_owned(),
+            status,
             consistency: Some(executed.consistency()),
         }))
     }

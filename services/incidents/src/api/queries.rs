@@ -13,8 +13,8 @@ use tonic::{Request, Response, Status};
 use super::IncidentsApi;
 use super::visibility::{View, for_customer, view_of};
 use crate::domain::DomainError;
-use crate::domain::incident::{action_status, obligation_status};
-use crate::domain::validate::{KINDS, SEVERITIES, STATUSES, filter};
+use tillit_api::vocabulary::optional;
+use tillit_proto::common::Severity;
 
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
@@ -55,9 +55,9 @@ impl IncidentsApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
         let body = request.get_ref();
-        let status_filter = filter("status", &body.status, &STATUSES)?;
-        let kind = filter("kind", &body.kind, &KINDS)?;
-        let severity = filter("severity", &body.severity, &SEVERITIES)?;
+        let status_filter: Option<IncidentStatus> = optional("status", body.status)?;
+        let kind: Option<IncidentKind> = optional("kind", body.kind)?;
+        let severity: Option<Severity> = optional("severity", body.severity)?;
         let tenant = match body.tenant_id.as_str() {
             "" => None,
             raw => Some(TenantId::parse(raw, "tenant_id")?),
@@ -85,17 +85,16 @@ impl IncidentsApi {
                         .as_ref()
                         .is_some_and(|tr| tr.affected_customers.iter().any(|c| c.tenant_id == t))
             };
-            status_filter.as_ref().is_none_or(|s| *s == incident.status)
-                && kind.as_ref().is_none_or(|k| *k == incident.kind)
+            status_filter.is_none_or(|s| s == incident.status())
+                && kind.is_none_or(|k| k == incident.kind())
                 && severity
-                    .as_ref()
-                    .is_none_or(|s| incident.triage.as_ref().is_some_and(|t| t.severity == *s))
+                    .is_none_or(|s| incident.triage.as_ref().is_some_and(|t| t.severity() == s))
                 && tenant.as_ref().is_none_or(|t| concerns(t.as_str()))
                 && (!body.has_open_actions
                     || incident
                         .actions
                         .iter()
-                        .any(|a| a.status == action_status::OPEN))
+                        .any(|a| a.status() == ActionStatus::Open))
                 && (body.linked_to.is_empty()
                     || incident.linked_incident_ids.contains(&body.linked_to))
         })?;
@@ -132,7 +131,7 @@ impl IncidentsApi {
         for (incident, _) in self.state.reader.incidents(None, usize::MAX, |_| true)? {
             for obligation in incident.obligations {
                 let at = obligation.due_at.as_ref().and_then(from_timestamp);
-                if obligation.status == obligation_status::PENDING
+                if obligation.status() == ObligationStatus::Pending
                     && at.is_some_and(|at| at < before)
                 {
                     due.push((at, obligation));

@@ -4,7 +4,10 @@
 use tillit_api::Refusal;
 use tillit_auth::layer::caller;
 use tillit_kernel::clock::from_timestamp;
-use tillit_proto::incidents::{GetIncidentReportRequest, GetIncidentReportResponse, Incident};
+use tillit_proto::Vocabulary as _;
+use tillit_proto::incidents::{
+    DataSubjectRisk, GetIncidentReportRequest, GetIncidentReportResponse, Incident,
+};
 use tonic::{Request, Response, Status};
 
 use super::IncidentsApi;
@@ -38,7 +41,7 @@ fn incident_report(incident: &Incident, contact_point: &str) -> serde_json::Valu
     let measures: Vec<_> = incident
         .actions
         .iter()
-        .map(|a| json!({ "action": a.title, "status": a.status }))
+        .map(|a| json!({ "action": a.title, "status": a.status().word() }))
         .collect();
     let sent: Vec<_> = incident
         .obligations
@@ -49,10 +52,10 @@ fn incident_report(incident: &Incident, contact_point: &str) -> serde_json::Valu
                 "article": o.article,
                 "recipient": o.recipient,
                 "due_at": o.due_at.as_ref().and_then(from_timestamp).map(|t| t.to_string()),
-                "status": o.status,
+                "status": o.status().word(),
                 "required_fields": o.required_fields,
                 "notifications": o.notifications.iter().map(|n| json!({
-                    "stage": n.stage, "sent_at": n.sent_at.as_ref().and_then(from_timestamp).map(|t| t.to_string()),
+                    "stage": n.stage().word(), "sent_at": n.sent_at.as_ref().and_then(from_timestamp).map(|t| t.to_string()),
                     "channel": n.channel, "reference": n.external_reference, "late": n.late, "delay_reason": n.delay_reason,
                     "report_fields": n.report_fields,
                 })).collect::<Vec<_>>(),
@@ -72,12 +75,12 @@ fn incident_report(incident: &Incident, contact_point: &str) -> serde_json::Valu
             "approximate_data_subjects": triage.approx_data_subjects,
             "approximate_records": triage.approx_records,
             "contact_point": contact_point,
-            "likely_consequences": format!("risk to data subjects: {}", if triage.risk_to_data_subjects.is_empty() { "not assessed" } else { triage.risk_to_data_subjects.as_str() }),
+            "likely_consequences": format!("risk to data subjects: {}", match triage.risk_to_data_subjects() { DataSubjectRisk::Unspecified => "not assessed", risk => risk.word() }),
             "measures": measures,
         },
         "nis2": {
             "early_warning": { "suspected_malicious": triage.suspected_malicious, "cross_border_impact": triage.cross_border },
-            "notification": { "severity": triage.severity, "affected_properties": triage.affected_properties, "users_affected_percent": triage.users_affected_percent, "estimated_direct_loss_eur": triage.estimated_direct_loss_eur },
+            "notification": { "severity": triage.severity().word(), "affected_properties": triage.affected_properties().map(|p| p.word()).collect::<Vec<_>>(), "users_affected_percent": triage.users_affected_percent, "estimated_direct_loss_eur": triage.estimated_direct_loss_eur },
             "final_report": { "root_cause_or_threat": incident.root_cause, "mitigation": incident.lessons_learned, "cross_border_impact": triage.cross_border },
         },
         "decisions": incident.decisions.iter().map(|d| json!({ "article": d.article, "decision": d.decision })).collect::<Vec<_>>(),

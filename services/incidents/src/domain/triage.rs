@@ -8,7 +8,10 @@ use tillit_kernel::Reason;
 use tillit_incidents_views::register::AssetFact;
 use tillit_kernel::clock::from_timestamp;
 use tillit_kernel::{KernelError, TenantId};
-use tillit_proto::incidents::{AffectedAsset, AffectedCustomer, Incident, Triage};
+use tillit_proto::common::Severity;
+use tillit_proto::incidents::{
+    AssetImpact, CustomerImpact, DataRole, DataSubjectRisk, Incident, TriageAssessment,
+};
 use tillit_rules::clocks::{IncidentFacts, LinkedFacts, Risk, Role};
 use time::OffsetDateTime;
 
@@ -16,19 +19,11 @@ use super::DomainError;
 
 /// Our GDPR role for data held in an asset of `tenant`: controller of the consultancy's
 /// own (`internal`), processor of a customer's.
-pub fn our_role(tenant: &str) -> Role {
+pub fn our_role(tenant: &str) -> DataRole {
     if tenant == TenantId::INTERNAL {
-        Role::Controller
+        DataRole::Controller
     } else {
-        Role::Processor
-    }
-}
-
-/// The word a role is recorded as in a triage.
-pub fn role_word(role: Role) -> &'static str {
-    match role {
-        Role::Controller => "controller",
-        Role::Processor => "processor",
+        DataRole::Processor
     }
 }
 
@@ -36,11 +31,11 @@ pub fn role_word(role: Role) -> &'static str {
 /// asset's facts) and the customers they make affected, each once. `fact_of` reads an
 /// asset's facts; an id it does not know is INVALID_ARGUMENT naming it.
 pub fn affected(
-    requested: &[AffectedAsset],
+    requested: &[AssetImpact],
     fact_of: impl Fn(&str) -> Result<Option<AssetFact>, KernelError>,
-) -> Result<(Vec<AffectedAsset>, Vec<AffectedCustomer>), DomainError> {
+) -> Result<(Vec<AssetImpact>, Vec<CustomerImpact>), DomainError> {
     let mut assets = Vec::new();
-    let mut customers: BTreeMap<String, &'static str> = BTreeMap::new();
+    let mut customers: BTreeMap<String, DataRole> = BTreeMap::new();
     for (index, wanted) in requested.iter().enumerate() {
         let asset_id = wanted.asset_id.trim();
         let fact = fact_of(asset_id)?.ok_or_else(|| {
@@ -50,13 +45,13 @@ pub fn affected(
                 format!("no asset {asset_id:?}"),
             )
         })?;
-        let role = role_word(our_role(&fact.tenant));
+        let role = our_role(&fact.tenant);
         customers.insert(fact.tenant.clone(), role);
-        assets.push(AffectedAsset {
+        assets.push(AssetImpact {
             asset_id: asset_id.to_owned(),
             name: fact.name,
             tenant_id: fact.tenant,
-            our_role: role.to_owned(),
+            our_role: role.into(),
             confidentiality: fact.levels.0,
             integrity: fact.levels.1,
             availability: fact.levels.2,
@@ -65,9 +60,9 @@ pub fn affected(
     }
     let customers = customers
         .into_iter()
-        .map(|(tenant_id, our_role)| AffectedCustomer {
+        .map(|(tenant_id, our_role)| CustomerImpact {
             tenant_id,
-            our_role: our_role.to_owned(),
+            our_role: our_role.into(),
         })
         .collect();
     Ok((assets, customers))
@@ -76,29 +71,35 @@ pub fn affected(
 /// The facts the legal clocks read, from the incident and a triage.
 pub fn clock_facts(
     incident: &Incident,
-    triage: &Triage,
+    triage: &TriageAssessment,
     linked: Vec<LinkedFacts>,
 ) -> IncidentFacts {
     let time = |ts: Option<&prost_types::Timestamp>| ts.and_then(from_timestamp);
     IncidentFacts {
         aware_at: time(incident.aware_at.as_ref()).unwrap_or(OffsetDateTime::UNIX_EPOCH),
         personal_data_breach: triage.personal_data_breach,
-        risk: Risk::parse(&triage.risk_to_data_subjects),
+        risk: match triage.risk_to_data_subjects() {
+            DataSubjectRisk::Unspecified => Risk::Unassessed,
+            DataSubjectRisk::Unlikely => Risk::Unlikely,
+            DataSubjectRisk::Risk => Risk::Risk,
+            DataSubjectRisk::High => Risk::High,
+        },
         affected: triage
             .affected_customers
             .iter()
             .map(|c| {
                 (
                     c.tenant_id.clone(),
-                    if c.our_role == role_word(Role::Controller) {
-                        Role::Controller
-                    } else {
-                        Role::Processor
+                    match c.our_role() {
+                        DataRole::Controller => Role::Controller,
+                        // Unspecified cannot be stored (triage derives it); processor is
+                        // the stricter reading (the customer is told).
+                        DataRole::Processor | DataRole::Unspecified => Role::Processor,
                     },
                 )
             })
             .collect(),
-        serious: matches!(triage.severity.as_str(), "high" | "critical"),
+        serious: matches!(triage.severity(), Severity::High | Severity::Critical),
         suspected_malicious: triage.suspected_malicious,
         data_compromised: triage.data_compromised,
         outage: time(triage.outage_start.as_ref())

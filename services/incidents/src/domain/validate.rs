@@ -1,63 +1,20 @@
 //! The checks of what a request brings, pure: each refusal is INVALID_ARGUMENT naming the
 //! field and what is wrong, and the value comes back in the form it is recorded in.
 
+use tillit_api::vocabulary::{optional, required};
 use tillit_kernel::Reason;
 use tillit_kernel::clock::{TimeWindow, parse_time};
-use tillit_proto::incidents::Triage;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::common::Severity;
+use tillit_proto::incidents::{DataSubjectRisk, SecurityProperty, TriageAssessment};
 use time::OffsetDateTime;
 
 use super::DomainError;
 
-/// Incident kinds.
-pub const KINDS: [&str; 3] = ["deviation", "security_incident", "improvement_proposal"];
-/// Severities, least first.
-pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
-/// The security properties an incident can affect.
-pub const PROPERTIES: [&str; 4] = [
-    "availability",
-    "integrity",
-    "confidentiality",
-    "traceability",
-];
-/// Risk to data subjects of a personal-data breach.
-pub const RISKS: [&str; 3] = ["unlikely", "risk", "high"];
-/// Stages of a notification: the first, updates, and the final report.
-pub const STAGES: [&str; 4] = ["initial", "intermediate", "final", "progress"];
-/// Statuses an incident can be in.
-pub const STATUSES: [&str; 6] = [
-    "reported",
-    "triaged",
-    "contained",
-    "resolved",
-    "closed",
-    "rejected",
-];
 /// Most assets one triage may name (an incident touching more is recorded in parts).
 const MAX_AFFECTED_ASSETS: usize = 1000;
 /// Most data categories of one breach.
 const MAX_CATEGORIES: usize = 100;
-
-/// One of `allowed`, case and surrounding blanks ignored.
-pub fn pick(field: &str, raw: &str, allowed: &[&str]) -> Result<String, DomainError> {
-    let value = raw.trim().to_lowercase();
-    if allowed.contains(&value.as_str()) {
-        Ok(value)
-    } else {
-        Err(DomainError::refused(
-            field,
-            Reason::NotOneOf,
-            format!("one of {}", allowed.join(", ")),
-        ))
-    }
-}
-
-/// `None` for an empty filter, else one of `allowed`.
-pub fn filter(field: &str, raw: &str, allowed: &[&str]) -> Result<Option<String>, DomainError> {
-    match raw.trim() {
-        "" => Ok(None),
-        raw => pick(field, raw, allowed).map(Some),
-    }
-}
 
 /// A required multi-line text of at most `max` characters (`tillit_text::field`).
 pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
@@ -124,10 +81,13 @@ pub fn due(
 }
 
 /// A triage as it is recorded, but for the affected assets and customers (the caller
-/// resolves those from the asset facts, [`super::triage::affected`]): severity, properties
-/// (each once), percentages, outage times in order, risk (required for a breach), bounded
-/// lists and notes.
-pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, DomainError> {
+/// resolves those from the asset facts, [`super::triage::affected`]): severity (required),
+/// properties (each once), percentages, outage times in order, risk (required for a
+/// breach), bounded lists and notes.
+pub fn triage(
+    raw: Option<&TriageAssessment>,
+    now: OffsetDateTime,
+) -> Result<TriageAssessment, DomainError> {
     let raw = raw.ok_or_else(|| DomainError::refused("triage", Reason::Required, "required"))?;
     for (field, count, max) in [
         (
@@ -138,16 +98,18 @@ pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, Domai
         (
             "triage.affected_properties",
             raw.affected_properties.len(),
-            PROPERTIES.len(),
+            SecurityProperty::VALUES.len(),
         ),
     ] {
         tillit_text::field::at_most(count, max).map_err(|p| DomainError::text(field, &p))?;
     }
+    let severity: Severity = required("triage.severity", raw.severity)?;
     let mut properties = Vec::new();
-    for property in &raw.affected_properties {
-        let property = pick("triage.affected_properties", property, &PROPERTIES)?;
-        if !properties.contains(&property) {
-            properties.push(property);
+    for (index, property) in raw.affected_properties.iter().enumerate() {
+        let property: SecurityProperty =
+            required(&format!("triage.affected_properties[{index}]"), *property)?;
+        if !properties.contains(&property.into()) {
+            properties.push(property.into());
         }
     }
     if raw.users_affected_percent > 100 {
@@ -171,10 +133,11 @@ pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, Domai
             "must not be before outage_start",
         ));
     }
-    let risk = match raw.risk_to_data_subjects.as_str() {
-        "" if !raw.personal_data_breach => String::new(),
-        other => pick("triage.risk_to_data_subjects", other, &RISKS)?,
-    };
+    let risk: Option<DataSubjectRisk> =
+        optional("triage.risk_to_data_subjects", raw.risk_to_data_subjects)?;
+    if raw.personal_data_breach && risk.is_none() {
+        required::<DataSubjectRisk>("triage.risk_to_data_subjects", 0)?;
+    }
     let data_categories = tillit_text::field::line_list(
         "triage.data_categories",
         &raw.data_categories,
@@ -182,10 +145,10 @@ pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, Domai
         200,
     )
     .map_err(|(field, p)| DomainError::text(field, &p))?;
-    Ok(Triage {
-        severity: pick("triage.severity", &raw.severity, &SEVERITIES)?,
+    Ok(TriageAssessment {
+        severity: severity.into(),
         affected_properties: properties,
-        risk_to_data_subjects: risk,
+        risk_to_data_subjects: risk.map_or(0, Into::into),
         data_categories,
         notes: optional_text("triage.notes", &raw.notes, 20_000)?,
         ..raw.clone()
@@ -196,9 +159,12 @@ pub fn triage(raw: Option<&Triage>, now: OffsetDateTime) -> Result<Triage, Domai
 mod tests {
     use super::*;
 
-    fn field_of(result: Result<Triage, DomainError>) -> String {
+    fn field_of(result: Result<TriageAssessment, DomainError>) -> String {
         match result {
             Err(DomainError::Invalid { field, .. }) => field,
+            Err(DomainError::Kernel(e)) if e.field().is_some() => {
+                e.field().unwrap_or_default().to_owned()
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -206,39 +172,41 @@ mod tests {
     #[test]
     fn a_triage_is_refused_naming_the_field_that_is_wrong() {
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        let good = Triage {
-            severity: "High ".into(),
-            affected_properties: vec!["integrity".into(), "integrity".into()],
+        let integrity = SecurityProperty::Integrity as i32;
+        let good = TriageAssessment {
+            severity: Severity::High.into(),
+            affected_properties: vec![integrity, integrity],
             ..Default::default()
         };
         let ok = triage(Some(&good), now).unwrap();
-        assert_eq!(ok.severity, "high");
-        assert_eq!(ok.affected_properties, ["integrity"]);
+        assert_eq!(ok.severity(), Severity::High);
+        assert_eq!(ok.affected_properties, [integrity]);
         assert_eq!(field_of(triage(None, now)), "triage");
         let cases = [
+            (TriageAssessment::default(), "triage.severity"),
             (
-                Triage {
-                    severity: "dire".into(),
-                    ..Default::default()
+                TriageAssessment {
+                    affected_properties: vec![integrity, 0],
+                    ..good.clone()
                 },
-                "triage.severity",
+                "triage.affected_properties[1]",
             ),
             (
-                Triage {
+                TriageAssessment {
                     personal_data_breach: true,
                     ..good.clone()
                 },
                 "triage.risk_to_data_subjects",
             ),
             (
-                Triage {
+                TriageAssessment {
                     users_affected_percent: 101,
                     ..good.clone()
                 },
                 "triage.users_affected_percent",
             ),
             (
-                Triage {
+                TriageAssessment {
                     outage_start: Some(tillit_kernel::clock::to_timestamp(now)),
                     outage_end: Some(tillit_kernel::clock::to_timestamp(
                         now - time::Duration::hours(1),
@@ -248,7 +216,7 @@ mod tests {
                 "triage.outage_end",
             ),
             (
-                Triage {
+                TriageAssessment {
                     data_categories: vec!["health".into(), "a\u{0}b".into()],
                     ..good.clone()
                 },

@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tillit_identity_views::standing::Standing;
 use tillit_kernel::clock::from_timestamp;
+use tillit_proto::Vocabulary as _;
 use tillit_proto::assets::Asset;
 use tillit_proto::common::Position;
 use tillit_proto::identity::{AccessReview, Policy, User};
-use tillit_proto::incidents::Incident;
+use tillit_proto::incidents::{ActionStatus, Incident, IncidentKind, ObligationStatus};
+
+use crate::dashboard::UNTRIAGED;
 use tillit_rules::RuleSet;
 use tillit_rules::stockholm::{from_local, offset_at};
 use time::format_description::well_known::Rfc3339;
@@ -251,22 +254,28 @@ pub fn annual_report(input: &Input<'_>) -> AnnualReport {
     };
     let (mut to_triage, mut to_resolve, mut to_notify) = (Vec::new(), Vec::new(), Vec::new());
     for incident in input.incidents.iter().filter(|i| in_year(i)) {
-        if incident.kind == "improvement_proposal" {
+        if incident.kind() == IncidentKind::ImprovementProposal {
             incidents.improvement_proposals += 1;
             continue;
         }
         incidents.total += 1;
-        *incidents.by_kind.entry(incident.kind.clone()).or_default() += 1;
+        *incidents
+            .by_kind
+            .entry(incident.kind().word().to_owned())
+            .or_default() += 1;
         let severity = incident
             .triage
             .as_ref()
-            .map_or("untriaged", |t| t.severity.as_str());
+            .map_or(UNTRIAGED, |t| t.severity().word());
         *incidents
             .by_severity
             .entry(severity.to_owned())
             .or_default() += 1;
-        for property in incident.triage.iter().flat_map(|t| &t.affected_properties) {
-            *incidents.by_property.entry(property.clone()).or_default() += 1;
+        for property in incident.triage.iter().flat_map(|t| t.affected_properties()) {
+            *incidents
+                .by_property
+                .entry(property.word().to_owned())
+                .or_default() += 1;
         }
         if let Some(reported) = time(incident.reported_at.as_ref()) {
             *incidents.by_month.entry(month_label(reported)).or_default() += 1;
@@ -285,12 +294,12 @@ pub fn annual_report(input: &Input<'_>) -> AnnualReport {
         }
         for obligation in &incident.obligations {
             obligations.total += 1;
-            match obligation.status.as_str() {
-                "met" => obligations.met_on_time += 1,
-                "late" => obligations.late += 1,
-                "waived" => obligations.waived += 1,
-                "not_required" => obligations.not_required += 1,
-                _ => {
+            match obligation.status() {
+                ObligationStatus::Met => obligations.met_on_time += 1,
+                ObligationStatus::Late => obligations.late += 1,
+                ObligationStatus::Waived => obligations.waived += 1,
+                ObligationStatus::NotRequired => obligations.not_required += 1,
+                ObligationStatus::Pending | ObligationStatus::Unspecified => {
                     obligations.pending += 1;
                     if time(obligation.due_at.as_ref()).is_some_and(|due| due < now) {
                         obligations.overdue += 1;
@@ -309,10 +318,10 @@ pub fn annual_report(input: &Input<'_>) -> AnnualReport {
         }
         for action in &incident.actions {
             actions.total += 1;
-            match action.status.as_str() {
-                "completed" => actions.done += 1,
-                "risk_accepted" => actions.risk_accepted += 1,
-                _ => {
+            match action.status() {
+                ActionStatus::Completed => actions.done += 1,
+                ActionStatus::RiskAccepted => actions.risk_accepted += 1,
+                ActionStatus::Open | ActionStatus::Unspecified => {
                     actions.open += 1;
                     if time(action.due_at.as_ref()).is_some_and(|due| due < now) {
                         actions.overdue += 1;
@@ -444,14 +453,15 @@ pub fn annual_report(input: &Input<'_>) -> AnnualReport {
 #[cfg(test)]
 mod tests {
     use tillit_kernel::clock::to_timestamp;
-    use tillit_proto::incidents::{Obligation, Triage};
+    use tillit_proto::common::Severity;
+    use tillit_proto::incidents::{Obligation, SecurityProperty, TriageAssessment};
     use time::macros::datetime;
 
     use super::*;
 
     fn obligation(status: &str) -> Obligation {
         Obligation {
-            status: status.into(),
+            status: ObligationStatus::read(status),
             ..Default::default()
         }
     }
@@ -459,12 +469,15 @@ mod tests {
     fn incident(id: &str, reported: OffsetDateTime, obligations: Vec<Obligation>) -> Incident {
         Incident {
             incident_id: id.into(),
-            kind: "security_incident".into(),
+            kind: IncidentKind::SecurityIncident.into(),
             reported_at: Some(to_timestamp(reported)),
             aware_at: Some(to_timestamp(reported - time::Duration::hours(1))),
-            triage: Some(Triage {
-                severity: "high".into(),
-                affected_properties: vec!["availability".into(), "integrity".into()],
+            triage: Some(TriageAssessment {
+                severity: Severity::High.into(),
+                affected_properties: vec![
+                    SecurityProperty::Availability.into(),
+                    SecurityProperty::Integrity.into(),
+                ],
                 ..Default::default()
             }),
             obligations,

@@ -7,9 +7,10 @@
 
 use tillit_identity_views::standing::Standing;
 use tillit_kernel::clock::{from_timestamp, to_timestamp};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::assets::Asset;
 use tillit_proto::identity::{AccessReview, Policy, User};
-use tillit_proto::incidents::Incident;
+use tillit_proto::incidents::{ActionStatus, Incident, IncidentStatus, ObligationStatus};
 use tillit_proto::reporting::{Recipient, ReminderIssued};
 use tillit_rules::RuleSet;
 use time::{Duration, OffsetDateTime};
@@ -146,7 +147,7 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
             let (Some(start), Some(deadline)) = (start, time(obligation.due_at.as_ref())) else {
                 continue;
             };
-            if obligation.status != "pending" {
+            if obligation.status() != ObligationStatus::Pending {
                 continue;
             }
             let window = deadline - start;
@@ -173,20 +174,25 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
                     ),
                     format!(
                         "Incident {} ({}), obligation {}.",
-                        incident.incident_id, incident.status, obligation.obligation_id
+                        incident.incident_id,
+                        incident.status().word(),
+                        obligation.obligation_id
                     ),
                 ),
                 (None, None),
             );
         }
-        if incident.status == "closed" || incident.status == "rejected" {
+        if matches!(
+            incident.status(),
+            IncidentStatus::Closed | IncidentStatus::Rejected
+        ) {
             continue;
         }
         for action in &incident.actions {
             let Some(deadline) = time(action.due_at.as_ref()) else {
                 continue;
             };
-            if action.status != "open" {
+            if action.status() != ActionStatus::Open {
                 continue;
             }
             push(

@@ -5,8 +5,9 @@
 use tillit_kernel::Reason;
 use tillit_proto::incidents::{Action, Incident, Obligation};
 
-use super::{action_status, obligation_status};
 use crate::domain::DomainError;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::incidents::{ActionStatus, ObligationStatus};
 
 pub(super) fn open_action<'a>(
     incident: &'a Incident,
@@ -23,12 +24,13 @@ pub(super) fn open_action<'a>(
                 "no such action on this incident",
             )
         })?;
-    if action.status == action_status::OPEN {
+    if action.status() == ActionStatus::Open {
         Ok(action)
     } else {
         Err(DomainError::Precondition(format!(
             "action {:?} is already {}",
-            action.title, action.status
+            action.title,
+            action.status().word()
         )))
     }
 }
@@ -45,7 +47,7 @@ pub fn closing_blockers(incident: &Incident) -> Vec<String> {
     for action in incident
         .actions
         .iter()
-        .filter(|a| a.status == action_status::OPEN)
+        .filter(|a| a.status() == ActionStatus::Open)
     {
         missing.push(format!(
             "open action {:?} ({})",
@@ -55,7 +57,7 @@ pub fn closing_blockers(incident: &Incident) -> Vec<String> {
     for obligation in incident
         .obligations
         .iter()
-        .filter(|o| o.status == obligation_status::PENDING)
+        .filter(|o| o.status() == ObligationStatus::Pending)
     {
         missing.push(format!(
             "pending obligation {} ({} to {})",
@@ -81,12 +83,12 @@ pub(super) fn pending_obligation<'a>(
                 "no such obligation on this incident",
             )
         })?;
-    if obligation.status == obligation_status::PENDING {
+    if obligation.status() == ObligationStatus::Pending {
         Ok(obligation)
     } else {
         Err(DomainError::Precondition(format!(
             "obligation {id} is already {}",
-            obligation.status
+            obligation.status().word()
         )))
     }
 }

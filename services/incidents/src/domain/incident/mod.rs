@@ -29,10 +29,13 @@ use tillit_kernel::Reason;
 
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateType, Decider};
+use tillit_proto::Vocabulary as _;
+use tillit_proto::incidents::IncidentStatus;
 use tillit_proto::incidents::{
     ActionAdded, ActionCompleted, ActionRiskAccepted, Incident, IncidentClosed, IncidentContained,
     IncidentLinked, IncidentRejected, IncidentReopened, IncidentReported, IncidentResolved,
-    IncidentTriaged, NotificationRecorded, ObligationWaived, PostIncidentReviewed, Triage,
+    IncidentTriaged, NotificationRecorded, ObligationWaived, PostIncidentReviewed,
+    TriageAssessment,
 };
 use tillit_rules::clocks::{ClockConfig, ContractHours, LinkedFacts};
 use time::OffsetDateTime;
@@ -42,9 +45,7 @@ pub use fold::closing_blockers;
 use fold::{open_action, pending_obligation};
 use obligations::{obligation_events, record_notification};
 
-pub use tillit_incidents_views::incident::{
-    INCIDENT, IncidentEvent, action_status, apply, obligation_status, status,
-};
+pub use tillit_incidents_views::incident::{INCIDENT, IncidentEvent, apply};
 
 /// What the legal clocks need besides the incident itself: the affected customers'
 /// contract hours (from the identity view), the clock configuration, and the facts of
@@ -74,7 +75,7 @@ pub enum IncidentCommand {
     /// Report it.
     Report(IncidentReported),
     /// Triage it (again); obligations arise or fall away from the new facts.
-    Triage(Triage, Box<ClockContext>),
+    Triage(TriageAssessment, Box<ClockContext>),
     /// Link a related incident.
     Link(String),
     /// Contain it.
@@ -147,14 +148,15 @@ impl Decider for IncidentDecider {
         command: IncidentCommand,
         now: OffsetDateTime,
     ) -> Result<Vec<IncidentEvent>, DomainError> {
-        use status::*;
+        use IncidentStatus::{Closed, Contained, Rejected, Reported, Resolved, Triaged};
         if let IncidentCommand::Report(reported) = command {
             return if incident.incident_id.is_empty() {
                 Ok(vec![IncidentEvent::Reported(reported)])
             } else {
-                Err(DomainError::Precondition(
-                    "the incident was already reported".into(),
-                ))
+                Err(DomainError::Precondition(format!(
+                    "incident {} was already reported",
+                    incident.incident_id
+                )))
             };
         }
         if incident.incident_id.is_empty() {
@@ -162,10 +164,12 @@ impl Decider for IncidentDecider {
                 "the incident does not exist".into(),
             ));
         }
-        let state = incident.status.as_str();
+        let state = incident.status();
         let refused = |command: &IncidentCommand| {
             Err(DomainError::Precondition(format!(
-                "cannot {} an incident in state {state}",
+                "incident {} is {}: cannot {} it",
+                incident.incident_id,
+                state.word(),
                 command.verb()
             )))
         };
@@ -173,12 +177,12 @@ impl Decider for IncidentDecider {
         match command {
             IncidentCommand::Report(_) => unreachable!("handled above"),
             IncidentCommand::Triage(triage, context) => match state {
-                REPORTED | TRIAGED | CONTAINED | RESOLVED => {
+                Reported | Triaged | Contained | Resolved => {
                     let mut events = obligation_events(incident, &triage, &context, now);
                     events.insert(
                         0,
                         IncidentEvent::Triaged(IncidentTriaged {
-                            triage: Some(triage),
+                            triage: Some(tillit_incidents_views::convert::triage(&triage)),
                         }),
                     );
                     Ok(events)
@@ -201,14 +205,14 @@ impl Decider for IncidentDecider {
                 }
             }
             IncidentCommand::Contain(note) => match state {
-                TRIAGED => Ok(vec![IncidentEvent::Contained(IncidentContained {
+                Triaged => Ok(vec![IncidentEvent::Contained(IncidentContained {
                     at,
                     note,
                 })]),
                 _ => refused(&IncidentCommand::Contain(note)),
             },
             IncidentCommand::Resolve(note) => match state {
-                TRIAGED | CONTAINED => {
+                Triaged | Contained => {
                     Ok(vec![IncidentEvent::Resolved(IncidentResolved { at, note })])
                 }
                 _ => refused(&IncidentCommand::Resolve(note)),
@@ -217,7 +221,7 @@ impl Decider for IncidentDecider {
                 root_cause,
                 lessons_learned,
             } => match state {
-                CONTAINED | RESOLVED => Ok(vec![IncidentEvent::Reviewed(PostIncidentReviewed {
+                Contained | Resolved => Ok(vec![IncidentEvent::Reviewed(PostIncidentReviewed {
                     root_cause,
                     lessons_learned,
                 })]),
@@ -227,7 +231,7 @@ impl Decider for IncidentDecider {
                 }),
             },
             IncidentCommand::Close => match state {
-                RESOLVED => {
+                Resolved => {
                     let missing = closing_blockers(incident);
                     if missing.is_empty() {
                         Ok(vec![IncidentEvent::Closed(IncidentClosed { at })])
@@ -241,17 +245,17 @@ impl Decider for IncidentDecider {
                 _ => refused(&IncidentCommand::Close),
             },
             IncidentCommand::Reject(reason) => match state {
-                REPORTED | TRIAGED => {
+                Reported | Triaged => {
                     Ok(vec![IncidentEvent::Rejected(IncidentRejected { reason })])
                 }
                 _ => refused(&IncidentCommand::Reject(reason)),
             },
             IncidentCommand::Reopen(reason) => match state {
-                CLOSED | REJECTED => Ok(vec![IncidentEvent::Reopened(IncidentReopened { reason })]),
+                Closed | Rejected => Ok(vec![IncidentEvent::Reopened(IncidentReopened { reason })]),
                 _ => refused(&IncidentCommand::Reopen(reason)),
             },
             IncidentCommand::AddAction(added) => match state {
-                CLOSED | REJECTED => refused(&IncidentCommand::AddAction(added)),
+                Closed | Rejected => refused(&IncidentCommand::AddAction(added)),
                 _ if incident
                     .actions
                     .iter()
@@ -265,7 +269,7 @@ impl Decider for IncidentDecider {
                 action_id,
                 evidence,
             } => {
-                if matches!(state, CLOSED | REJECTED) {
+                if matches!(state, Closed | Rejected) {
                     return refused(&IncidentCommand::CompleteAction {
                         action_id,
                         evidence,
@@ -278,20 +282,20 @@ impl Decider for IncidentDecider {
                 })])
             }
             IncidentCommand::AcceptRisk(accepted) => {
-                if matches!(state, CLOSED | REJECTED) {
+                if matches!(state, Closed | Rejected) {
                     return refused(&IncidentCommand::AcceptRisk(accepted));
                 }
                 open_action(incident, &accepted.action_id)?;
                 Ok(vec![IncidentEvent::ActionRiskAccepted(accepted)])
             }
             IncidentCommand::RecordNotification(notification) => {
-                if state == REJECTED {
+                if state == Rejected {
                     return refused(&IncidentCommand::RecordNotification(notification));
                 }
                 record_notification(incident, *notification, now)
             }
             IncidentCommand::Waive(waived) => {
-                if state == REJECTED {
+                if state == Rejected {
                     return refused(&IncidentCommand::Waive(waived));
                 }
                 if waived.reason.trim().is_empty() {

@@ -6,13 +6,15 @@ use tillit_kernel::Reason;
 use tillit_kernel::clock::{from_timestamp, rfc3339, to_timestamp};
 use tillit_proto::incidents::{
     DecisionDocumented, Incident, ObligationArisen, ObligationDueSet, ObligationNoLongerRequired,
-    Triage,
+    TriageAssessment,
 };
 use tillit_rules::clocks;
 use time::OffsetDateTime;
 
 use super::fold::pending_obligation;
-use super::{ClockContext, IncidentEvent, Notification, obligation_status};
+use tillit_proto::incidents::ObligationStatus;
+
+use super::{ClockContext, IncidentEvent, Notification};
 use crate::domain::DomainError;
 use crate::domain::triage::clock_facts;
 
@@ -21,7 +23,7 @@ use crate::domain::triage::clock_facts;
 /// touched; decisions not to notify and the significance finding are documented once.
 pub(super) fn obligation_events(
     incident: &Incident,
-    triage: &Triage,
+    triage: &TriageAssessment,
     context: &ClockContext,
     now: OffsetDateTime,
 ) -> Vec<IncidentEvent> {
@@ -31,7 +33,7 @@ pub(super) fn obligation_events(
     let clocks_sha256 = context.config.sha256();
     let existing = |id: &str| incident.obligations.iter().find(|o| o.obligation_id == id);
     for spec in &assessment.obligations {
-        let arises = existing(&spec.id).is_none_or(|o| o.status == obligation_status::NOT_REQUIRED);
+        let arises = existing(&spec.id).is_none_or(|o| o.status() == ObligationStatus::NotRequired);
         if arises {
             events.push(IncidentEvent::ObligationArisen(ObligationArisen {
                 obligation_id: spec.id.clone(),
@@ -53,7 +55,7 @@ pub(super) fn obligation_events(
     for obligation in incident
         .obligations
         .iter()
-        .filter(|o| o.status == obligation_status::PENDING)
+        .filter(|o| o.status() == ObligationStatus::Pending)
     {
         if !assessment
             .obligations
@@ -149,7 +151,7 @@ pub(super) fn record_notification(
         if incident
             .obligations
             .iter()
-            .any(|o| o.obligation_id == final_id && o.status == obligation_status::PENDING)
+            .any(|o| o.obligation_id == final_id && o.status() == ObligationStatus::Pending)
         {
             events.push(IncidentEvent::ObligationDueSet(ObligationDueSet {
                 obligation_id: final_id.into(),

@@ -3,6 +3,10 @@
 
 use time::OffsetDateTime;
 
+use tillit_proto::Vocabulary as _;
+use tillit_proto::common::Severity;
+use tillit_proto::incidents::{DataSubjectRisk, ObligationStatus};
+
 use super::*;
 
 fn now() -> OffsetDateTime {
@@ -31,13 +35,13 @@ fn run(incident: Incident, command: IncidentCommand) -> Result<Incident, DomainE
     Ok(events.iter().fold(incident, IncidentDecider::evolve))
 }
 
-fn in_state(state: &str) -> Incident {
+fn in_state(state: IncidentStatus) -> Incident {
     let triaged = || {
         run(
             reported(),
             IncidentCommand::Triage(
-                Triage {
-                    severity: "high".into(),
+                TriageAssessment {
+                    severity: Severity::High.into(),
                     ..Default::default()
                 },
                 Box::default(),
@@ -56,15 +60,21 @@ fn in_state(state: &str) -> Incident {
         .unwrap()
     };
     match state {
-        status::REPORTED => reported(),
-        status::TRIAGED => triaged(),
-        status::CONTAINED => run(triaged(), IncidentCommand::Contain(String::new())).unwrap(),
-        status::RESOLVED => {
+        IncidentStatus::Reported => reported(),
+        IncidentStatus::Triaged => triaged(),
+        IncidentStatus::Contained => {
+            run(triaged(), IncidentCommand::Contain(String::new())).unwrap()
+        }
+        IncidentStatus::Resolved => {
             reviewed(run(triaged(), IncidentCommand::Resolve(String::new())).unwrap())
         }
-        status::CLOSED => run(in_state(status::RESOLVED), IncidentCommand::Close).unwrap(),
-        status::REJECTED => run(reported(), IncidentCommand::Reject("duplicate".into())).unwrap(),
-        other => panic!("{other}"),
+        IncidentStatus::Closed => {
+            run(in_state(IncidentStatus::Resolved), IncidentCommand::Close).unwrap()
+        }
+        IncidentStatus::Rejected => {
+            run(reported(), IncidentCommand::Reject("duplicate".into())).unwrap()
+        }
+        other => panic!("{other:?}"),
     }
 }
 
@@ -72,7 +82,7 @@ fn commands() -> Vec<(&'static str, IncidentCommand)> {
     vec![
         (
             "triage",
-            IncidentCommand::Triage(Triage::default(), Box::default()),
+            IncidentCommand::Triage(TriageAssessment::default(), Box::default()),
         ),
         ("contain", IncidentCommand::Contain(String::new())),
         ("resolve", IncidentCommand::Resolve(String::new())),
@@ -91,69 +101,71 @@ fn commands() -> Vec<(&'static str, IncidentCommand)> {
 
 #[test]
 fn every_transition_from_every_state() {
-    use status::*;
+    use IncidentStatus::*;
     // (from, command) -> the status afterwards, or None when refused.
-    let table: [(&str, [Option<&str>; 7]); 6] = [
+    let table: [(IncidentStatus, [Option<IncidentStatus>; 7]); 6] = [
         //          triage           contain          resolve         review           close         reject          reopen
         (
-            REPORTED,
-            [Some(TRIAGED), None, None, None, None, Some(REJECTED), None],
+            Reported,
+            [Some(Triaged), None, None, None, None, Some(Rejected), None],
         ),
         (
-            TRIAGED,
+            Triaged,
             [
-                Some(TRIAGED),
-                Some(CONTAINED),
-                Some(RESOLVED),
+                Some(Triaged),
+                Some(Contained),
+                Some(Resolved),
                 None,
                 None,
-                Some(REJECTED),
+                Some(Rejected),
                 None,
             ],
         ),
         (
-            CONTAINED,
+            Contained,
             [
-                Some(CONTAINED),
+                Some(Contained),
                 None,
-                Some(RESOLVED),
-                Some(CONTAINED),
+                Some(Resolved),
+                Some(Contained),
                 None,
                 None,
                 None,
             ],
         ),
         (
-            RESOLVED,
+            Resolved,
             [
-                Some(RESOLVED),
+                Some(Resolved),
                 None,
                 None,
-                Some(RESOLVED),
-                Some(CLOSED),
+                Some(Resolved),
+                Some(Closed),
                 None,
                 None,
             ],
         ),
-        (CLOSED, [None, None, None, None, None, None, Some(TRIAGED)]),
+        (Closed, [None, None, None, None, None, None, Some(Triaged)]),
         (
-            REJECTED,
-            [None, None, None, None, None, None, Some(REPORTED)],
+            Rejected,
+            [None, None, None, None, None, None, Some(Reported)],
         ),
     ];
     for (from, expected) in table {
         for ((verb, command), expected) in commands().into_iter().zip(expected) {
             let outcome = run(in_state(from), command);
             match (expected, outcome) {
-                (Some(to), Ok(incident)) => assert_eq!(incident.status, to, "{verb} from {from}"),
+                (Some(to), Ok(incident)) => {
+                    assert_eq!(incident.status(), to, "{verb} from {from:?}")
+                }
                 (None, Err(DomainError::Precondition(message))) => {
                     assert!(
-                        message.contains(from),
-                        "{verb} from {from}: {message:?} names the state"
+                        message.contains(from.word()),
+                        "{verb} from {from:?}: {message:?} names the state"
                     )
                 }
                 (expected, outcome) => {
-                    panic!("{verb} from {from}: expected {expected:?}, got {outcome:?}")
+                    panic!("{verb} from {from:?}: expected {expected:?}, got {outcome:?}")
                 }
             }
         }
@@ -163,7 +175,7 @@ fn every_transition_from_every_state() {
 #[test]
 fn closing_needs_root_cause_lessons_and_every_action_done_and_names_what_is_missing() {
     let resolved = run(
-        in_state(status::TRIAGED),
+        in_state(IncidentStatus::Triaged),
         IncidentCommand::Resolve(String::new()),
     )
     .unwrap();
@@ -177,7 +189,7 @@ fn closing_needs_root_cause_lessons_and_every_action_done_and_names_what_is_miss
     );
 
     let with_action = run(
-        in_state(status::RESOLVED),
+        in_state(IncidentStatus::Resolved),
         IncidentCommand::AddAction(ActionAdded {
             action_id: "a1".into(),
             title: "Enforce MFA".into(),
@@ -200,8 +212,8 @@ fn closing_needs_root_cause_lessons_and_every_action_done_and_names_what_is_miss
     )
     .unwrap();
     assert_eq!(
-        run(done.clone(), IncidentCommand::Close).unwrap().status,
-        status::CLOSED
+        run(done.clone(), IncidentCommand::Close).unwrap().status(),
+        IncidentStatus::Closed
     );
     let accepted = run(
         with_action,
@@ -213,8 +225,8 @@ fn closing_needs_root_cause_lessons_and_every_action_done_and_names_what_is_miss
     )
     .unwrap();
     assert_eq!(
-        run(accepted, IncidentCommand::Close).unwrap().status,
-        status::CLOSED
+        run(accepted, IncidentCommand::Close).unwrap().status(),
+        IncidentStatus::Closed
     );
     assert!(
         matches!(
@@ -237,7 +249,7 @@ fn actions_links_and_reports_are_refused_where_they_make_no_sense() {
         matches!(run(reported(), IncidentCommand::CompleteAction { action_id: "nope".into(), evidence: String::new() }), Err(DomainError::Invalid { field, .. }) if field == "action_id")
     );
     assert!(
-        matches!(run(in_state(status::CLOSED), IncidentCommand::AddAction(ActionAdded { action_id: "a".into(), ..Default::default() })), Err(DomainError::Precondition(m)) if m.contains("closed"))
+        matches!(run(in_state(IncidentStatus::Closed), IncidentCommand::AddAction(ActionAdded { action_id: "a".into(), ..Default::default() })), Err(DomainError::Precondition(m)) if m.contains("closed"))
     );
     assert!(
         matches!(
@@ -269,22 +281,22 @@ fn actions_links_and_reports_are_refused_where_they_make_no_sense() {
 #[test]
 fn reopening_a_closed_incident_clears_its_closure() {
     let reopened = run(
-        in_state(status::CLOSED),
+        in_state(IncidentStatus::Closed),
         IncidentCommand::Reopen("recurred".into()),
     )
     .unwrap();
     assert_eq!(
-        (reopened.status.as_str(), reopened.closed_at),
-        (status::TRIAGED, None)
+        (reopened.status(), reopened.closed_at),
+        (IncidentStatus::Triaged, None)
     );
 }
 
 fn breach(personal_data_breach: bool) -> IncidentCommand {
     IncidentCommand::Triage(
-        Triage {
-            severity: "medium".into(),
+        TriageAssessment {
+            severity: Severity::Medium.into(),
             personal_data_breach,
-            risk_to_data_subjects: "risk".into(),
+            risk_to_data_subjects: DataSubjectRisk::Risk.into(),
             ..Default::default()
         },
         Box::default(),
@@ -322,7 +334,7 @@ fn an_obligation_arises_at_triage_with_its_due_time_frozen_and_a_re_triage_marks
             now() - time::Duration::hours(1) + time::Duration::hours(72)
         ))
     );
-    assert_eq!(imy.status, obligation_status::PENDING);
+    assert_eq!(imy.status(), ObligationStatus::Pending);
     assert_eq!(
         imy.clocks_sha256,
         ClockConfig::default().sha256(),
@@ -343,7 +355,7 @@ fn an_obligation_arises_at_triage_with_its_due_time_frozen_and_a_re_triage_marks
         .iter()
         .find(|o| o.obligation_id == "gdpr-33-1")
         .unwrap();
-    assert_eq!(imy.status, obligation_status::NOT_REQUIRED);
+    assert_eq!(imy.status(), ObligationStatus::NotRequired);
     assert!(imy.reason.contains("re-triage"), "{}", imy.reason);
 }
 
@@ -364,7 +376,7 @@ fn a_met_obligation_is_never_touched_by_a_re_triage() {
         })),
     )
     .unwrap();
-    assert_eq!(met.obligations[0].status, obligation_status::MET);
+    assert_eq!(met.obligations[0].status(), ObligationStatus::Met);
     let events = IncidentDecider::decide(&met, breach(false), now()).unwrap();
     assert!(
         !events
@@ -392,7 +404,7 @@ fn a_waiver_needs_a_reason_and_only_pending_obligations_are_waived() {
         waive("the authority confirmed no report is needed"),
     )
     .unwrap();
-    assert_eq!(waived.obligations[0].status, obligation_status::WAIVED);
+    assert_eq!(waived.obligations[0].status(), ObligationStatus::Waived);
     assert!(matches!(
         run(waived, waive("again")),
         Err(DomainError::Precondition(_))

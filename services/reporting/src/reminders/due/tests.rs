@@ -1,4 +1,5 @@
 //! The due computation against hand-built snapshots.
+use tillit_proto::incidents::{ActionStatus, IncidentStatus, ObligationStatus};
 
 use tillit_proto::assets::Classification;
 use tillit_proto::incidents::{Action, Obligation};
@@ -81,18 +82,18 @@ fn breach() -> Incident {
     Incident {
         incident_id: "i1".into(),
         tenant_id: "internal".into(),
-        status: "triaged".into(),
+        status: IncidentStatus::Triaged.into(),
         aware_at: ts(AWARE),
         obligations: vec![Obligation {
             obligation_id: "gdpr-33-1".into(),
-            status: "pending".into(),
+            status: ObligationStatus::Pending.into(),
             due_at: ts(AWARE + Duration::hours(72)),
             ..Default::default()
         }],
         actions: vec![Action {
             action_id: "a1".into(),
             owner_user_id: "erik".into(),
-            status: "open".into(),
+            status: ActionStatus::Open.into(),
             due_at: ts(datetime!(2026-11-20 00:00 UTC)),
             ..Default::default()
         }],
@@ -131,7 +132,7 @@ fn an_obligation_is_new_at_once_then_half_ninety_and_deadline_for_security_offic
         stage(&world, AWARE + Duration::hours(72)).unwrap().0,
         "deadline"
     );
-    world.incidents[0].obligations[0].status = "met".into();
+    world.incidents[0].obligations[0].status = ObligationStatus::Met.into();
     assert_eq!(
         stage(&world, AWARE + Duration::hours(72)),
         None,
@@ -152,7 +153,7 @@ fn an_action_is_due_a_day_before_and_overdue_after_for_its_owner_and_officers() 
         action(&world, datetime!(2026-11-20 00:00 UTC)).unwrap().1,
         "overdue"
     );
-    world.incidents[0].status = "closed".into();
+    world.incidents[0].status = IncidentStatus::Closed.into();
     assert!(action(&world, datetime!(2026-11-21 00:00 UTC)).is_none());
 }
 

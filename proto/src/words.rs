@@ -1,0 +1,164 @@
+//! The closed vocabularies of the API as words. The API carries them as enums; event
+//! payloads, JWT claims and the CLI's `--json` output keep the lower-case word each value
+//! had as a string, so stored commits read the same forever. This is the one conversion
+//! per vocabulary, in both directions, and the only place those words are spelt.
+
+use crate::common::Severity;
+use crate::incidents::{
+    ActionStatus, DataRole, DataSubjectRisk, IncidentKind, IncidentStatus, IncidentTransition,
+    NotificationStage, ObligationStatus, SecurityProperty,
+};
+
+/// A closed set of values with a stored word each; `Unspecified` (0) has none.
+pub trait Vocabulary: Copy + Eq + Sized + TryFrom<i32> + Into<i32> + 'static {
+    /// Every value but the unspecified one, in declaration order.
+    const VALUES: &'static [Self];
+
+    /// The word it is stored as; empty for the unspecified value.
+    fn word(self) -> &'static str;
+
+    /// The value a stored word names; `None` for an empty or unknown word.
+    fn from_word(word: &str) -> Option<Self> {
+        Self::VALUES.iter().copied().find(|v| v.word() == word)
+    }
+
+    /// The value a stored word names, the unspecified one for an empty or unknown word
+    /// (a read model shows what it cannot name as not set, never as something else).
+    fn read(word: &str) -> i32 {
+        Self::from_word(word).map_or(0, Into::into)
+    }
+
+    /// The word of a wire value; empty for 0 or a number this version does not know.
+    fn word_of(raw: i32) -> &'static str {
+        Self::try_from(raw).map_or("", |v| v.word())
+    }
+
+    /// Every word, comma-separated, for messages.
+    fn listing() -> String {
+        Self::VALUES
+            .iter()
+            .map(|v| v.word())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+macro_rules! words {
+    ($($enum:ident { $($variant:ident => $word:literal),+ $(,)? })+) => {$(
+        impl Vocabulary for $enum {
+            const VALUES: &'static [Self] = &[$(Self::$variant),+];
+
+            fn word(self) -> &'static str {
+                match self {
+                    Self::Unspecified => "",
+                    $(Self::$variant => $word),+
+                }
+            }
+        }
+    )+};
+}
+
+words! {
+    Severity {
+        Low => "low",
+        Medium => "medium",
+        High => "high",
+        Critical => "critical",
+    }
+    IncidentKind {
+        Deviation => "deviation",
+        SecurityIncident => "security_incident",
+        ImprovementProposal => "improvement_proposal",
+    }
+    IncidentStatus {
+        Reported => "reported",
+        Triaged => "triaged",
+        Contained => "contained",
+        Resolved => "resolved",
+        Closed => "closed",
+        Rejected => "rejected",
+    }
+    IncidentTransition {
+        Contain => "contain",
+        Resolve => "resolve",
+        Close => "close",
+        Reject => "reject",
+        Reopen => "reopen",
+    }
+    SecurityProperty {
+        Availability => "availability",
+        Integrity => "integrity",
+        Confidentiality => "confidentiality",
+        Traceability => "traceability",
+    }
+    DataSubjectRisk {
+        Unlikely => "unlikely",
+        Risk => "risk",
+        High => "high",
+    }
+    DataRole {
+        Controller => "controller",
+        Processor => "processor",
+    }
+    ObligationStatus {
+        Pending => "pending",
+        Met => "met",
+        Late => "late",
+        Waived => "waived",
+        NotRequired => "not_required",
+    }
+    ActionStatus {
+        Open => "open",
+        Completed => "completed",
+        RiskAccepted => "risk_accepted",
+    }
+    NotificationStage {
+        Initial => "initial",
+        Intermediate => "intermediate",
+        Final => "final",
+        Progress => "progress",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trips<V: Vocabulary + std::fmt::Debug>() {
+        let mut seen = std::collections::BTreeSet::new();
+        for value in V::VALUES {
+            let word = value.word();
+            assert!(!word.is_empty() && seen.insert(word), "{value:?}: {word:?}");
+            assert_eq!(V::from_word(word), Some(*value));
+            assert_eq!(V::word_of((*value).into()), word);
+        }
+        assert_eq!(V::from_word(""), None);
+        assert_eq!(V::read("no such word"), 0);
+        assert_eq!(V::word_of(0), "");
+        assert_eq!(V::word_of(999), "");
+    }
+
+    #[test]
+    fn every_vocabulary_round_trips_through_its_words() {
+        round_trips::<Severity>();
+        round_trips::<IncidentKind>();
+        round_trips::<IncidentStatus>();
+        round_trips::<IncidentTransition>();
+        round_trips::<SecurityProperty>();
+        round_trips::<DataSubjectRisk>();
+        round_trips::<DataRole>();
+        round_trips::<ObligationStatus>();
+        round_trips::<ActionStatus>();
+        round_trips::<NotificationStage>();
+    }
+
+    #[test]
+    fn the_words_of_several_values_are_those_stored_commits_hold() {
+        // Written out a second time on purpose: a changed word would strand old events.
+        assert_eq!(ObligationStatus::NotRequired.word(), "not_required");
+        assert_eq!(IncidentKind::SecurityIncident.word(), "security_incident");
+        assert_eq!(ActionStatus::RiskAccepted.word(), "risk_accepted");
+        assert_eq!(DataSubjectRisk::High.word(), "high");
+        assert_eq!(NotificationStage::Initial.word(), "initial");
+    }
+}
