@@ -2,3 +2,4 @@
 //! in-process, gRPC.
 
 mod lifecycle;
+mod schema;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use tillit_auth::Role;
 use tillit_proto::identity::User;
 use tillit_proto::reporting::Recipient;
 
@@ -154,7 +155,7 @@ impl<'a> People<'a> {
             by_id: staff.iter().map(|u| (u.user_id.as_str(), u)).collect(),
             officers: staff
                 .iter()
-                .filter(|u| u.roles.iter().any(|r| r == "security_officer"))
+                .filter(|u| u.roles.iter().any(|r| r == Role::SecurityOfficer.as_str()))
                 .collect(),
         }
     }
@@ -189,7 +190,7 @@ impl<'a> People<'a> {
         }
         if groups.security_officers {
             for user in &self.officers {
-                add(user, "security_officer");
+                add(user, Role::SecurityOfficer.as_str());
             }
         }
         found
