@@ -70,7 +70,8 @@ def main():
     key = str(uuid.uuid4())
     request = assets_pb.RegisterAssetRequest(
         tenant_id=env("TILLIT_TENANT", me.tenant_id), name=f"Python-registered {key[:8]}",
-        kind="service", classification_rationale="registered by the example client",
+        kind=assets_pb.ASSET_KIND_SERVICE,
+        classification_rationale="registered by the example client",
         classification=assets_events.Classification(confidentiality=2, integrity=2, availability=3))
     for attempt in range(3):
         try:

@@ -158,7 +158,7 @@ pub async fn register_asset(
             tillit_proto::assets::RegisterAssetRequest {
                 tenant_id: tenant.into(),
                 name: name.into(),
-                kind: "service".into(),
+                kind: tillit_proto::assets::AssetKind::Service.into(),
                 classification: Some(tillit_proto::assets::Classification {
                     confidentiality: 3,
                     integrity: 3,

@@ -3,6 +3,7 @@
 //! had as a string, so stored commits read the same forever. This is the one conversion
 //! per vocabulary, in both directions, and the only place those words are spelt.
 
+use crate::assets::{AssetKind, ControlGapState};
 use crate::common::Severity;
 use crate::incidents::{
     ActionStatus, DataRole, DataSubjectRisk, IncidentKind, IncidentStatus, IncidentTransition,
@@ -59,6 +60,20 @@ macro_rules! words {
 }
 
 words! {
+    AssetKind {
+        Service => "service",
+        System => "system",
+        Server => "server",
+        Database => "database",
+        Dataset => "dataset",
+        Document => "document",
+        Saas => "saas",
+        Network => "network",
+    }
+    ControlGapState {
+        Missing => "missing",
+        Overdue => "overdue",
+    }
     Severity {
         Low => "low",
         Medium => "medium",
@@ -140,6 +155,8 @@ mod tests {
 
     #[test]
     fn every_vocabulary_round_trips_through_its_words() {
+        round_trips::<AssetKind>();
+        round_trips::<ControlGapState>();
         round_trips::<Severity>();
         round_trips::<IncidentKind>();
         round_trips::<IncidentStatus>();

@@ -3,6 +3,8 @@
 
 use tillit_integration_tests::field_of;
 use tillit_integration_tests::identity::bearer;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::assets::AssetKind;
 use tillit_proto::assets::record_evidence_request::Evidence;
 use tillit_proto::assets::{
     BackupRunRecorded, BackupScheduleSet, Classification, ClassifyAssetRequest, GetAssetRequest,
@@ -18,7 +20,7 @@ fn register(tenant: &str, name: &str, levels: (u32, u32, u32)) -> RegisterAssetR
     RegisterAssetRequest {
         tenant_id: tenant.into(),
         name: name.into(),
-        kind: "database".into(),
+        kind: AssetKind::Database.into(),
         owner_user_id: String::new(),
         description: format!("{name} of {tenant}"),
         classification: Some(Classification {
@@ -82,7 +84,7 @@ async fn invalid_registrations_name_the_field_and_append_nothing() {
         (
             "kind",
             RegisterAssetRequest {
-                kind: "spaceship".into(),
+                kind: 0, // unspecified
                 ..register("acme", "db", (1, 1, 1))
             },
         ),
@@ -597,7 +599,7 @@ async fn evidence_drives_the_control_gaps() {
             GetControlGapsRequest {
                 asset_id: asset.asset_id.clone(),
                 tenant_id: String::new(),
-                min_severity: String::new(),
+                min_severity: 0,
                 consistency: token,
             },
         ))
@@ -607,7 +609,7 @@ async fn evidence_drives_the_control_gaps() {
     let found: Vec<_> = gaps
         .gaps
         .iter()
-        .map(|g| (g.control.as_str(), g.state.as_str()))
+        .map(|g| (g.control.as_str(), g.state().word()))
         .collect();
     assert_eq!(
         found,

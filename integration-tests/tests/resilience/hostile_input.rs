@@ -1,5 +1,6 @@
 //! Hostile input at the edge: nothing a caller sends reaches NATS unvalidated, and no
 //! error tells a caller how long a stream is.
+use tillit_proto::assets::AssetKind;
 use tillit_proto::common::Severity;
 use tillit_proto::incidents::{AssetImpact, IncidentKind, TriageAssessment};
 
@@ -209,7 +210,7 @@ fn asset_request(name: &str) -> RegisterAssetRequest {
     RegisterAssetRequest {
         tenant_id: "acme".into(),
         name: name.into(),
-        kind: "database".into(),
+        kind: AssetKind::Database.into(),
         owner_user_id: String::new(),
         description: "line one\nline two".into(),
         classification: Some(Classification {

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tillit_proto::assets::AssetKind;
 
 use tillit_integration_tests::assets::{self, Service, start_assets, start_incidents};
 use tillit_integration_tests::identity::{Identity, Stack, bearer};
@@ -36,7 +37,7 @@ fn asset(n: u32) -> RegisterAssetRequest {
     RegisterAssetRequest {
         tenant_id: "internal".into(),
         name: format!("load-{n}"),
-        kind: "server".into(),
+        kind: AssetKind::Server.into(),
         owner_user_id: String::new(),
         description: "registered while NATS restarts".into(),
         classification: Some(Classification {

@@ -4,6 +4,7 @@
 
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
+use tillit_proto::assets::AssetKind;
 use tillit_proto::assets::assets_service_client::AssetsServiceClient;
 use tillit_proto::assets::{
     Classification, GetProcessingRecordRequest, Processing, RecordProcessingRequest,
@@ -42,7 +43,7 @@ async fn exports_neutralise_formula_cells_and_a_formula_correlation_id_is_not_ke
         RegisterAssetRequest {
             tenant_id: "acme".into(),
             name: FORMULA.into(),
-            kind: "database".into(),
+            kind: AssetKind::Database.into(),
             owner_user_id: String::new(),
             description: "@SUM(1+1)*cmd|' /C calc'!A0".into(),
             classification: Some(Classification {

@@ -1,13 +1,16 @@
 //! assets list | show | import.
 
 use clap::{Args, Subcommand};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::assets::assets_service_client::AssetsServiceClient;
-use tillit_proto::assets::{Asset, GetAssetRequest, ImportAssetsRequest, ListAssetsRequest};
+use tillit_proto::assets::{
+    Asset, AssetKind, GetAssetRequest, ImportAssetsRequest, ListAssetsRequest,
+};
 use tillit_proto::common::PageRequest;
 use tonic::transport::Channel;
 
-use super::Context;
 use super::identity::all_pages;
+use super::{Context, word_value};
 use crate::failure::Failure;
 use crate::output;
 use crate::session::Service;
@@ -67,12 +70,13 @@ pub async fn run(ctx: &Context, command: Assets) -> Result<(), Failure> {
     let mut assets = client(ctx).await?;
     match command {
         Assets::List(args) => {
+            let kind = word_value::<AssetKind>("--kind", args.kind.as_deref().unwrap_or(""))?;
             let found = all_pages!(
                 async |page| {
                     let request = ctx
                         .request(ListAssetsRequest {
                             tenant_id: args.tenant.clone().unwrap_or_default(),
-                            kind: args.kind.clone().unwrap_or_default(),
+                            kind,
                             page: Some(page),
                             ..Default::default()
                         })
@@ -88,11 +92,12 @@ pub async fn run(ctx: &Context, command: Assets) -> Result<(), Failure> {
                     .into_iter()
                     .map(|a| {
                         let class = levels(&a);
+                        let kind = a.kind().word().to_owned();
                         vec![
                             a.asset_id,
                             a.tenant_id,
                             a.name,
-                            a.kind,
+                            kind,
                             class,
                             a.owner_user_id,
                         ]
@@ -115,13 +120,14 @@ pub async fn run(ctx: &Context, command: Assets) -> Result<(), Failure> {
                 .asset
                 .unwrap_or_default();
             let class = levels(&asset);
+            let kind = asset.kind().word().to_owned();
             output::record(
                 ctx.json,
                 vec![
                     ("asset_id", asset.asset_id),
                     ("tenant", asset.tenant_id),
                     ("name", asset.name),
-                    ("kind", asset.kind),
+                    ("kind", kind),
                     ("class", class),
                     ("owner", asset.owner_user_id),
                     ("registered_at", output::time(asset.registered_at.as_ref())),

@@ -4,7 +4,7 @@
 
 use clap::Subcommand;
 use tillit_proto::assets::assets_service_client::AssetsServiceClient;
-use tillit_proto::assets::{Classification, ListAssetsRequest, RegisterAssetRequest};
+use tillit_proto::assets::{AssetKind, Classification, ListAssetsRequest, RegisterAssetRequest};
 use tillit_proto::common::Severity;
 use tillit_proto::common::{ConsistencyToken, PageRequest};
 use tillit_proto::identity::{Contact, ContractTerms, CreateTenantRequest};
@@ -30,19 +30,47 @@ pub enum Demo {
 }
 
 /// (tenant, name, kind, C, I, A)
-const ASSETS: [(&str, &str, &str, u32, u32, u32); 12] = [
-    ("acme", "Acme mail hosting", "service", 3, 3, 3),
-    ("acme", "Acme web shop", "service", 2, 3, 4),
-    ("acme", "Acme customer database", "database", 4, 4, 3),
-    ("acme", "Acme nightly backup", "system", 3, 3, 2),
-    ("globex", "Globex file sharing", "service", 3, 2, 3),
-    ("globex", "Globex VPN", "service", 3, 3, 3),
-    ("globex", "Globex payroll export", "dataset", 4, 3, 2),
-    ("internal", "Ticketing system", "saas", 2, 3, 3),
-    ("internal", "Staff laptops", "system", 3, 2, 2),
-    ("internal", "Customer contracts", "document", 3, 3, 1),
-    ("internal", "Monitoring platform", "system", 2, 3, 4),
-    ("internal", "Office network", "network", 2, 2, 3),
+const ASSETS: [(&str, &str, AssetKind, u32, u32, u32); 12] = [
+    ("acme", "Acme mail hosting", AssetKind::Service, 3, 3, 3),
+    ("acme", "Acme web shop", AssetKind::Service, 2, 3, 4),
+    (
+        "acme",
+        "Acme customer database",
+        AssetKind::Database,
+        4,
+        4,
+        3,
+    ),
+    ("acme", "Acme nightly backup", AssetKind::System, 3, 3, 2),
+    ("globex", "Globex file sharing", AssetKind::Service, 3, 2, 3),
+    ("globex", "Globex VPN", AssetKind::Service, 3, 3, 3),
+    (
+        "globex",
+        "Globex payroll export",
+        AssetKind::Dataset,
+        4,
+        3,
+        2,
+    ),
+    ("internal", "Ticketing system", AssetKind::Saas, 2, 3, 3),
+    ("internal", "Staff laptops", AssetKind::System, 3, 2, 2),
+    (
+        "internal",
+        "Customer contracts",
+        AssetKind::Document,
+        3,
+        3,
+        1,
+    ),
+    (
+        "internal",
+        "Monitoring platform",
+        AssetKind::System,
+        2,
+        3,
+        4,
+    ),
+    ("internal", "Office network", AssetKind::Network, 2, 2, 3),
 ];
 
 /// (title, kind, severity and the index of the affected asset when triaged, transitions)

@@ -3,6 +3,8 @@
 
 use tillit_kernel::AggregateType;
 use tillit_kernel::clock::from_timestamp;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::assets::AssetKind;
 use tillit_proto::assets::{
     Asset, AssetAccessReviewed, AssetClassified, AssetDetailsChanged, AssetOwnerAssigned,
     AssetRegistered, AssetRetired, AssetReviewed, BackupRunRecorded, BackupScheduleSet,
@@ -67,7 +69,7 @@ pub fn apply(asset: &mut Asset, event: &AssetEvent) {
             asset.asset_id = e.asset_id.clone();
             asset.tenant_id = e.tenant_id.clone();
             asset.name = e.name.clone();
-            asset.kind = e.kind.clone();
+            asset.kind = AssetKind::read(&e.kind);
             asset.owner_user_id = e.owner_user_id.clone();
             asset.description = e.description.clone();
             asset.external_key = e.external_key.clone();
@@ -75,7 +77,7 @@ pub fn apply(asset: &mut Asset, event: &AssetEvent) {
         }
         AssetEvent::DetailsChanged(e) => {
             asset.name = e.name.clone();
-            asset.kind = e.kind.clone();
+            asset.kind = AssetKind::read(&e.kind);
             asset.description = e.description.clone();
         }
         AssetEvent::OwnerAssigned(e) => asset.owner_user_id = e.owner_user_id.clone(),

@@ -28,8 +28,9 @@ impl Projection for Register {
         "asset_register"
     }
 
+    /// 2: the stored `Asset` rows carry the kind as the API's enum instead of its word.
     fn schema_version(&self) -> u32 {
-        1
+        2
     }
 
     fn streams(&self) -> Vec<String> {

@@ -217,7 +217,7 @@ impl AssetsApi {
         let body = request.get_ref();
         let tenant = self.tenant_for(&caller, "tenant_id", &body.tenant_id)?;
         let name = validate::text("name", &body.name, 200)?;
-        let kind = validate::kind("kind", &body.kind)?;
+        let kind = validate::kind_value("kind", body.kind)?;
         let description = validate::optional_lines("description", &body.description, 4000)?;
         let owner = match body.owner_user_id.as_str() {
             "" => caller.subject.clone(),
@@ -276,7 +276,7 @@ impl AssetsApi {
         let body = request.get_ref();
         let change = AssetDetailsChanged {
             name: validate::text("name", &body.name, 200)?,
-            kind: validate::kind("kind", &body.kind)?,
+            kind: validate::kind_value("kind", body.kind)?,
             description: validate::optional_lines("description", &body.description, 4000)?,
         };
         let consistency = self

@@ -10,6 +10,7 @@ use tillit_proto::assets::{
     GetAssetTimelineResponse, GetControlGapsRequest, GetControlGapsResponse, ListAssetsRequest,
     ListAssetsResponse, ListReviewsDueRequest, ListReviewsDueResponse,
 };
+use tillit_proto::assets::{AssetKind, ControlGapState};
 use tillit_rules::Severity;
 use tonic::{Request, Response, Status};
 
@@ -134,10 +135,7 @@ impl AssetsApi {
         let caller = caller(&request)?;
         let body = request.get_ref();
         let scope = self.query_scope(&caller, &body.tenant_id)?;
-        let kind = match body.kind.as_str() {
-            "" => None,
-            raw => Some(crate::domain::validate::kind("kind", raw)?),
-        };
+        let kind: Option<AssetKind> = tillit_api::vocabulary::optional("kind", body.kind)?;
         for (field, value) in [
             ("min_confidentiality", body.min_confidentiality),
             ("min_integrity", body.min_integrity),
@@ -165,7 +163,7 @@ impl AssetsApi {
             can_read(&caller, asset)
                 && (body.include_retired || asset.retired.is_none())
                 && (body.owner_user_id.is_empty() || asset.owner_user_id == body.owner_user_id)
-                && kind.as_ref().is_none_or(|k| *k == asset.kind)
+                && kind.is_none_or(|k| k == asset.kind())
                 && levels.confidentiality >= body.min_confidentiality
                 && levels.integrity >= body.min_integrity
                 && levels.availability >= body.min_availability
@@ -230,16 +228,8 @@ impl AssetsApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
         let body = request.get_ref();
-        let min = match body.min_severity.as_str() {
-            "" => Severity::Low,
-            raw => Severity::parse(raw).ok_or_else(|| {
-                DomainError::refused(
-                    "min_severity",
-                    Reason::NotOneOf,
-                    "one of low, medium, high, critical",
-                )
-            })?,
-        };
+        let min = tillit_api::vocabulary::optional("min_severity", body.min_severity)?
+            .map_or(Severity::Low, rules_severity);
         let now = self.assets.store.clock().now();
         let rules = &self.assets.rules;
         let mut gaps: Vec<(Severity, ControlGap)> = Vec::new();
@@ -259,8 +249,8 @@ impl AssetsApi {
                         asset_name: asset.name.clone(),
                         tenant_id: asset.tenant_id.clone(),
                         control: status.control,
-                        state: status.state.as_str().into(),
-                        severity: status.severity.as_str().into(),
+                        state: gap_state(status.state).into(),
+                        severity: api_severity(status.severity).into(),
                         due_since: status.due_at.map(to_timestamp),
                         detail: status.detail,
                     },
@@ -311,5 +301,37 @@ impl AssetsApi {
                 .map(|(_, asset)| self.presented(asset))
                 .collect(),
         }))
+    }
+}
+
+/// The API's severity of a control rule's.
+fn api_severity(severity: Severity) -> tillit_proto::common::Severity {
+    use tillit_proto::common::Severity as Api;
+    match severity {
+        Severity::Low => Api::Low,
+        Severity::Medium => Api::Medium,
+        Severity::High => Api::High,
+        Severity::Critical => Api::Critical,
+    }
+}
+
+/// The control rules' severity of the API's (specified) one.
+fn rules_severity(severity: tillit_proto::common::Severity) -> Severity {
+    use tillit_proto::common::Severity as Api;
+    match severity {
+        Api::Low | Api::Unspecified => Severity::Low,
+        Api::Medium => Severity::Medium,
+        Api::High => Severity::High,
+        Api::Critical => Severity::Critical,
+    }
+}
+
+/// Why a control is a gap, as the API says it (only gaps are answered).
+fn gap_state(state: tillit_rules::controls::State) -> ControlGapState {
+    use tillit_rules::controls::State;
+    match state {
+        State::Missing => ControlGapState::Missing,
+        State::Overdue => ControlGapState::Overdue,
+        State::Ok => ControlGapState::Unspecified,
     }
 }

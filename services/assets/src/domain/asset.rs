@@ -8,6 +8,8 @@
 use tillit_kernel::Reason;
 use tillit_kernel::clock::{from_timestamp, to_timestamp};
 use tillit_kernel::{AggregateType, Decider};
+use tillit_proto::Vocabulary as _;
+use tillit_proto::assets::AssetKind;
 use tillit_proto::assets::{
     Asset, AssetAccessReviewed, AssetClassified, AssetDetailsChanged, AssetOwnerAssigned,
     AssetRegistered, AssetRetired, AssetReviewed, BackupRunRecorded, BackupScheduleSet,
@@ -227,7 +229,7 @@ impl Decider for AssetDecider {
             AssetCommand::Register { .. } => unreachable!("handled above"),
             AssetCommand::UpdateDetails(change) => {
                 let same = change.name == asset.name
-                    && change.kind == asset.kind
+                    && AssetKind::read(&change.kind) == asset.kind
                     && change.description == asset.description;
                 Ok(if same {
                     Vec::new()

@@ -1,27 +1,28 @@
 //! Request input parsed into values that cannot be invalid; each error names its field.
 
 use tillit_kernel::Reason;
-use tillit_proto::assets::Classification;
+use tillit_proto::Vocabulary;
+use tillit_proto::assets::{AssetKind, Classification};
 
 use super::DomainError;
 
-/// The kinds of asset (DOMAIN.md).
-pub const KINDS: [&str; 8] = [
-    "service", "system", "server", "database", "dataset", "document", "saas", "network",
-];
-
-/// A kind of asset.
+/// A kind of asset by its word (a CSV cell), as the event stores it.
 pub fn kind(field: &str, raw: &str) -> Result<String, DomainError> {
-    let value = raw.trim().to_lowercase();
-    if KINDS.contains(&value.as_str()) {
-        Ok(value)
-    } else {
-        Err(DomainError::refused(
-            field,
-            Reason::NotOneOf,
-            format!("unknown kind {raw:?}; one of {}", KINDS.join(", ")),
-        ))
-    }
+    AssetKind::from_word(&raw.trim().to_lowercase())
+        .map(|kind| kind.word().to_owned())
+        .ok_or_else(|| {
+            DomainError::refused(
+                field,
+                Reason::NotOneOf,
+                format!("unknown kind {raw:?}; one of {}", AssetKind::listing()),
+            )
+        })
+}
+
+/// A required kind of asset from the API's enum, as the event stores it.
+pub fn kind_value(field: &str, raw: i32) -> Result<String, DomainError> {
+    let kind: AssetKind = tillit_api::vocabulary::required(field, raw)?;
+    Ok(kind.word().to_owned())
 }
 
 /// A level 1-4.
