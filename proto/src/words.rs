@@ -9,6 +9,7 @@ use crate::incidents::{
     ActionStatus, DataRole, DataSubjectRisk, IncidentKind, IncidentStatus, IncidentTransition,
     NotificationStage, ObligationStatus, SecurityProperty,
 };
+use crate::reporting::{DeliveryChannel, DeliveryStatus, ReminderKind, ReminderStage};
 
 /// A closed set of values with a stored word each; `Unspecified` (0) has none.
 pub trait Vocabulary: Copy + Eq + Sized + TryFrom<i32> + Into<i32> + 'static {
@@ -133,6 +134,36 @@ words! {
         Final => "final",
         Progress => "progress",
     }
+    ReminderKind {
+        Obligation => "obligation",
+        Action => "action",
+        AssetReview => "asset_review",
+        RestoreTest => "restore_test",
+        CriticalPatch => "critical_patch",
+        PolicyAcknowledgement => "policy_acknowledgement",
+        AccessReview => "access_review",
+        TrainingExpiry => "training_expiry",
+    }
+    ReminderStage {
+        New => "new",
+        Half => "half",
+        Ninety => "ninety",
+        Deadline => "deadline",
+        Due => "due",
+        Overdue => "overdue",
+        Unacknowledged => "unacknowledged",
+        Expired => "expired",
+        Expiring => "expiring",
+    }
+    DeliveryChannel {
+        Webhook => "webhook",
+        Email => "email",
+    }
+    DeliveryStatus {
+        Pending => "pending",
+        Delivered => "delivered",
+        Abandoned => "abandoned",
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +198,10 @@ mod tests {
         round_trips::<ObligationStatus>();
         round_trips::<ActionStatus>();
         round_trips::<NotificationStage>();
+        round_trips::<ReminderKind>();
+        round_trips::<ReminderStage>();
+        round_trips::<DeliveryChannel>();
+        round_trips::<DeliveryStatus>();
     }
 
     #[test]

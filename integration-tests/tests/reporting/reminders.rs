@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::reporting::{DeliveryStatus, ReminderKind, ReminderStage};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -178,7 +180,7 @@ async fn a_new_obligation_alerts_by_signed_webhook_and_email_and_becomes_a_task(
     let open = tasks(&mut reporting, &officer, false).await;
     let task = open
         .iter()
-        .find(|t| t.kind == "obligation")
+        .find(|t| t.kind() == ReminderKind::Obligation)
         .expect("the obligation is the officer's task");
     assert!(
         eventually(WAIT, || async {
@@ -186,7 +188,10 @@ async fn a_new_obligation_alerts_by_signed_webhook_and_email_and_becomes_a_task(
             open.iter()
                 .find(|t| t.reminder_id == task.reminder_id)
                 .is_some_and(|t| {
-                    t.deliveries.len() == 2 && t.deliveries.iter().all(|d| d.status == "delivered")
+                    t.deliveries.len() == 2
+                        && t.deliveries
+                            .iter()
+                            .all(|d| d.status() == DeliveryStatus::Delivered)
                 })
         })
         .await
@@ -195,7 +200,7 @@ async fn a_new_obligation_alerts_by_signed_webhook_and_email_and_becomes_a_task(
         tasks(&mut reporting, &platform.employee.0, false)
             .await
             .iter()
-            .all(|t| t.kind != "obligation"),
+            .all(|t| t.kind() != ReminderKind::Obligation),
         "the employee is not a recipient"
     );
     let stranger = reporting
@@ -293,7 +298,10 @@ async fn two_processes_issue_once_and_a_kill_mid_retry_still_ends_in_one_success
             tasks(&mut survivor.clone(), &officer, false)
                 .await
                 .iter()
-                .any(|t| t.kind == "obligation" && t.deliveries.iter().any(|d| d.attempts == 1))
+                .any(|t| {
+                    t.kind() == ReminderKind::Obligation
+                        && t.deliveries.iter().any(|d| d.attempts == 1)
+                })
         })
         .await,
         "the first attempt was not recorded"
@@ -306,7 +314,10 @@ async fn two_processes_issue_once_and_a_kill_mid_retry_still_ends_in_one_success
                 .await
                 .iter()
                 .any(|t| {
-                    t.kind == "obligation" && t.deliveries.iter().any(|d| d.status == "delivered")
+                    t.kind() == ReminderKind::Obligation
+                        && t.deliveries
+                            .iter()
+                            .any(|d| d.status() == DeliveryStatus::Delivered)
                 })
         })
         .await,
@@ -335,13 +346,13 @@ async fn two_processes_issue_once_and_a_kill_mid_retry_still_ends_in_one_success
     let task = tasks(&mut survivor, &officer, false)
         .await
         .into_iter()
-        .find(|t| t.kind == "obligation")
+        .find(|t| t.kind() == ReminderKind::Obligation)
         .expect("task");
     assert_eq!(task.deliveries.len(), 1);
     assert_eq!(
         (
             task.deliveries[0].attempts,
-            task.deliveries[0].status.as_str()
+            task.deliveries[0].status().word()
         ),
         (3, "delivered"),
         "all three attempts recorded"
@@ -395,7 +406,11 @@ async fn without_any_channel_a_reminder_is_still_its_recipients_task() {
             tasks(&mut client(&reporting_service).await, &officer, false)
                 .await
                 .iter()
-                .any(|t| t.kind == "obligation" && t.stage == "new" && t.deliveries.is_empty())
+                .any(|t| {
+                    t.kind() == ReminderKind::Obligation
+                        && t.stage() == ReminderStage::New
+                        && t.deliveries.is_empty()
+                })
         })
         .await,
         "the obligation is not the officer's task"

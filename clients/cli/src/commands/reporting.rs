@@ -1,6 +1,7 @@
 //! tasks, audit query | export, verify, report annual.
 
 use std::io::Write as _;
+use tillit_proto::Vocabulary as _;
 
 use clap::{Args, Subcommand, ValueEnum};
 use tillit_proto::common::PageRequest;
@@ -50,10 +51,11 @@ pub async fn tasks(ctx: &Context, args: Tasks) -> Result<(), Failure> {
         reminders
             .into_iter()
             .map(|r| {
+                let (kind, stage) = (r.kind().word(), r.stage().word());
                 vec![
                     r.reminder_id,
-                    r.kind,
-                    r.stage,
+                    kind.to_owned(),
+                    stage.to_owned(),
                     output::time(r.due_at.as_ref()),
                     r.title,
                 ]

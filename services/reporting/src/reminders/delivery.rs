@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::reporting::{DeliveryChannel, ReminderKind};
 
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, pull};
@@ -34,8 +36,8 @@ const IN_FLIGHT: usize = 16;
 /// One place to deliver a reminder to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeliveryTarget {
-    /// "webhook" or "email".
-    pub channel: &'static str,
+    /// How it is delivered.
+    pub channel: DeliveryChannel,
     /// Webhook name or e-mail address.
     pub target: String,
 }
@@ -43,17 +45,21 @@ pub struct DeliveryTarget {
 /// Where `issued` goes under the configured channels and routes.
 pub fn targets(issued: &ReminderIssued, channels: &Channels) -> Vec<DeliveryTarget> {
     let mut found = Vec::new();
-    if channels.webhook.is_some() && channels.routes.by_webhook(&issued.kind) {
+    if channels.webhook.is_some()
+        && ReminderKind::from_word(&issued.kind).is_some_and(|k| channels.routes.by_webhook(k))
+    {
         found.push(DeliveryTarget {
-            channel: "webhook",
+            channel: DeliveryChannel::Webhook,
             target: "default".into(),
         });
     }
-    if channels.smtp.is_some() && channels.routes.by_email(&issued.kind) {
+    if channels.smtp.is_some()
+        && ReminderKind::from_word(&issued.kind).is_some_and(|k| channels.routes.by_email(k))
+    {
         for recipient in issued.recipients.iter().filter(|r| !r.email.is_empty()) {
             if !found.iter().any(|t| t.target == recipient.email) {
                 found.push(DeliveryTarget {
-                    channel: "email",
+                    channel: DeliveryChannel::Email,
                     target: recipient.email.clone(),
                 });
             }
@@ -192,11 +198,13 @@ async fn deliver(
     for target in targets(&issued, channels) {
         let delivery_id = format!(
             "{}:{}:{}",
-            issued.reminder_id, target.channel, target.target
+            issued.reminder_id,
+            target.channel.word(),
+            target.target
         );
         loop {
             let (reminder, _) = state.reminder_runner.load(&address).await?;
-            let done = reminder.delivery(target.channel, &target.target);
+            let done = reminder.delivery(target.channel.word(), &target.target);
             if done.finished() {
                 break;
             }
@@ -211,12 +219,12 @@ async fn deliver(
                 record_or_finished(
                     state,
                     record(ReminderCommand::Abandon {
-                        channel: target.channel.into(),
+                        channel: target.channel.word().into(),
                         target: target.target.clone(),
                     }),
                 )
                 .await?;
-                tracing::error!(reminder = %issued.reminder_id, channel = target.channel, target = %target.target, attempts = done.attempts, "reminder delivery abandoned");
+                tracing::error!(reminder = %issued.reminder_id, channel = target.channel.word(), target = %target.target, attempts = done.attempts, "reminder delivery abandoned");
                 break;
             }
             if done.attempts > 0 {
@@ -229,11 +237,11 @@ async fn deliver(
             }
             let _ = message.ack_with(AckKind::Progress).await;
             let (succeeded, outcome) = send(state, &issued, &target, &delivery_id).await;
-            tracing::info!(reminder = %issued.reminder_id, channel = target.channel, target = %target.target, attempt = done.attempts + 1, succeeded, %outcome, "reminder delivery attempt");
+            tracing::info!(reminder = %issued.reminder_id, channel = target.channel.word(), target = %target.target, attempt = done.attempts + 1, succeeded, %outcome, "reminder delivery attempt");
             let finished = record_or_finished(
                 state,
                 record(ReminderCommand::RecordAttempt {
-                    channel: target.channel.into(),
+                    channel: target.channel.word().into(),
                     target: target.target.clone(),
                     succeeded,
                     outcome,
@@ -284,7 +292,7 @@ async fn send(
 ) -> (bool, String) {
     let channels = &state.config.reminders;
     match target.channel {
-        "webhook" => {
+        DeliveryChannel::Webhook => {
             let Some(webhook) = &channels.webhook else {
                 return (false, "no webhook configured".into());
             };
@@ -368,7 +376,7 @@ mod tests {
         };
         let found: Vec<_> = targets(&issued, &channels)
             .into_iter()
-            .map(|t| (t.channel, t.target))
+            .map(|t| (t.channel.word(), t.target))
             .collect();
         assert_eq!(
             found,

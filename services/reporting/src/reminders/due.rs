@@ -12,11 +12,11 @@ use tillit_proto::assets::Asset;
 use tillit_proto::identity::{AccessReview, Policy, User};
 use tillit_proto::incidents::{ActionStatus, Incident, IncidentStatus, ObligationStatus};
 use tillit_proto::reporting::{Recipient, ReminderIssued};
+use tillit_proto::reporting::{ReminderKind, ReminderStage};
 use tillit_rules::RuleSet;
 use time::{Duration, OffsetDateTime};
 
 use super::decider::reminder_id;
-use super::kind;
 use super::route::{People, Routes};
 
 /// Days after publication before a missing acknowledgement is reminded.
@@ -48,9 +48,9 @@ pub struct Snapshot<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Due {
     /// Kind.
-    pub kind: &'static str,
+    pub kind: ReminderKind,
     /// Stage.
-    pub stage: &'static str,
+    pub stage: ReminderStage,
     /// Item.
     pub item_id: String,
     /// The item's tenant.
@@ -68,17 +68,22 @@ pub struct Due {
 impl Due {
     /// Its reminder id.
     pub fn reminder_id(&self) -> String {
-        reminder_id(self.kind, &self.item_id, self.due_at, self.stage)
-            .as_str()
-            .to_owned()
+        reminder_id(
+            self.kind.word(),
+            &self.item_id,
+            self.due_at,
+            self.stage.word(),
+        )
+        .as_str()
+        .to_owned()
     }
 
     /// The event that issues it.
     pub fn issued(&self) -> ReminderIssued {
         ReminderIssued {
             reminder_id: self.reminder_id(),
-            kind: self.kind.to_owned(),
-            stage: self.stage.to_owned(),
+            kind: self.kind.word().to_owned(),
+            stage: self.stage.word().to_owned(),
             item_id: self.item_id.clone(),
             item_tenant_id: self.item_tenant_id.clone(),
             due_at: Some(to_timestamp(self.due_at)),
@@ -90,7 +95,10 @@ impl Due {
 }
 
 /// The latest stage that has fired at `now`.
-fn latest(stages: &[(&'static str, OffsetDateTime)], now: OffsetDateTime) -> Option<&'static str> {
+fn latest(
+    stages: &[(ReminderStage, OffsetDateTime)],
+    now: OffsetDateTime,
+) -> Option<ReminderStage> {
     stages
         .iter()
         .filter(|(_, at)| *at <= now)
@@ -116,8 +124,8 @@ fn minute(at: OffsetDateTime) -> String {
 pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
     let people = People::new(snapshot.staff);
     let mut due = Vec::new();
-    let mut push = |kind: &'static str,
-                    stages: &[(&'static str, OffsetDateTime)],
+    let mut push = |kind: ReminderKind,
+                    stages: &[(ReminderStage, OffsetDateTime)],
                     item: (String, String),
                     due_at: OffsetDateTime,
                     text: (String, String),
@@ -152,12 +160,12 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
             }
             let window = deadline - start;
             push(
-                kind::OBLIGATION,
+                ReminderKind::Obligation,
                 &[
-                    ("new", start),
-                    ("half", start + window / 2),
-                    ("ninety", start + window * 9 / 10),
-                    ("deadline", deadline),
+                    (ReminderStage::New, start),
+                    (ReminderStage::Half, start + window / 2),
+                    (ReminderStage::Ninety, start + window * 9 / 10),
+                    (ReminderStage::Deadline, deadline),
                 ],
                 (
                     format!("{}/{}", incident.incident_id, obligation.obligation_id),
@@ -196,8 +204,11 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
                 continue;
             }
             push(
-                kind::ACTION,
-                &[("due", deadline - Duration::days(1)), ("overdue", deadline)],
+                ReminderKind::Action,
+                &[
+                    (ReminderStage::Due, deadline - Duration::days(1)),
+                    (ReminderStage::Overdue, deadline),
+                ],
                 (
                     format!("{}/{}", incident.incident_id, action.action_id),
                     incident.tenant_id.clone(),
@@ -216,9 +227,9 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
         let facts = tillit_assets_views::asset::facts(asset);
         for status in snapshot.rules.evaluate(&facts, now) {
             let (kind, lead_days, what) = match status.control.as_str() {
-                "asset-review" => (kind::ASSET_REVIEW, 14, "Review"),
-                "restore-test" => (kind::RESTORE_TEST, 7, "Restore test"),
-                "critical-patches" => (kind::CRITICAL_PATCH, 3, "Critical patch"),
+                "asset-review" => (ReminderKind::AssetReview, 14, "Review"),
+                "restore-test" => (ReminderKind::RestoreTest, 7, "Restore test"),
+                "critical-patches" => (ReminderKind::CriticalPatch, 3, "Critical patch"),
                 _ => continue,
             };
             let Some(deadline) = status.due_at else {
@@ -227,8 +238,8 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
             push(
                 kind,
                 &[
-                    ("due", deadline - Duration::days(lead_days)),
-                    ("overdue", deadline),
+                    (ReminderStage::Due, deadline - Duration::days(lead_days)),
+                    (ReminderStage::Overdue, deadline),
                 ],
                 (asset.asset_id.clone(), asset.tenant_id.clone()),
                 deadline,
@@ -249,13 +260,13 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
             };
             let lapsed = standing.last.is_some_and(|(v, _)| v == policy.version);
             let (stage, fires, deadline) = if lapsed {
-                ("expired", since, since)
+                (ReminderStage::Expired, since, since)
             } else {
                 let by = published + Duration::days(ACKNOWLEDGE_WITHIN_DAYS);
-                ("unacknowledged", by, by)
+                (ReminderStage::Unacknowledged, by, by)
             };
             push(
-                kind::POLICY_ACKNOWLEDGEMENT,
+                ReminderKind::PolicyAcknowledgement,
                 &[(stage, fires)],
                 (
                     format!("{}/{}/{}", policy.policy_id, policy.version, user.user_id),
@@ -283,8 +294,11 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
             continue;
         };
         push(
-            kind::ACCESS_REVIEW,
-            &[("due", deadline - Duration::days(7)), ("overdue", deadline)],
+            ReminderKind::AccessReview,
+            &[
+                (ReminderStage::Due, deadline - Duration::days(7)),
+                (ReminderStage::Overdue, deadline),
+            ],
             (
                 campaign.campaign_id.clone(),
                 if campaign.scope_tenant_id.is_empty() {
@@ -310,13 +324,13 @@ pub fn due_reminders(snapshot: &Snapshot<'_>, now: OffsetDateTime) -> Vec<Due> {
             continue;
         }
         push(
-            kind::TRAINING_EXPIRY,
+            ReminderKind::TrainingExpiry,
             &[
                 (
-                    "expiring",
+                    ReminderStage::Expiring,
                     *valid_until - Duration::days(TRAINING_NOTICE_DAYS),
                 ),
-                ("expired", *valid_until),
+                (ReminderStage::Expired, *valid_until),
             ],
             (format!("{course}/{user_id}"), "internal".into()),
             *valid_until,

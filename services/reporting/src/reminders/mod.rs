@@ -2,7 +2,6 @@
 //! due time, stage), delivered by webhook and e-mail with every attempt recorded, listed
 //! as each person's tasks and acknowledged by them.
 //!
-//! - [`kind`]: the kinds of reminder.
 //! - [`due`]: which reminders are due at a time; pure.
 //! - [`route`]: who gets which kind over which channel, from configuration, and which
 //!   people a kind's recipient groups are.
@@ -16,7 +15,6 @@ pub mod decider;
 pub mod delivery;
 pub mod due;
 pub mod email;
-pub mod kind;
 pub mod projection;
 pub mod route;
 pub mod scheduler;

@@ -8,9 +8,13 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTran
 use tillit_kernel::clock::{to_timestamp, unix_nanos};
 use tillit_kernel::projection::open_read;
 use tillit_kernel::{Decider, EventPayload, KernelError, Projection};
+use tillit_proto::Vocabulary;
 use tillit_proto::common::Position;
 use tillit_proto::kernel::Commit;
-use tillit_proto::reporting::{Delivery, Reminder as ReminderRow, ReminderIssued};
+use tillit_proto::reporting::{
+    Delivery, DeliveryChannel, DeliveryStatus, Reminder as ReminderRow, ReminderIssued,
+    ReminderKind, ReminderStage,
+};
 use time::OffsetDateTime;
 
 use super::decider::{Reminder, ReminderEvent};
@@ -84,10 +88,11 @@ impl Projection for Reminders {
                 }
                 ReminderEvent::Attempted(attempt) => {
                     let status = if attempt.succeeded {
-                        "delivered"
+                        DeliveryStatus::Delivered
                     } else {
-                        "pending"
-                    };
+                        DeliveryStatus::Pending
+                    }
+                    .word();
                     tx.open_table(DELIVERIES)?.insert(
                         (id, attempt.channel.as_str(), attempt.target.as_str()),
                         (attempt.attempt, status, attempt.outcome.as_str()),
@@ -100,7 +105,14 @@ impl Projection for Reminders {
                         .get(key)?
                         .map(|row| row.value().2.to_owned())
                         .unwrap_or_default();
-                    deliveries.insert(key, (abandoned.attempts, "abandoned", outcome.as_str()))?;
+                    deliveries.insert(
+                        key,
+                        (
+                            abandoned.attempts,
+                            DeliveryStatus::Abandoned.word(),
+                            outcome.as_str(),
+                        ),
+                    )?;
                 }
                 ReminderEvent::Acknowledged(ack) => {
                     let issued_at = tx
@@ -183,17 +195,17 @@ impl RemindersReader {
                 }
                 let (attempts, status, outcome) = value.value();
                 sent.push(Delivery {
-                    channel: channel.to_owned(),
+                    channel: DeliveryChannel::read(channel),
                     target: target.to_owned(),
                     attempts,
-                    status: status.to_owned(),
+                    status: DeliveryStatus::read(status),
                     last_outcome: outcome.to_owned(),
                 });
             }
             found.push(ReminderRow {
                 reminder_id: id.to_owned(),
-                kind: reminder.kind,
-                stage: reminder.stage,
+                kind: ReminderKind::read(&reminder.kind),
+                stage: ReminderStage::read(&reminder.stage),
                 item_id: reminder.item_id,
                 item_tenant_id: reminder.item_tenant_id,
                 due_at: reminder.due_at,

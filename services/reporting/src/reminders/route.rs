@@ -7,7 +7,8 @@ use tillit_auth::Role;
 use tillit_proto::identity::User;
 use tillit_proto::reporting::Recipient;
 
-use super::kind;
+use tillit_proto::Vocabulary;
+use tillit_proto::reporting::ReminderKind;
 
 /// The recipient groups of one kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,27 +43,23 @@ impl Recipients {
 /// Per kind: recipients, and whether the webhook and e-mail carry it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Routes {
-    recipients: BTreeMap<&'static str, Recipients>,
-    webhook: Vec<&'static str>,
-    email: Vec<&'static str>,
+    recipients: BTreeMap<ReminderKind, Recipients>,
+    webhook: Vec<ReminderKind>,
+    email: Vec<ReminderKind>,
 }
 
-fn known(raw: &str) -> Result<&'static str, String> {
-    kind::ALL
-        .iter()
-        .find(|k| **k == raw)
-        .copied()
-        .ok_or_else(|| {
-            format!(
-                "unknown reminder kind {raw:?} (one of {})",
-                kind::ALL.join(", ")
-            )
-        })
+fn known(raw: &str) -> Result<ReminderKind, String> {
+    ReminderKind::from_word(raw).ok_or_else(|| {
+        format!(
+            "unknown reminder kind {raw:?} (one of {})",
+            ReminderKind::listing()
+        )
+    })
 }
 
-fn kinds(raw: &str) -> Result<Vec<&'static str>, String> {
+fn kinds(raw: &str) -> Result<Vec<ReminderKind>, String> {
     match raw.trim() {
-        "" | "all" => Ok(kind::ALL.to_vec()),
+        "" | "all" => Ok(ReminderKind::VALUES.to_vec()),
         "none" => Ok(Vec::new()),
         list => list.split(',').map(|k| known(k.trim())).collect(),
     }
@@ -85,17 +82,17 @@ impl Default for Routes {
         };
         Self {
             recipients: BTreeMap::from([
-                (kind::OBLIGATION, officers),
-                (kind::ACTION, owner_and_officers),
-                (kind::ASSET_REVIEW, owner_and_officers),
-                (kind::RESTORE_TEST, owner_and_officers),
-                (kind::CRITICAL_PATCH, owner_and_officers),
-                (kind::POLICY_ACKNOWLEDGEMENT, subject),
-                (kind::ACCESS_REVIEW, officers),
-                (kind::TRAINING_EXPIRY, subject),
+                (ReminderKind::Obligation, officers),
+                (ReminderKind::Action, owner_and_officers),
+                (ReminderKind::AssetReview, owner_and_officers),
+                (ReminderKind::RestoreTest, owner_and_officers),
+                (ReminderKind::CriticalPatch, owner_and_officers),
+                (ReminderKind::PolicyAcknowledgement, subject),
+                (ReminderKind::AccessReview, officers),
+                (ReminderKind::TrainingExpiry, subject),
             ]),
-            webhook: kind::ALL.to_vec(),
-            email: kind::ALL.to_vec(),
+            webhook: ReminderKind::VALUES.to_vec(),
+            email: ReminderKind::VALUES.to_vec(),
         }
     }
 }
@@ -123,22 +120,22 @@ impl Routes {
     }
 
     /// The recipient groups of `kind`.
-    pub fn recipients(&self, kind: &str) -> &Recipients {
+    pub fn recipients(&self, kind: ReminderKind) -> &Recipients {
         static NOBODY: Recipients = Recipients {
             owner: false,
             security_officers: false,
             subject: false,
         };
-        self.recipients.get(kind).unwrap_or(&NOBODY)
+        self.recipients.get(&kind).unwrap_or(&NOBODY)
     }
 
     /// Whether the webhook carries `kind`.
-    pub fn by_webhook(&self, kind: &str) -> bool {
+    pub fn by_webhook(&self, kind: ReminderKind) -> bool {
         self.webhook.contains(&kind)
     }
 
     /// Whether e-mail carries `kind`.
-    pub fn by_email(&self, kind: &str) -> bool {
+    pub fn by_email(&self, kind: ReminderKind) -> bool {
         self.email.contains(&kind)
     }
 }
@@ -204,19 +201,34 @@ mod tests {
     #[test]
     fn defaults_follow_the_domain_and_configuration_changes_them() {
         let routes = Routes::default();
-        assert!(routes.recipients(kind::OBLIGATION).security_officers);
-        assert!(routes.recipients(kind::ACTION).owner);
-        assert!(routes.recipients(kind::POLICY_ACKNOWLEDGEMENT).subject);
+        assert!(
+            routes
+                .recipients(ReminderKind::Obligation)
+                .security_officers
+        );
+        assert!(routes.recipients(ReminderKind::Action).owner);
+        assert!(
+            routes
+                .recipients(ReminderKind::PolicyAcknowledgement)
+                .subject
+        );
         let changed = Routes::parse(
             "obligation=security_officers+owner; training_expiry = subject+security_officers",
             "obligation,action",
             "none",
         )
         .unwrap();
-        assert!(changed.recipients(kind::OBLIGATION).owner);
-        assert!(changed.recipients(kind::TRAINING_EXPIRY).security_officers);
-        assert!(changed.by_webhook(kind::ACTION) && !changed.by_webhook(kind::ASSET_REVIEW));
-        assert!(!changed.by_email(kind::OBLIGATION));
+        assert!(changed.recipients(ReminderKind::Obligation).owner);
+        assert!(
+            changed
+                .recipients(ReminderKind::TrainingExpiry)
+                .security_officers
+        );
+        assert!(
+            changed.by_webhook(ReminderKind::Action)
+                && !changed.by_webhook(ReminderKind::AssetReview)
+        );
+        assert!(!changed.by_email(ReminderKind::Obligation));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tillit_proto::Vocabulary as _;
 
 use tillit_identity_views::{UserFilter, policy_coverage};
 use tillit_kernel::{CommandMeta, CommandRequest, KernelError, Target};
@@ -60,7 +61,7 @@ pub async fn issue_due(state: &Arc<Reporting>) -> Result<usize, KernelError> {
             .await
             .map_err(|e| KernelError::Internal(format!("issuing reminder {id}: {e}")))?;
         if !executed.events.is_empty() {
-            tracing::info!(reminder = %id, kind = item.kind, stage = item.stage, item = %item.item_id, "reminder issued");
+            tracing::info!(reminder = %id, kind = item.kind.word(), stage = item.stage.word(), item = %item.item_id, "reminder issued");
             issued += 1;
         }
     }

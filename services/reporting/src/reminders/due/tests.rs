@@ -5,6 +5,8 @@ use tillit_proto::assets::Classification;
 use tillit_proto::incidents::{Action, Obligation};
 use time::macros::datetime;
 
+use tillit_proto::reporting::ReminderKind;
+
 use super::*;
 
 fn user(id: &str, roles: &[&str]) -> User {
@@ -66,8 +68,8 @@ impl World {
             .into_iter()
             .map(|d| {
                 (
-                    d.kind,
-                    d.stage,
+                    d.kind.word(),
+                    d.stage.word(),
                     d.item_id,
                     d.recipients.into_iter().map(|r| r.user_id).collect(),
                 )
@@ -109,7 +111,7 @@ fn an_obligation_is_new_at_once_then_half_ninety_and_deadline_for_security_offic
         world
             .due(now)
             .into_iter()
-            .find(|d| d.0 == kind::OBLIGATION)
+            .find(|d| d.0 == ReminderKind::Obligation.word())
             .map(|d| (d.1, d.3))
     };
     let officers = vec!["officer".to_owned()];
@@ -144,7 +146,12 @@ fn an_obligation_is_new_at_once_then_half_ninety_and_deadline_for_security_offic
 fn an_action_is_due_a_day_before_and_overdue_after_for_its_owner_and_officers() {
     let mut world = World::new();
     world.incidents.push(breach());
-    let action = |world: &World, now| world.due(now).into_iter().find(|d| d.0 == kind::ACTION);
+    let action = |world: &World, now| {
+        world
+            .due(now)
+            .into_iter()
+            .find(|d| d.0 == ReminderKind::Action.word())
+    };
     assert!(action(&world, datetime!(2026-11-18 23:59 UTC)).is_none());
     let due = action(&world, datetime!(2026-11-19 00:00 UTC)).unwrap();
     assert_eq!((due.1, due.2.as_str()), ("due", "i1/a1"));
@@ -193,7 +200,7 @@ fn policies_remind_after_fourteen_days_and_when_an_acknowledgement_turns_a_year_
         world
             .due(now)
             .into_iter()
-            .filter(|d| d.0 == kind::POLICY_ACKNOWLEDGEMENT)
+            .filter(|d| d.0 == ReminderKind::PolicyAcknowledgement.word())
             .map(|d| (d.1, d.3))
             .collect::<Vec<_>>()
     };
@@ -222,7 +229,7 @@ fn trainings_expire_with_a_month_of_notice_for_active_staff_only() {
         world
             .due(now)
             .into_iter()
-            .filter(|d| d.0 == kind::TRAINING_EXPIRY)
+            .filter(|d| d.0 == ReminderKind::TrainingExpiry.word())
             .map(|d| (d.1, d.3))
             .collect::<Vec<_>>()
     };
@@ -259,20 +266,22 @@ fn asset_controls_remind_the_owner_and_a_campaign_reminds_the_officers() {
     let found = world.due(datetime!(2026-11-27 12:00 UTC));
     let restore = found
         .iter()
-        .find(|d| d.0 == kind::RESTORE_TEST)
+        .find(|d| d.0 == ReminderKind::RestoreTest.word())
         .expect("a never-tested restore is due");
     assert_eq!((restore.1, restore.2.as_str()), ("overdue", "mail"));
     assert_eq!(restore.3, ["erik", "officer"]);
     let campaign = found
         .iter()
-        .find(|d| d.0 == kind::ACCESS_REVIEW)
+        .find(|d| d.0 == ReminderKind::AccessReview.word())
         .expect("the campaign is due within a week");
     assert_eq!(
         (campaign.1, campaign.3.clone()),
         ("due", vec!["officer".to_owned()])
     );
     assert!(
-        found.iter().all(|d| d.0 != kind::CRITICAL_PATCH),
+        found
+            .iter()
+            .all(|d| d.0 != ReminderKind::CriticalPatch.word()),
         "integrity 1 needs no patch window"
     );
 }
@@ -290,7 +299,10 @@ fn the_same_item_due_time_and_stage_give_the_same_reminder() {
     );
     world.staff.retain(|u| u.user_id != "officer");
     assert!(
-        world.due(now).iter().all(|d| d.0 != kind::OBLIGATION),
+        world
+            .due(now)
+            .iter()
+            .all(|d| d.0 != ReminderKind::Obligation.word()),
         "a reminder for no one is not issued"
     );
 }
