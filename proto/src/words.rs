@@ -5,6 +5,7 @@
 
 use crate::assets::{AssetKind, ControlGapState};
 use crate::common::Severity;
+use crate::identity::{PrincipalStatus, Role};
 use crate::incidents::{
     ActionStatus, DataRole, DataSubjectRisk, IncidentKind, IncidentStatus, IncidentTransition,
     NotificationStage, ObligationStatus, SecurityProperty,
@@ -61,6 +62,18 @@ macro_rules! words {
 }
 
 words! {
+    Role {
+        Admin => "admin",
+        SecurityOfficer => "security_officer",
+        Manager => "manager",
+        Employee => "employee",
+        Auditor => "auditor",
+        Customer => "customer",
+    }
+    PrincipalStatus {
+        Active => "active",
+        Deactivated => "deactivated",
+    }
     AssetKind {
         Service => "service",
         System => "system",
@@ -186,6 +199,8 @@ mod tests {
 
     #[test]
     fn every_vocabulary_round_trips_through_its_words() {
+        round_trips::<Role>();
+        round_trips::<PrincipalStatus>();
         round_trips::<AssetKind>();
         round_trips::<ControlGapState>();
         round_trips::<Severity>();

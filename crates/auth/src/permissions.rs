@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+use tillit_proto::Vocabulary as _;
+use tillit_proto::identity::Role as WireRole;
+
 /// A role a user or service account can hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
@@ -34,21 +37,39 @@ impl Role {
         Role::Customer,
     ];
 
-    /// The role named `name` (as in tokens and the API).
+    /// The role named `name` (as in tokens and events).
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|role| role.as_str() == name)
+        WireRole::from_word(name).and_then(Self::from_wire)
     }
 
-    /// The role's name.
+    /// The role's name (its word in tokens and events, `tillit_proto::words`).
     pub fn as_str(self) -> &'static str {
+        self.wire().word()
+    }
+
+    /// The API's enum value of this role.
+    pub fn wire(self) -> WireRole {
         match self {
-            Role::Admin => "admin",
-            Role::SecurityOfficer => "security_officer",
-            Role::Manager => "manager",
-            Role::Employee => "employee",
-            Role::Auditor => "auditor",
-            Role::Customer => "customer",
+            Role::Admin => WireRole::Admin,
+            Role::SecurityOfficer => WireRole::SecurityOfficer,
+            Role::Manager => WireRole::Manager,
+            Role::Employee => WireRole::Employee,
+            Role::Auditor => WireRole::Auditor,
+            Role::Customer => WireRole::Customer,
         }
+    }
+
+    /// The role an API enum value names; `None` for unspecified.
+    pub fn from_wire(role: WireRole) -> Option<Self> {
+        Some(match role {
+            WireRole::Unspecified => return None,
+            WireRole::Admin => Role::Admin,
+            WireRole::SecurityOfficer => Role::SecurityOfficer,
+            WireRole::Manager => Role::Manager,
+            WireRole::Employee => Role::Employee,
+            WireRole::Auditor => Role::Auditor,
+            WireRole::Customer => Role::Customer,
+        })
     }
 
     /// Staff roles are held only in tenant `internal`.

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
+use tillit_proto::Vocabulary as _;
 
 use tillit_proto::common::ConsistencyToken;
 use tillit_proto::identity::identity_service_client::IdentityServiceClient;
@@ -174,7 +175,10 @@ impl Identity {
                     tenant_id: tenant.into(),
                     email: email.into(),
                     display_name: email.split('@').next().unwrap_or("user").into(),
-                    roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                    roles: roles
+                        .iter()
+                        .map(|r| tillit_proto::identity::Role::read(r))
+                        .collect(),
                     temporary_password: "temporary-password-1".into(),
                     consistency: None,
                 },

@@ -23,7 +23,7 @@ async fn the_python_example_client_registers_reads_back_and_reports() {
             CreateServiceAccountRequest {
                 tenant_id: "internal".into(),
                 name: "monitoring-product".into(),
-                roles: vec!["security_officer".into()],
+                roles: vec![tillit_proto::identity::Role::SecurityOfficer.into()],
                 consistency: None,
             },
         ))

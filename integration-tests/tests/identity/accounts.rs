@@ -215,7 +215,7 @@ async fn an_employee_may_not_grant_and_admin_is_no_role_for_a_customer() {
             &employee.access_token,
             GrantRoleRequest {
                 user_id: customer.user_id.clone(),
-                role: "customer".into(),
+                role: tillit_proto::identity::Role::Customer.into(),
                 consistency: None,
             },
         ))
@@ -229,7 +229,7 @@ async fn an_employee_may_not_grant_and_admin_is_no_role_for_a_customer() {
             &admin,
             GrantRoleRequest {
                 user_id: customer.user_id.clone(),
-                role: "admin".into(),
+                role: tillit_proto::identity::Role::Admin.into(),
                 consistency: None,
             },
         ))
@@ -253,7 +253,7 @@ async fn invalid_input_names_the_field_and_appends_nothing() {
         tenant_id: "internal".into(),
         email: "valid@tillit.test".into(),
         display_name: "Valid".into(),
-        roles: vec!["employee".into()],
+        roles: vec![tillit_proto::identity::Role::Employee.into()],
         temporary_password: "long-enough-password".into(),
         consistency: None,
     };
@@ -275,7 +275,7 @@ async fn invalid_input_names_the_field_and_appends_nothing() {
         (
             "roles",
             CreateUserRequest {
-                roles: vec!["overlord".into()],
+                roles: vec![99],
                 ..good.clone()
             },
         ),
@@ -289,7 +289,7 @@ async fn invalid_input_names_the_field_and_appends_nothing() {
         (
             "roles",
             CreateUserRequest {
-                roles: vec!["customer".into()],
+                roles: vec![tillit_proto::identity::Role::Customer.into()],
                 ..good.clone()
             },
         ),

@@ -1,6 +1,7 @@
 //! Service accounts, policy acknowledgements and coverage, trainings, access reviews.
 
 use tillit_kernel::Clock;
+use tillit_proto::Vocabulary as _;
 use tillit_proto::identity::{
     AcknowledgePolicyRequest, CreateServiceAccountRequest, DecideAccessReviewItemRequest,
     GetAccessReviewRequest, GetPolicyCoverageRequest, GetTrainingGapsRequest,
@@ -27,7 +28,7 @@ async fn a_service_account_gets_a_token_and_a_rotated_secret_stops_working() {
             CreateServiceAccountRequest {
                 tenant_id: "internal".into(),
                 name: "ERP integration".into(),
-                roles: vec!["auditor".into()],
+                roles: vec![tillit_proto::identity::Role::Auditor.into()],
                 consistency: None,
             },
         ))
@@ -52,7 +53,10 @@ async fn a_service_account_gets_a_token_and_a_rotated_secret_stops_working() {
         .expect("whoami")
         .into_inner();
     assert_eq!(me.subject, created.client_id);
-    assert_eq!(me.roles, vec!["auditor".to_owned()]);
+    assert_eq!(
+        me.roles().map(|r| r.word().to_owned()).collect::<Vec<_>>(),
+        vec!["auditor".to_owned()]
+    );
     assert_eq!(me.display_name, "ERP integration");
 
     let wrong = client
@@ -148,7 +152,7 @@ async fn coverage_shows_who_misses_the_current_version_or_acknowledged_over_twel
 
     let coverage = |token| GetPolicyCoverageRequest {
         policy_id: "information-security".into(),
-        role: "employee".into(),
+        role: tillit_proto::identity::Role::Employee.into(),
         consistency: token,
     };
     let before = client
@@ -278,7 +282,7 @@ async fn training_gaps_list_staff_without_a_valid_record() {
             &admin,
             GetTrainingGapsRequest {
                 course: "security-awareness".into(),
-                role: "employee".into(),
+                role: tillit_proto::identity::Role::Employee.into(),
                 consistency: last.consistency,
             },
         ))
@@ -499,7 +503,7 @@ async fn an_employee_may_neither_publish_nor_start_a_campaign_and_an_auditor_rea
             &auditor.access_token,
             GetPolicyCoverageRequest {
                 policy_id: "acceptable-use".into(),
-                role: String::new(),
+                role: 0,
                 consistency: published.consistency,
             },
         ))

@@ -1,5 +1,6 @@
 //! Login, WhoAmI, refresh rotation and reuse, logout, temporary passwords, JWKS.
 
+use tillit_proto::Vocabulary as _;
 use tillit_proto::identity::{
     ChangePasswordRequest, CreateUserRequest, GrantRoleRequest, LogoutRequest, RefreshRequest,
     WhoAmIRequest,
@@ -28,7 +29,10 @@ async fn a_login_gives_a_token_whose_claims_whoami_shows_and_another_process_acc
         .expect("whoami")
         .into_inner();
     assert_eq!(me.tenant_id, "internal");
-    assert_eq!(me.roles, vec!["admin".to_owned()]);
+    assert_eq!(
+        me.roles().map(|r| r.word().to_owned()).collect::<Vec<_>>(),
+        vec!["admin".to_owned()]
+    );
     assert_eq!(me.email, ADMIN_EMAIL);
     assert_eq!(me.session_version, 1);
 
@@ -82,7 +86,7 @@ async fn a_temporary_password_must_be_changed_before_the_first_login() {
                 tenant_id: "internal".into(),
                 email: "new@tillit.test".into(),
                 display_name: "New".into(),
-                roles: vec!["employee".into()],
+                roles: vec![tillit_proto::identity::Role::Employee.into()],
                 temporary_password: "temporary-password-1".into(),
                 consistency: None,
             },
@@ -132,7 +136,7 @@ async fn refresh_rotates_rereads_roles_and_a_reused_token_revokes_its_successor(
             &admin,
             GrantRoleRequest {
                 user_id: user.user_id.clone(),
-                role: "auditor".into(),
+                role: tillit_proto::identity::Role::Auditor.into(),
                 consistency: None,
             },
         ))
@@ -155,7 +159,7 @@ async fn refresh_rotates_rereads_roles_and_a_reused_token_revokes_its_successor(
         .expect("whoami")
         .into_inner();
     assert_eq!(
-        me.roles,
+        me.roles().map(|r| r.word().to_owned()).collect::<Vec<_>>(),
         vec!["employee".to_owned(), "auditor".to_owned()],
         "refresh re-read the roles"
     );

@@ -113,7 +113,7 @@ async fn a_revoked_roles_old_token_is_refused_by_another_process() {
             &admin,
             RevokeRoleRequest {
                 user_id: user.user_id.clone(),
-                role: "manager".into(),
+                role: tillit_proto::identity::Role::Manager.into(),
                 consistency: None,
             },
         ))

@@ -340,7 +340,7 @@ async fn customers_employees_and_service_accounts_without_the_permission_are_den
             CreateServiceAccountRequest {
                 tenant_id: "internal".into(),
                 name: "ticketing".into(),
-                roles: vec!["employee".into()],
+                roles: vec![tillit_proto::identity::Role::Employee.into()],
                 consistency: None,
             },
         ))

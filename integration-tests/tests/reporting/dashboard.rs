@@ -145,7 +145,7 @@ async fn the_dashboard_joins_incidents_assets_and_policies_at_query_time() {
             &manager.access_token,
             GetPolicyCoverageRequest {
                 policy_id: "information-security".into(),
-                role: String::new(),
+                role: 0,
                 consistency: Some(token.clone()),
             },
         ))

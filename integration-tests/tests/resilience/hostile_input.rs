@@ -268,7 +268,7 @@ async fn input_the_log_keeps_forever_is_refused_before_anything_is_decided() {
                 tenant_id: "internal".into(),
                 email: "\u{ff41}dmin@tillit.test".into(),
                 display_name: "Not the admin".into(),
-                roles: vec!["employee".into()],
+                roles: vec![tillit_proto::identity::Role::Employee.into()],
                 temporary_password: "temporary-password-1".into(),
                 consistency: None,
             },

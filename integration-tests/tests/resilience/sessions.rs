@@ -3,6 +3,7 @@
 //! roles the log gives its subject, and no longer life than identity issues.
 
 use std::time::{Duration, Instant};
+use tillit_proto::Vocabulary as _;
 
 use tillit_integration_tests::identity::{Forger, bearer, claims_of, user_password};
 use tillit_integration_tests::platform::{Platform, stream_messages};
@@ -171,7 +172,7 @@ async fn a_signed_token_gets_only_the_roles_the_log_holds_and_no_longer_life() {
         .expect("the token itself is valid")
         .into_inner();
     assert_eq!(
-        me.roles,
+        me.roles().map(|r| r.word().to_owned()).collect::<Vec<_>>(),
         vec!["employee".to_owned()],
         "only the roles the log gives"
     );

@@ -35,7 +35,7 @@ async fn service_account(
             CreateServiceAccountRequest {
                 tenant_id: "internal".into(),
                 name: name.into(),
-                roles: vec!["employee".into()],
+                roles: vec![tillit_proto::identity::Role::Employee.into()],
                 consistency: None,
             },
         ))

@@ -1,6 +1,7 @@
 //! login, logout, whoami, tenants, users.
 
 use std::io::BufRead as _;
+use tillit_proto::Vocabulary as _;
 
 use clap::Args;
 use tillit_proto::common::PageRequest;
@@ -151,12 +152,13 @@ pub async fn whoami(ctx: &Context) -> Result<(), Failure> {
         .who_am_i(ctx.request(WhoAmIRequest::default()).await?)
         .await?
         .into_inner();
+    let roles = role_words(me.roles());
     output::record(
         ctx.json,
         vec![
             ("subject", me.subject),
             ("tenant", me.tenant_id),
-            ("roles", me.roles.join(",")),
+            ("roles", roles),
             ("expires_at", output::time(me.expires_at.as_ref())),
         ],
     );
@@ -224,13 +226,17 @@ pub struct Users {
 /// Users.
 pub async fn users(ctx: &Context, args: Users) -> Result<(), Failure> {
     let mut identity = ctx.identity().await?;
+    let role = super::word_value::<tillit_proto::identity::Role>(
+        "--role",
+        args.role.as_deref().unwrap_or(""),
+    )?;
     let users = all_pages!(
         async |page| {
             let request = ctx
                 .request(ListUsersRequest {
                     tenant_id: args.tenant.clone().unwrap_or_default(),
-                    role: args.role.clone().unwrap_or_default(),
-                    status: String::new(),
+                    role,
+                    status: 0,
                     page: Some(page),
                     consistency: None,
                 })
@@ -244,8 +250,16 @@ pub async fn users(ctx: &Context, args: Users) -> Result<(), Failure> {
         &["user_id", "tenant", "email", "roles", "status"],
         users
             .into_iter()
-            .map(|u| vec![u.user_id, u.tenant_id, u.email, u.roles.join(","), u.status])
+            .map(|u| {
+                let (roles, status) = (role_words(u.roles()), u.status().word().to_owned());
+                vec![u.user_id, u.tenant_id, u.email, roles, status]
+            })
             .collect(),
     );
     Ok(())
+}
+
+/// Roles as their words, comma-separated (as in tokens).
+fn role_words(roles: impl Iterator<Item = tillit_proto::identity::Role>) -> String {
+    roles.map(|r| r.word()).collect::<Vec<_>>().join(",")
 }

@@ -3,6 +3,8 @@
 //! for ordered, tenant-scoped listing, service accounts by (tenant, id).
 
 use std::sync::Arc;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::identity::{PrincipalStatus, Role};
 
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
@@ -37,8 +39,9 @@ impl Projection for Directory {
         "identity_directory"
     }
 
+    /// 3: user and service-account rows carry roles and status as the API's enums.
     fn schema_version(&self) -> u32 {
-        2
+        3
     }
 
     fn streams(&self) -> Vec<String> {
@@ -87,8 +90,8 @@ impl Projection for Directory {
                             service_account_id: e.service_account_id,
                             tenant_id: e.tenant_id,
                             name: e.name,
-                            roles: e.roles,
-                            status: "active".into(),
+                            roles: words_to_roles(&e.roles),
+                            status: PrincipalStatus::Active.into(),
                         }
                     }
                     ServiceAccountEvent::SecretRotated(_) => continue,
@@ -98,7 +101,7 @@ impl Projection for Directory {
                         };
                         let mut row =
                             ServiceAccountRow::decode(current.value()).map_err(corrupt)?;
-                        row.status = "deactivated".into();
+                        row.set_status(PrincipalStatus::Deactivated);
                         row
                     }
                 };
@@ -122,24 +125,26 @@ impl Projection for Directory {
                             tenant_id: e.tenant_id,
                             email: e.email,
                             display_name: e.display_name,
-                            roles: e.roles,
-                            status: "active".into(),
+                            roles: words_to_roles(&e.roles),
+                            status: PrincipalStatus::Active.into(),
                         }
                     }
                     (_, None) => continue,
                     (UserEvent::RoleGranted(e), Some(mut row)) => {
-                        if !row.roles.contains(&e.role) {
-                            row.roles.push(e.role);
+                        let role = Role::read(&e.role);
+                        if !row.roles.contains(&role) {
+                            row.roles.push(role);
                             row.roles.sort();
                         }
                         row
                     }
                     (UserEvent::RoleRevoked(e), Some(mut row)) => {
-                        row.roles.retain(|r| *r != e.role);
+                        let role = Role::read(&e.role);
+                        row.roles.retain(|r| *r != role);
                         row
                     }
                     (UserEvent::Deactivated(_), Some(mut row)) => {
-                        row.status = "deactivated".into();
+                        row.set_status(PrincipalStatus::Deactivated);
                         row
                     }
                     (UserEvent::SessionVersionRaised(_) | UserEvent::SessionEnded(_), Some(_)) => {
@@ -159,9 +164,9 @@ pub struct UserFilter {
     /// Only this tenant.
     pub tenant: Option<String>,
     /// Only holders of this role.
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<PrincipalStatus>,
 }
 
 /// Reads the directory.
@@ -238,8 +243,10 @@ impl DirectoryReader {
                 continue;
             };
             let user = UserRow::decode(row.value()).map_err(corrupt)?;
-            let wanted = filter.role.as_ref().is_none_or(|r| user.roles.contains(r))
-                && filter.status.as_ref().is_none_or(|s| *s == user.status);
+            let wanted = filter
+                .role
+                .is_none_or(|r| user.roles().any(|held| held == r))
+                && filter.status.is_none_or(|s| s == user.status());
             if wanted {
                 rows.push(user);
                 if rows.len() == limit {
@@ -302,4 +309,12 @@ impl DirectoryReader {
             .map(|row| M::decode(row.value()).map_err(corrupt))
             .transpose()
     }
+}
+
+/// Roles as the API carries them, from the words events store (sorted, each once).
+fn words_to_roles(words: &[String]) -> Vec<i32> {
+    let mut roles: Vec<i32> = words.iter().map(|w| Role::read(w)).collect();
+    roles.sort_unstable();
+    roles.dedup();
+    roles
 }

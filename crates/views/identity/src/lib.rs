@@ -33,13 +33,13 @@ pub fn policy_coverage(
     directory: &DirectoryReader,
     compliance: &ComplianceReader,
     policy: &Policy,
-    role: Option<String>,
+    role: Option<tillit_proto::identity::Role>,
     now: OffsetDateTime,
 ) -> Result<Vec<(User, Standing)>, KernelError> {
     let filter = UserFilter {
         tenant: Some(TenantId::INTERNAL.into()),
         role,
-        status: Some("active".into()),
+        status: Some(tillit_proto::identity::PrincipalStatus::Active),
     };
     let staff = directory.users(&filter, None, usize::MAX)?;
     let acknowledgements = compliance.acknowledgements(&policy.policy_id)?;

@@ -4,10 +4,11 @@ use tillit_api::Refusal;
 use tillit_api::page::Page;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
-use tillit_auth::{Caller, Permission};
+use tillit_auth::{Caller, Permission, Role};
 use tillit_kernel::Reason;
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
 use tillit_proto::common::PageResponse;
+use tillit_proto::identity::PrincipalStatus;
 use tillit_proto::identity::{
     Contact, ContractTerms, CreateTenantRequest, CreateTenantResponse, CreateUserRequest,
     CreateUserResponse, DeactivateUserRequest, DeactivateUserResponse, GetTenantRequest,
@@ -328,8 +329,12 @@ impl IdentityApi {
                 tenant_id: e.tenant_id.clone(),
                 email: e.email.clone(),
                 display_name: e.display_name.clone(),
-                roles: e.roles.clone(),
-                status: "active".into(),
+                roles: e
+                    .roles
+                    .iter()
+                    .filter_map(|r| Role::parse(r).map(|r| r.wire().into()))
+                    .collect(),
+                status: PrincipalStatus::Active.into(),
             }),
             _ => None,
         });
@@ -365,22 +370,9 @@ impl IdentityApi {
             "" => None,
             raw => Some(tenant_id("tenant_id", raw)?),
         };
-        let role = match body.role.as_str() {
-            "" => None,
-            raw => Some(validate::role("role", raw)?.as_str().to_owned()),
-        };
-        let status_filter = match body.status.as_str() {
-            "" => None,
-            "active" | "deactivated" => Some(body.status.clone()),
-            _ => {
-                return Err(DomainError::refused(
-                    "status",
-                    Reason::NotOneOf,
-                    "must be active or deactivated",
-                )
-                .into());
-            }
-        };
+        let role = validate::role_filter("role", body.role)?;
+        let status_filter: Option<PrincipalStatus> =
+            tillit_api::vocabulary::optional("status", body.status)?;
         let tenant = match caller.list_scope(requested) {
             ListScope::All => None,
             ListScope::Tenant(tenant) => Some(tenant.as_str().to_owned()),
@@ -411,7 +403,7 @@ impl IdentityApi {
         request: Request<GrantRoleRequest>,
     ) -> Result<Response<GrantRoleResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
-        let role = validate::role("role", &request.get_ref().role)?;
+        let role = validate::role("role", request.get_ref().role)?;
         let consistency = self
             .user_command(
                 &request,
@@ -430,7 +422,7 @@ impl IdentityApi {
         request: Request<RevokeRoleRequest>,
     ) -> Result<Response<RevokeRoleResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
-        let role = validate::role("role", &request.get_ref().role)?;
+        let role = validate::role("role", request.get_ref().role)?;
         let consistency = self
             .user_command(
                 &request,

@@ -6,6 +6,8 @@ use tillit_auth::{Caller, Permission};
 use tillit_kernel::Reason;
 use tillit_kernel::clock::{TimeWindow, parse_time, to_timestamp};
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
+use tillit_proto::Vocabulary as _;
+use tillit_proto::identity::PrincipalStatus;
 use tillit_proto::identity::{
     AccessReview as CampaignRow, AccessReviewItem, AccessReviewStarted, AcknowledgePolicyRequest,
     AcknowledgePolicyResponse, DecideAccessReviewItemRequest, DecideAccessReviewItemResponse,
@@ -48,15 +50,12 @@ fn time_field(
 
 impl IdentityApi {
     /// Active staff of `internal`, optionally only holders of `role`.
-    fn staff(&self, role: &str) -> Result<Vec<UserRow>, Status> {
-        let role = match role {
-            "" => None,
-            raw => Some(validate::role("role", raw)?.as_str().to_owned()),
-        };
+    fn staff(&self, role: i32) -> Result<Vec<UserRow>, Status> {
+        let role = validate::role_filter("role", role)?;
         let filter = UserFilter {
             tenant: Some(TenantId::INTERNAL.into()),
             role,
-            status: Some("active".into()),
+            status: Some(PrincipalStatus::Active),
         };
         Ok(self.identity.directory.users(&filter, None, usize::MAX)?)
     }
@@ -207,10 +206,7 @@ impl IdentityApi {
         let current = self
             .find("policy", || self.identity.compliance.policy(&policy_id))
             .await?;
-        let role = match body.role.as_str() {
-            "" => None,
-            raw => Some(validate::role("role", raw)?.as_str().to_owned()),
-        };
+        let role = validate::role_filter("role", body.role)?;
         let standings = policy_coverage(
             &self.identity.directory,
             &self.identity.compliance,
@@ -309,7 +305,7 @@ impl IdentityApi {
         ])?;
         let body = request.get_ref();
         let course = validate::slug("course", &body.course)?;
-        let staff = self.staff(&body.role)?;
+        let staff = self.staff(body.role)?;
         let records = self.identity.compliance.trainings(&course)?;
         let now = self.identity.store.clock().now();
         let gaps = staff
@@ -365,7 +361,7 @@ impl IdentityApi {
             &UserFilter {
                 tenant: tenant_filter.clone(),
                 role: None,
-                status: Some("active".into()),
+                status: Some(PrincipalStatus::Active),
             },
             None,
             usize::MAX,
@@ -373,12 +369,12 @@ impl IdentityApi {
         let mut items: Vec<AccessReviewItem> = users
             .iter()
             .flat_map(|user| {
-                user.roles.iter().map(move |role| AccessReviewItem {
-                    item_id: format!("u-{}-{role}", user.user_id),
+                user.roles().map(move |role| AccessReviewItem {
+                    item_id: format!("u-{}-{}", user.user_id, role.word()),
                     kind: USER_ROLE.into(),
                     principal_id: user.user_id.clone(),
                     tenant_id: user.tenant_id.clone(),
-                    role: role.clone(),
+                    role: role.word().to_owned(),
                     label: user.email.clone(),
                 })
             })
@@ -388,13 +384,17 @@ impl IdentityApi {
                 .directory
                 .service_accounts(tenant_filter.as_deref())?
                 .into_iter()
-                .filter(|account| account.status == "active")
+                .filter(|account| account.status() == PrincipalStatus::Active)
                 .map(|account| AccessReviewItem {
                     item_id: format!("s-{}", account.service_account_id),
                     kind: SERVICE_ACCOUNT.into(),
                     principal_id: account.service_account_id.clone(),
                     tenant_id: account.tenant_id.clone(),
-                    role: account.roles.join(","),
+                    role: account
+                        .roles()
+                        .map(|r| r.word())
+                        .collect::<Vec<_>>()
+                        .join(","),
                     label: account.name.clone(),
                 }),
         );
@@ -463,7 +463,7 @@ impl IdentityApi {
             let tenant = TenantId::parse(&item.tenant_id, "item_id")?;
             let principal = AggregateId::parse(&item.principal_id, "item_id")?;
             if item.kind == USER_ROLE {
-                let role = validate::role("item_id", &item.role)?;
+                let role = validate::role_word("item_id", &item.role)?;
                 self.identity
                     .users
                     .execute(CommandRequest {

@@ -335,7 +335,7 @@ impl IdentityApi {
         Ok(Response::new(WhoAmIResponse {
             subject: caller.subject,
             tenant_id: caller.tenant.as_str().to_owned(),
-            roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            roles: caller.roles.iter().map(|r| r.wire().into()).collect(),
             session_version: caller.session_version,
             expires_at: Some(prost_types::Timestamp {
                 seconds: caller.expires_at,

@@ -57,8 +57,23 @@ pub fn slug(field: &'static str, raw: &str) -> Result<String, DomainError> {
         })
 }
 
-/// A role name of the permission table.
-pub fn role(field: &'static str, raw: &str) -> Result<Role, DomainError> {
+/// A role as the API names it (required).
+pub fn role(field: &'static str, raw: i32) -> Result<Role, DomainError> {
+    let wire: tillit_proto::identity::Role = tillit_api::vocabulary::required(field, raw)?;
+    Role::from_wire(wire)
+        .ok_or_else(|| DomainError::refused(field, Reason::NotOneOf, "a role is required"))
+}
+
+/// An optional role (a filter): `None` when unspecified.
+pub fn role_filter(
+    field: &'static str,
+    raw: i32,
+) -> Result<Option<tillit_proto::identity::Role>, DomainError> {
+    Ok(tillit_api::vocabulary::optional(field, raw)?)
+}
+
+/// A role by its stored word (an access-review item, an event).
+pub fn role_word(field: &'static str, raw: &str) -> Result<Role, DomainError> {
     Role::parse(raw).ok_or_else(|| {
         DomainError::refused(
             field,
@@ -75,12 +90,12 @@ pub fn role(field: &'static str, raw: &str) -> Result<Role, DomainError> {
 /// `internal`, `customer` only elsewhere).
 pub fn roles(
     field: &'static str,
-    raw: &[String],
+    raw: &[i32],
     tenant: &tillit_kernel::TenantId,
 ) -> Result<std::collections::BTreeSet<Role>, DomainError> {
     let roles = raw
         .iter()
-        .map(|r| role(field, r))
+        .map(|r| role(field, *r))
         .collect::<Result<std::collections::BTreeSet<Role>, _>>()?;
     if roles.is_empty() {
         return Err(DomainError::refused(
@@ -186,7 +201,13 @@ mod tests {
 
     #[test]
     fn unknown_roles_are_named() {
-        assert!(role("role", "root").is_err());
-        assert_eq!(role("role", "auditor").unwrap(), Role::Auditor);
+        assert!(role_word("role", "root").is_err());
+        assert_eq!(role_word("role", "auditor").unwrap(), Role::Auditor);
+        assert!(role("role", 0).is_err(), "unspecified is refused");
+        assert!(role("role", 99).is_err(), "an unknown number is refused");
+        assert_eq!(
+            role("role", tillit_proto::identity::Role::Auditor.into()).unwrap(),
+            Role::Auditor
+        );
     }
 }

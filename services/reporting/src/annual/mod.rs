@@ -179,7 +179,7 @@ fn compute(
         &UserFilter {
             tenant: Some("internal".into()),
             role: None,
-            status: Some("active".into()),
+            status: Some(tillit_proto::identity::PrincipalStatus::Active),
         },
         None,
         usize::MAX,

@@ -152,7 +152,7 @@ impl<'a> People<'a> {
             by_id: staff.iter().map(|u| (u.user_id.as_str(), u)).collect(),
             officers: staff
                 .iter()
-                .filter(|u| u.roles.iter().any(|r| r == Role::SecurityOfficer.as_str()))
+                .filter(|u| u.roles().any(|r| r == Role::SecurityOfficer.wire()))
                 .collect(),
         }
     }

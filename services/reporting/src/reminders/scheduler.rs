@@ -83,7 +83,7 @@ fn due_now(state: &Reporting, now: OffsetDateTime) -> Result<Vec<Due>, KernelErr
         &UserFilter {
             tenant: Some("internal".into()),
             role: None,
-            status: Some("active".into()),
+            status: Some(tillit_proto::identity::PrincipalStatus::Active),
         },
         None,
         usize::MAX,

@@ -1,4 +1,5 @@
 //! The due computation against hand-built snapshots.
+use tillit_proto::Vocabulary as _;
 use tillit_proto::incidents::{ActionStatus, IncidentStatus, ObligationStatus};
 
 use tillit_proto::assets::Classification;
@@ -13,7 +14,10 @@ fn user(id: &str, roles: &[&str]) -> User {
     User {
         user_id: id.into(),
         email: format!("{id}@tillit.test"),
-        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        roles: roles
+            .iter()
+            .map(|r| tillit_proto::identity::Role::read(r))
+            .collect(),
         ..Default::default()
     }
 }
