@@ -5,7 +5,7 @@
 
 use crate::assets::{AssetKind, ControlGapState};
 use crate::common::Severity;
-use crate::identity::{PrincipalStatus, Role};
+use crate::identity::{AccessDecision, AccessReviewStatus, PrincipalStatus, Role, TenantStatus};
 use crate::incidents::{
     ActionStatus, DataRole, DataSubjectRisk, IncidentKind, IncidentStatus, IncidentTransition,
     NotificationStage, ObligationStatus, SecurityProperty,
@@ -73,6 +73,17 @@ words! {
     PrincipalStatus {
         Active => "active",
         Deactivated => "deactivated",
+    }
+    TenantStatus {
+        Active => "active",
+    }
+    AccessReviewStatus {
+        Open => "open",
+        Completed => "completed",
+    }
+    AccessDecision {
+        Confirmed => "confirmed",
+        Revoked => "revoked",
     }
     AssetKind {
         Service => "service",
@@ -201,6 +212,9 @@ mod tests {
     fn every_vocabulary_round_trips_through_its_words() {
         round_trips::<Role>();
         round_trips::<PrincipalStatus>();
+        round_trips::<TenantStatus>();
+        round_trips::<AccessReviewStatus>();
+        round_trips::<AccessDecision>();
         round_trips::<AssetKind>();
         round_trips::<ControlGapState>();
         round_trips::<Severity>();

@@ -2,6 +2,7 @@
 
 use tillit_kernel::Clock;
 use tillit_proto::Vocabulary as _;
+use tillit_proto::identity::AccessDecision;
 use tillit_proto::identity::{
     AcknowledgePolicyRequest, CreateServiceAccountRequest, DecideAccessReviewItemRequest,
     GetAccessReviewRequest, GetPolicyCoverageRequest, GetTrainingGapsRequest,
@@ -342,7 +343,7 @@ async fn an_access_review_revocation_takes_the_role_away_and_the_last_decision_c
         .into_inner();
     let campaign = started.campaign.expect("campaign");
     // admin:admin, sofia:security_officer, eve:employee, eve:auditor, audrey:auditor
-    assert_eq!((campaign.items, campaign.status.as_str()), (5, "open"));
+    assert_eq!((campaign.items, campaign.status().word()), (5, "open"));
 
     let review = client
         .get_access_review(bearer(
@@ -362,7 +363,7 @@ async fn an_access_review_revocation_takes_the_role_away_and_the_last_decision_c
         .find(|i| i.principal_id == eve.user_id && i.role == "auditor")
         .expect("eve's auditor grant")
         .clone();
-    let decide = |item_id: &str, decision: &str| DecideAccessReviewItemRequest {
+    let decide = |item_id: &str, decision: AccessDecision| DecideAccessReviewItemRequest {
         campaign_id: campaign.campaign_id.clone(),
         item_id: item_id.into(),
         decision: decision.into(),
@@ -373,7 +374,7 @@ async fn an_access_review_revocation_takes_the_role_away_and_the_last_decision_c
     let denied = client
         .decide_access_review_item(bearer(
             &auditor.access_token,
-            decide(&eve_auditor.item_id, "confirm"),
+            decide(&eve_auditor.item_id, AccessDecision::Confirmed),
         ))
         .await
         .unwrap_err();
@@ -386,7 +387,7 @@ async fn an_access_review_revocation_takes_the_role_away_and_the_last_decision_c
     let revoked = client
         .decide_access_review_item(bearer(
             &officer.access_token,
-            decide(&eve_auditor.item_id, "revoke"),
+            decide(&eve_auditor.item_id, AccessDecision::Revoked),
         ))
         .await
         .expect("revoke")
@@ -424,7 +425,7 @@ async fn an_access_review_revocation_takes_the_role_away_and_the_last_decision_c
         let answer = client
             .decide_access_review_item(bearer(
                 &officer.access_token,
-                decide(&item.item_id, "confirm"),
+                decide(&item.item_id, AccessDecision::Confirmed),
             ))
             .await
             .expect("confirm")

@@ -206,7 +206,10 @@ pub async fn tenants(ctx: &Context) -> Result<(), Failure> {
         &["tenant", "name", "organisation_number", "status"],
         tenants
             .into_iter()
-            .map(|t| vec![t.tenant_id, t.name, t.organisation_number, t.status])
+            .map(|t| {
+                let status = t.status().word().to_owned();
+                vec![t.tenant_id, t.name, t.organisation_number, status]
+            })
             .collect(),
     );
     Ok(())

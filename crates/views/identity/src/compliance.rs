@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::identity::{AccessDecision, AccessReviewStatus};
 
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
@@ -48,8 +50,9 @@ impl Projection for Compliance {
         "identity_compliance"
     }
 
+    /// 2: campaign rows carry status and decisions as the API's enums.
     fn schema_version(&self) -> u32 {
-        1
+        2
     }
 
     fn streams(&self) -> Vec<String> {
@@ -114,7 +117,7 @@ impl Projection for Compliance {
                             campaign_id: e.campaign_id,
                             scope_tenant_id: e.scope_tenant_id,
                             due_at: e.due_at,
-                            status: "open".into(),
+                            status: AccessReviewStatus::Open.into(),
                             items: u32::try_from(e.items.len()).unwrap_or(u32::MAX),
                             undecided: u32::try_from(e.items.len()).unwrap_or(u32::MAX),
                         }),
@@ -131,7 +134,7 @@ impl Projection for Compliance {
                     (AccessReviewEvent::ItemDecided(e), Some(mut row)) => {
                         for state in &mut row.items {
                             if state.item.as_ref().is_some_and(|i| i.item_id == e.item_id) {
-                                state.decision = e.decision.clone();
+                                state.decision = AccessDecision::read(&e.decision);
                                 state.reviewer = e.reviewer.clone();
                             }
                         }
@@ -142,7 +145,7 @@ impl Projection for Compliance {
                     }
                     (AccessReviewEvent::Completed(_), Some(mut row)) => {
                         if let Some(campaign) = row.campaign.as_mut() {
-                            campaign.status = "completed".into();
+                            campaign.set_status(AccessReviewStatus::Completed);
                         }
                         row
                     }
@@ -273,7 +276,7 @@ impl ComplianceReader {
             let (_, value) = entry?;
             let row = GetAccessReviewResponse::decode(value.value()).map_err(corrupt)?;
             if let Some(campaign) = row.campaign
-                && (!open_only || campaign.status == "open")
+                && (!open_only || campaign.status() == AccessReviewStatus::Open)
             {
                 found.push(campaign);
             }

@@ -39,9 +39,10 @@ impl Projection for Directory {
         "identity_directory"
     }
 
-    /// 3: user and service-account rows carry roles and status as the API's enums.
+    /// 4: tenant, user and service-account rows carry roles and statuses as the API's
+    /// enums.
     fn schema_version(&self) -> u32 {
-        3
+        4
     }
 
     fn streams(&self) -> Vec<String> {
@@ -73,7 +74,7 @@ impl Projection for Directory {
                     organisation_number: created.organisation_number,
                     incident_contacts: created.incident_contacts,
                     contract: created.contract,
-                    status: "active".into(),
+                    status: tillit_proto::identity::TenantStatus::Active.into(),
                 };
                 tenants.insert(created.tenant_id.as_str(), row.encode_to_vec().as_slice())?;
             }

@@ -206,7 +206,7 @@ impl IdentityApi {
                 organisation_number: created.organisation_number,
                 incident_contacts: created.incident_contacts,
                 contract: created.contract,
-                status: "active".into(),
+                status: tillit_proto::identity::TenantStatus::Active.into(),
             }),
             consistency: Some(executed.consistency()),
         }))

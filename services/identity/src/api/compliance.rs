@@ -7,7 +7,7 @@ use tillit_kernel::Reason;
 use tillit_kernel::clock::{TimeWindow, parse_time, to_timestamp};
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
 use tillit_proto::Vocabulary as _;
-use tillit_proto::identity::PrincipalStatus;
+use tillit_proto::identity::{AccessDecision, AccessReviewStatus, PrincipalStatus};
 use tillit_proto::identity::{
     AccessReview as CampaignRow, AccessReviewItem, AccessReviewStarted, AcknowledgePolicyRequest,
     AcknowledgePolicyResponse, DecideAccessReviewItemRequest, DecideAccessReviewItemResponse,
@@ -425,7 +425,12 @@ impl IdentityApi {
                 campaign_id: campaign_id.as_str().to_owned(),
                 scope_tenant_id: body.tenant_id.clone(),
                 due_at: Some(to_timestamp(due_at)),
-                status: if item_count == 0 { "completed" } else { "open" }.into(),
+                status: if item_count == 0 {
+                    AccessReviewStatus::Completed
+                } else {
+                    AccessReviewStatus::Open
+                }
+                .into(),
                 items: item_count,
                 undecided: item_count,
             }),
@@ -442,7 +447,7 @@ impl IdentityApi {
         caller.require(Permission::RunAccessReviews)?;
         let body = request.get_ref();
         let campaign_id = AggregateId::parse(&body.campaign_id, "campaign_id")?;
-        let decision = Decision::parse(&body.decision)?;
+        let decision = Decision::parse(body.decision)?;
         let address = self
             .identity
             .access_reviews
@@ -535,7 +540,9 @@ impl IdentityApi {
             })
             .await?;
         if request.get_ref().undecided_only {
-            found.items.retain(|i| i.decision.is_empty());
+            found
+                .items
+                .retain(|i| i.decision() == AccessDecision::Unspecified);
         }
         Ok(Response::new(found))
     }

@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 use tillit_kernel::Reason;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::identity::AccessDecision;
 
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateType, Decider};
@@ -28,25 +30,22 @@ pub enum Decision {
 }
 
 impl Decision {
-    /// Parses "confirm" or "revoke".
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        match raw {
-            "confirm" => Ok(Self::Confirm),
-            "revoke" => Ok(Self::Revoke),
-            _ => Err(DomainError::refused(
-                "decision",
-                Reason::NotOneOf,
-                "must be confirm or revoke",
-            )),
+    /// The decision a request names (required).
+    pub fn parse(raw: i32) -> Result<Self, DomainError> {
+        match tillit_api::vocabulary::required("decision", raw)? {
+            AccessDecision::Confirmed => Ok(Self::Confirm),
+            AccessDecision::Revoked => Ok(Self::Revoke),
+            AccessDecision::Unspecified => unreachable!("required refuses it"),
         }
     }
 
     /// The recorded word.
     pub fn recorded(self) -> &'static str {
         match self {
-            Self::Confirm => "confirmed",
-            Self::Revoke => "revoked",
+            Self::Confirm => AccessDecision::Confirmed,
+            Self::Revoke => AccessDecision::Revoked,
         }
+        .word()
     }
 }
 

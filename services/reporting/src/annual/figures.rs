@@ -426,7 +426,8 @@ pub fn annual_report(input: &Input<'_>) -> AnnualReport {
             continue;
         }
         reviews.campaigns += 1;
-        reviews.completed += u32::from(campaign.status == "completed");
+        reviews.completed +=
+            u32::from(campaign.status() == tillit_proto::identity::AccessReviewStatus::Completed);
         reviews.items += campaign.items;
         reviews.decided += campaign.items.saturating_sub(campaign.undecided);
     }

@@ -264,7 +264,7 @@ fn asset_controls_remind_the_owner_and_a_campaign_reminds_the_officers() {
     world.campaigns.push(AccessReview {
         campaign_id: "c1".into(),
         due_at: ts(datetime!(2026-12-01 00:00 UTC)),
-        status: "open".into(),
+        status: tillit_proto::identity::AccessReviewStatus::Open.into(),
         ..Default::default()
     });
     let found = world.due(datetime!(2026-11-27 12:00 UTC));
