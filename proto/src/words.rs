@@ -8,7 +8,7 @@ use crate::common::Severity;
 use crate::identity::{AccessDecision, AccessReviewStatus, PrincipalStatus, Role, TenantStatus};
 use crate::incidents::{
     ActionStatus, DataRole, DataSubjectRisk, IncidentKind, IncidentStatus, IncidentTransition,
-    NotificationStage, ObligationStatus, SecurityProperty,
+    NotificationStage, ObligationKind, ObligationStatus, SecurityProperty,
 };
 use crate::reporting::{DeliveryChannel, DeliveryStatus, ReminderKind, ReminderStage};
 
@@ -140,6 +140,16 @@ words! {
         Controller => "controller",
         Processor => "processor",
     }
+    ObligationKind {
+        Gdpr332 => "gdpr-33-2",
+        Gdpr331 => "gdpr-33-1",
+        Gdpr34 => "gdpr-34",
+        Nis2EarlyWarning => "nis2-early-warning",
+        Nis2Notification => "nis2-notification",
+        Nis2FinalReport => "nis2-final-report",
+        Nis2CustomerNotice => "nis2-customer-notice",
+        ContractOutageNotice => "contract-outage-notice",
+    }
     ObligationStatus {
         Pending => "pending",
         Met => "met",
@@ -224,6 +234,7 @@ mod tests {
         round_trips::<SecurityProperty>();
         round_trips::<DataSubjectRisk>();
         round_trips::<DataRole>();
+        round_trips::<ObligationKind>();
         round_trips::<ObligationStatus>();
         round_trips::<ActionStatus>();
         round_trips::<NotificationStage>();

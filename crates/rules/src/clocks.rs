@@ -208,17 +208,25 @@ pub enum Clock {
 }
 
 impl Clock {
-    /// The clock's id, also the prefix of its obligation ids.
+    /// The clock's id (the word of its `ObligationKind`), also the prefix of its
+    /// obligation ids.
     pub fn id(self) -> &'static str {
+        use tillit_proto::Vocabulary as _;
+        self.kind().word()
+    }
+
+    /// The API's name of obligations on this clock.
+    pub fn kind(self) -> tillit_proto::incidents::ObligationKind {
+        use tillit_proto::incidents::ObligationKind;
         match self {
-            Self::Gdpr33_2 => "gdpr-33-2",
-            Self::Gdpr33_1 => "gdpr-33-1",
-            Self::Gdpr34 => "gdpr-34",
-            Self::Nis2EarlyWarning => "nis2-early-warning",
-            Self::Nis2Notification => "nis2-notification",
-            Self::Nis2FinalReport => "nis2-final-report",
-            Self::Nis2CustomerNotice => "nis2-customer-notice",
-            Self::ContractOutage => "contract-outage-notice",
+            Self::Gdpr33_2 => ObligationKind::Gdpr332,
+            Self::Gdpr33_1 => ObligationKind::Gdpr331,
+            Self::Gdpr34 => ObligationKind::Gdpr34,
+            Self::Nis2EarlyWarning => ObligationKind::Nis2EarlyWarning,
+            Self::Nis2Notification => ObligationKind::Nis2Notification,
+            Self::Nis2FinalReport => ObligationKind::Nis2FinalReport,
+            Self::Nis2CustomerNotice => ObligationKind::Nis2CustomerNotice,
+            Self::ContractOutage => ObligationKind::ContractOutageNotice,
         }
     }
 

@@ -11,7 +11,7 @@ use tillit_proto::incidents::{
     ObligationArisen, ObligationDueSet, ObligationNoLongerRequired, ObligationWaived,
     PostIncidentReviewed,
 };
-use tillit_proto::incidents::{ActionStatus, IncidentStatus, ObligationStatus};
+use tillit_proto::incidents::{ActionStatus, IncidentStatus, ObligationKind, ObligationStatus};
 
 use crate::convert::{assessment, notification};
 
@@ -143,7 +143,7 @@ pub fn apply(incident: &mut Incident, event: &IncidentEvent) {
         IncidentEvent::ObligationArisen(e) => {
             let obligation = Obligation {
                 obligation_id: e.obligation_id.clone(),
-                clock: e.clock.clone(),
+                clock: ObligationKind::read(&e.clock),
                 article: e.article.clone(),
                 recipient: e.recipient.clone(),
                 recipient_tenant_id: e.recipient_tenant_id.clone(),

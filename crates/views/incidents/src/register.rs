@@ -153,9 +153,9 @@ impl Projection for IncidentRegister {
         "incident_register"
     }
 
-    /// 2: the stored `Incident` rows carry the API's enums instead of words.
+    /// 3: the stored `Incident` rows carry the API's enums instead of words.
     fn schema_version(&self) -> u32 {
-        2
+        3
     }
 
     fn streams(&self) -> Vec<String> {

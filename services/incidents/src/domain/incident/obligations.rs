@@ -146,7 +146,7 @@ pub(super) fn record_notification(
         }
     }
     let mut events = Vec::new();
-    if sent.meets && obligation.clock == clocks::Clock::Nis2Notification.id() {
+    if sent.meets && obligation.clock() == clocks::Clock::Nis2Notification.kind() {
         let final_id = clocks::Clock::Nis2FinalReport.id();
         if incident
             .obligations
