@@ -118,7 +118,7 @@ enum Command {
         after_help = "Examples:\n  tillit verify INCIDENTS\n  tillit verify ASSETS --aggregate 0192…"
     )]
     Verify(commands::reporting::Verify),
-    /// Reports.
+    /// Audit trail, integrity, dashboard, tasks and the annual report.
     #[command(
         subcommand,
         after_help = "Example:\n  tillit report annual 2026 --format html -o review.html"

@@ -26,13 +26,13 @@ use crate::failure::Failure;
 /// The four services.
 #[derive(Clone, Copy, Debug)]
 pub enum Service {
-    /// Identity.
+    /// The identity service.
     Identity,
-    /// Assets.
+    /// The assets service.
     Assets,
-    /// Incidents.
+    /// The incidents service.
     Incidents,
-    /// Reporting.
+    /// The reporting service.
     Reporting,
 }
 
@@ -85,13 +85,13 @@ pub struct Tokens {
 /// Addresses given on the command line (or by `TILLIT_*_URL`), which win over the profile.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
-    /// Identity.
+    /// The identity service's address, overriding the saved one.
     pub identity: Option<String>,
-    /// Assets.
+    /// The assets service's address, overriding the saved one.
     pub assets: Option<String>,
-    /// Incidents.
+    /// The incidents service's address, overriding the saved one.
     pub incidents: Option<String>,
-    /// Reporting.
+    /// The reporting service's address, overriding the saved one.
     pub reporting: Option<String>,
 }
 

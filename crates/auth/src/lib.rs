@@ -9,6 +9,7 @@
 //! - [`layer`]: a tower layer that authenticates every gRPC call (health, reflection and
 //!   the declared public methods excepted) and hands handlers a typed [`Caller`].
 //! - [`meta`]: the actor, idempotency key and correlation id every command records.
+//! - [`error`]: why a caller is refused, and its gRPC status.
 //! - [`caller`]: the authenticated caller, permission checks and tenant scoping (another
 //!   tenant's resource answers NOT_FOUND, exactly like a missing one).
 //!

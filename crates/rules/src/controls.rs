@@ -13,11 +13,11 @@ use time::{Duration, OffsetDateTime};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Axis {
-    /// Confidentiality.
+    /// The confidentiality level.
     Confidentiality,
-    /// Integrity.
+    /// The integrity level.
     Integrity,
-    /// Availability.
+    /// The availability level.
     Availability,
 }
 
@@ -79,13 +79,13 @@ pub enum Check {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
-    /// Low.
+    /// Can wait for the next review.
     Low,
-    /// Medium.
+    /// To be done within its period.
     Medium,
-    /// High.
+    /// To be done soon: the asset's protection depends on it.
     High,
-    /// Critical.
+    /// To be done now.
     Critical,
 }
 
@@ -276,9 +276,9 @@ impl RuleSet {
 pub struct AssetFacts {
     /// Levels 1-4 (0 when unclassified).
     pub confidentiality: u32,
-    /// Integrity.
+    /// Integrity level, 1 to 4.
     pub integrity: u32,
-    /// Availability.
+    /// Availability level, 1 to 4.
     pub availability: u32,
     /// When it was registered.
     pub registered_at: Option<OffsetDateTime>,
@@ -376,7 +376,7 @@ pub struct ControlStatus {
     pub control: String,
     /// Severity of a gap.
     pub severity: Severity,
-    /// State.
+    /// Done, missing or overdue.
     pub state: State,
     /// When it became (or becomes) due.
     pub due_at: Option<OffsetDateTime>,

@@ -9,6 +9,7 @@
 //!   with the events they read; reporting runs them too.
 //! - [`api`]: the `tillit.identity.v1.IdentityService` handlers.
 //! - [`keys`], [`tokens`], [`passwords`]: the signing key, token issuing, argon2id.
+//! - [`throttle`]: failed sign-ins per account and address, shared across replicas.
 //! - [`bootstrap`]: tenant `internal` and the first admin on a first start.
 //!
 //! A login's path: the auth layer lets `Login` through unauthenticated; the handler finds

@@ -3,7 +3,8 @@
 //!
 //! - [`config`]: settings from `TILLIT_*` variables.
 //! - [`domain`]: the incident decider (state = the API's `Incident`, one fold for decider
-//!   and projection); pure.
+//!   and projection), its obligations, the triage rules (our role, affected customers,
+//!   clock facts) and input validation; pure.
 //! - the read models (asset facts from ASSETS, the incident register) are
 //!   `tillit-incidents-views`, which reporting runs too.
 //! - [`api`]: the `tillit.incidents.v1.IncidentsService` handlers and who sees what.

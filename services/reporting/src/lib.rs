@@ -9,6 +9,8 @@
 //! - [`annual`]: the annual management-review report, reproducible from log positions,
 //!   and its sign-off.
 //! - [`api`]: the `tillit.reporting.v1.ReportingService` handlers and who may call them.
+//! - [`Reporting`] (here): what the handlers and the background tasks (reminder
+//!   scheduler and delivery) share.
 //!
 //! Its redb file holds its own copies of the other services' read models, built by the
 //! same projection code those services use (identity's directory and compliance tables,
@@ -44,7 +46,7 @@ use crate::reminders::projection::{Reminders, RemindersReader};
 
 /// What the handlers and the background tasks (reminder scheduler and delivery) share.
 pub struct Reporting {
-    /// Settings.
+    /// The service's settings.
     pub config: ReportingConfig,
     /// The event store (integrity checks read the raw log).
     pub store: EventStore,

@@ -24,7 +24,7 @@ pub(crate) async fn identity(nats_url: &str, data: &Path, extra: &[(&str, &str)]
     )
 }
 
-/// Incidents.
+/// Starts the incidents service in-process for a benchmark.
 pub(crate) async fn incidents(nats_url: &str, data: &Path) -> Service {
     let config = tillit_incidents::IncidentsConfig::from_env(&env(&harness::service_env(
         nats_url,
@@ -38,7 +38,7 @@ pub(crate) async fn incidents(nats_url: &str, data: &Path) -> Service {
     .await
 }
 
-/// Reporting.
+/// Starts the reporting service in-process for a benchmark.
 pub(crate) async fn reporting(nats_url: &str, data: &Path) -> Service {
     let config = tillit_reporting::ReportingConfig::from_env(&env(&harness::service_env(
         nats_url,

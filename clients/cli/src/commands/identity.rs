@@ -186,7 +186,7 @@ macro_rules! all_pages {
 }
 pub(crate) use all_pages;
 
-/// Tenants.
+/// Lists the tenants the caller sees.
 pub async fn tenants(ctx: &Context) -> Result<(), Failure> {
     let mut identity = ctx.identity().await?;
     let tenants = all_pages!(
@@ -226,7 +226,7 @@ pub struct Users {
     role: Option<String>,
 }
 
-/// Users.
+/// Lists the users the caller sees, filtered.
 pub async fn users(ctx: &Context, args: Users) -> Result<(), Failure> {
     let mut identity = ctx.identity().await?;
     let role = super::word_value::<tillit_proto::identity::Role>(

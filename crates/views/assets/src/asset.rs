@@ -18,7 +18,7 @@ pub const ASSET: AggregateType = AggregateType::new("asset");
 tillit_kernel::event_enum! {
     /// Events of an asset.
     pub enum AssetEvent {
-        /// Registered.
+        /// The asset was registered.
         Registered(AssetRegistered),
         /// Details changed.
         DetailsChanged(AssetDetailsChanged),
@@ -42,7 +42,7 @@ tillit_kernel::event_enum! {
         CriticalPatchOpened(CriticalPatchOpened),
         /// Critical patch applied.
         CriticalPatchClosed(CriticalPatchClosed),
-        /// Monitoring.
+        /// Its monitoring was recorded.
         MonitoringSet(MonitoringSet),
         /// Encryption at rest.
         EncryptionAtRestSet(EncryptionAtRestSet),
@@ -50,7 +50,7 @@ tillit_kernel::event_enum! {
         AccessReviewed(AssetAccessReviewed),
         /// Asset review.
         Reviewed(AssetReviewed),
-        /// Retired.
+        /// It was retired: no longer in service, kept in the register.
         Retired(AssetRetired),
     }
 }

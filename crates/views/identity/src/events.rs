@@ -27,7 +27,7 @@ pub const ACCESS_REVIEW: AggregateType = AggregateType::new("access_review");
 tillit_kernel::event_enum! {
     /// Events of a tenant.
     pub enum TenantEvent {
-        /// Registered.
+        /// The tenant was created.
         Created(TenantCreated),
     }
 }

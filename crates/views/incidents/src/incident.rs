@@ -21,23 +21,23 @@ pub const INCIDENT: AggregateType = AggregateType::new("incident");
 tillit_kernel::event_enum! {
     /// Events of an incident.
     pub enum IncidentEvent {
-        /// Reported.
+        /// The incident was reported.
         Reported(IncidentReported),
-        /// Triaged.
+        /// It was triaged (again), with the full triage.
         Triaged(IncidentTriaged),
         /// Linked to a related incident.
         Linked(IncidentLinked),
-        /// Contained.
+        /// It was contained.
         Contained(IncidentContained),
-        /// Resolved.
+        /// It was resolved.
         Resolved(IncidentResolved),
         /// Post-incident review.
         Reviewed(PostIncidentReviewed),
-        /// Closed.
+        /// It was closed after its review.
         Closed(IncidentClosed),
-        /// Rejected.
+        /// It was rejected as not an incident.
         Rejected(IncidentRejected),
-        /// Reopened.
+        /// It was reopened, with the reason.
         Reopened(IncidentReopened),
         /// Corrective action added.
         ActionAdded(ActionAdded),

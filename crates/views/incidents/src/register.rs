@@ -37,15 +37,15 @@ fn corrupt(e: prost::DecodeError) -> KernelError {
 /// An asset as triage needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AssetFact {
-    /// Tenant.
+    /// The asset's tenant.
     pub tenant: String,
-    /// Name.
+    /// The asset's name.
     pub name: String,
-    /// Levels.
+    /// (confidentiality, integrity, availability) levels, 1 to 4.
     pub levels: (u32, u32, u32),
     /// Holds personal data.
     pub personal_data: bool,
-    /// Retired.
+    /// Whether the asset is retired.
     pub retired: bool,
 }
 

@@ -35,11 +35,11 @@ use tillit_assets_views::register::RegisterReader;
 
 /// What the handlers share.
 pub struct Assets {
-    /// Settings.
+    /// The service's settings.
     pub config: AssetsConfig,
     /// The event store.
     pub store: EventStore,
-    /// Assets.
+    /// Runs asset commands.
     pub assets: Runner<AssetDecider>,
     /// Name and import-key uniqueness per tenant.
     pub reservations: Reservations,

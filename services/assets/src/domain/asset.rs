@@ -39,7 +39,7 @@ pub enum Evidence {
     CriticalPatchOpened(CriticalPatchOpened),
     /// A critical patch applied.
     CriticalPatchClosed(CriticalPatchClosed),
-    /// Monitoring.
+    /// Record how the asset is monitored.
     Monitoring(MonitoringSet),
     /// Encryption at rest.
     Encryption(EncryptionAtRestSet),

@@ -53,13 +53,13 @@ pub const PUBLIC_METHODS: [&str; 5] = [
 
 /// What the handlers share.
 pub struct Identity {
-    /// Settings.
+    /// The service's settings.
     pub config: IdentityConfig,
     /// The event store.
     pub store: EventStore,
-    /// Tenants.
+    /// Runs tenant commands.
     pub tenants: Runner<Tenant>,
-    /// Users.
+    /// Runs user commands.
     pub users: Runner<User>,
     /// Credentials (CREDENTIALS stream).
     pub credentials: Runner<Credential>,

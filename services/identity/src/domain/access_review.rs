@@ -62,7 +62,7 @@ pub enum AccessReviewCommand {
         decision: Decision,
         /// The reviewer's subject.
         reviewer: String,
-        /// Why.
+        /// The reviewer's reason, recorded with the decision.
         reason: String,
     },
 }

@@ -24,7 +24,7 @@ pub use tillit_identity_views::standing::{ACKNOWLEDGEMENT_MONTHS, Standing, add_
 pub struct Publish {
     /// Policy id.
     pub policy_id: String,
-    /// Title.
+    /// The policy's title as published.
     pub title: String,
     /// Markdown text.
     pub text: String,

@@ -42,7 +42,7 @@ pub enum RefreshCommand {
     Revoke {
         /// Hash of the presented secret.
         presented: String,
-        /// Why.
+        /// Why the chain ends (logout, reuse, deactivation).
         reason: &'static str,
     },
 }

@@ -27,7 +27,7 @@ pub fn policy_id() -> AggregateId {
 pub enum TokenPolicyCommand {
     /// State the configured lifetime (no change when it is already the stated one).
     SetLifetime {
-        /// Seconds.
+        /// The longest access-token lifetime identity issues, in seconds.
         max_seconds: u64,
     },
 }

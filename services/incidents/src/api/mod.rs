@@ -38,11 +38,11 @@ use tillit_incidents_views::register::Reader;
 
 /// What the handlers share.
 pub struct Incidents {
-    /// Settings.
+    /// The service's settings.
     pub config: IncidentsConfig,
     /// The event store.
     pub store: EventStore,
-    /// Incidents.
+    /// Runs incident commands.
     pub incidents: Runner<IncidentDecider>,
     /// The projections (identity view, asset facts, incident register).
     pub projections: Arc<ProjectionRunner>,

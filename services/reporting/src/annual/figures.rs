@@ -103,7 +103,7 @@ pub struct Obligations {
     pub met_on_time: u32,
     /// Met late.
     pub late: u32,
-    /// Waived.
+    /// Obligations waived with a reason.
     pub waived: u32,
     /// Found no longer required.
     pub not_required: u32,
@@ -124,7 +124,7 @@ pub struct Actions {
     pub open: u32,
     /// Open and past due at `now`.
     pub overdue: u32,
-    /// Completed.
+    /// Actions completed with evidence.
     pub done: u32,
     /// Not done, residual risk accepted.
     pub risk_accepted: u32,

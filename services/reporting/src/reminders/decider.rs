@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 tillit_kernel::event_enum! {
     /// Events of a reminder.
     pub enum ReminderEvent {
-        /// Issued.
+        /// Issued once for its (kind, item, due time, stage).
         Issued(ReminderIssued),
         /// One delivery attempt.
         Attempted(DeliveryAttempted),
@@ -91,7 +91,7 @@ pub enum ReminderCommand {
     },
     /// A recipient saw it.
     Acknowledge {
-        /// Who.
+        /// The recipient who acknowledges it.
         user_id: String,
     },
 }
@@ -105,9 +105,9 @@ pub enum ReminderError {
     /// Delivery to this target already ended (another replica finished it).
     #[error("delivery of {channel} to {target} already ended")]
     Finished {
-        /// Channel.
+        /// The channel of the ended delivery (its word).
         channel: String,
-        /// Target.
+        /// The webhook's name or the e-mail address.
         target: String,
     },
 }

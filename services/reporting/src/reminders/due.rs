@@ -47,11 +47,11 @@ pub struct Snapshot<'a> {
 /// A reminder that is due now.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Due {
-    /// Kind.
+    /// What the item is.
     pub kind: ReminderKind,
-    /// Stage.
+    /// Which of the item's reminders it is.
     pub stage: ReminderStage,
-    /// Item.
+    /// The item, for example `<incident id>/<obligation id>`.
     pub item_id: String,
     /// The item's tenant.
     pub item_tenant_id: String,

@@ -101,7 +101,7 @@ pub enum IncidentCommand {
     CompleteAction {
         /// Action id.
         action_id: String,
-        /// Evidence.
+        /// What shows the action is done.
         evidence: String,
     },
     /// Accept an action's residual risk.
