@@ -216,9 +216,9 @@ impl AssetsApi {
         caller.require_any(&[Permission::ManageAssets, Permission::RegisterAssets])?;
         let body = request.get_ref();
         let tenant = self.tenant_for(&caller, "tenant_id", &body.tenant_id)?;
-        let name = validate::text("name", &body.name, 200)?;
+        let name = tillit_api::text::line("name", &body.name, 200)?;
         let kind = validate::kind_value("kind", body.kind)?;
-        let description = validate::optional_lines("description", &body.description, 4000)?;
+        let description = tillit_api::text::optional_lines("description", &body.description, 4000)?;
         let owner = match body.owner_user_id.as_str() {
             "" => caller.subject.clone(),
             other => self.owner("owner_user_id", other)?,
@@ -234,7 +234,7 @@ impl AssetsApi {
             None => None,
             Some(levels) => Some((
                 validate::classification("classification", Some(levels))?,
-                validate::optional_text(
+                tillit_api::text::optional_line(
                     "classification_rationale",
                     &body.classification_rationale,
                     4000,
@@ -275,9 +275,9 @@ impl AssetsApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let body = request.get_ref();
         let change = AssetDetailsChanged {
-            name: validate::text("name", &body.name, 200)?,
+            name: tillit_api::text::line("name", &body.name, 200)?,
             kind: validate::kind_value("kind", body.kind)?,
-            description: validate::optional_lines("description", &body.description, 4000)?,
+            description: tillit_api::text::optional_lines("description", &body.description, 4000)?,
         };
         let consistency = self
             .manage(
@@ -319,7 +319,7 @@ impl AssetsApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let body = request.get_ref();
         let levels = validate::classification("classification", body.classification.as_ref())?;
-        let rationale = validate::lines("rationale", &body.rationale, 4000)?;
+        let rationale = tillit_api::text::lines("rationale", &body.rationale, 4000)?;
         let consistency = self
             .manage(
                 &request,
@@ -341,8 +341,9 @@ impl AssetsApi {
         let body = request.get_ref();
         let raw = body.processing.clone().unwrap_or_default();
         // Lists of the Art. 30 record: bounded, every item one checked line; blanks dropped.
-        let list =
-            |field: &str, items: &[String]| validate::list(field, items, MAX_LIST_ITEMS, 200);
+        let list = |field: &str, items: &[String]| {
+            tillit_api::text::list(field, items, MAX_LIST_ITEMS, 200)
+        };
         if raw.transfers_outside_eu.len() > MAX_LIST_ITEMS {
             return Err(DomainError::refused(
                 "processing.transfers_outside_eu",
@@ -355,8 +356,12 @@ impl AssetsApi {
             data_categories: list("processing.data_categories", &raw.data_categories)?,
             special_categories: raw.special_categories,
             data_subjects: list("processing.data_subjects", &raw.data_subjects)?,
-            purpose: validate::optional_lines("processing.purpose", &raw.purpose, 2000)?,
-            retention: validate::optional_text("processing.retention", &raw.retention, 500)?,
+            purpose: tillit_api::text::optional_lines("processing.purpose", &raw.purpose, 2000)?,
+            retention: tillit_api::text::optional_line(
+                "processing.retention",
+                &raw.retention,
+                500,
+            )?,
             recipients: list("processing.recipients", &raw.recipients)?,
             sub_processors: list("processing.sub_processors", &raw.sub_processors)?,
             transfers_outside_eu: raw
@@ -364,17 +369,17 @@ impl AssetsApi {
                 .iter()
                 .map(|t| {
                     Ok(Transfer {
-                        recipient: validate::text(
+                        recipient: tillit_api::text::line(
                             "processing.transfers_outside_eu.recipient",
                             &t.recipient,
                             200,
                         )?,
-                        country: validate::text(
+                        country: tillit_api::text::line(
                             "processing.transfers_outside_eu.country",
                             &t.country,
                             60,
                         )?,
-                        safeguard: validate::optional_text(
+                        safeguard: tillit_api::text::optional_line(
                             "processing.transfers_outside_eu.safeguard",
                             &t.safeguard,
                             500,
@@ -392,8 +397,8 @@ impl AssetsApi {
                 )
                 .into());
             }
-            validate::lines("processing.purpose", &processing.purpose, 2000)?;
-            validate::text("processing.retention", &processing.retention, 500)?;
+            tillit_api::text::lines("processing.purpose", &processing.purpose, 2000)?;
+            tillit_api::text::line("processing.retention", &processing.retention, 500)?;
         }
         let consistency = self
             .manage(
@@ -465,7 +470,7 @@ impl AssetsApi {
         let review = AssetReviewed {
             reviewed_at: Some(to_timestamp(reviewed_at)),
             reviewer: caller(&request)?.subject,
-            notes: validate::optional_lines("notes", &body.notes, 4000)?,
+            notes: tillit_api::text::optional_lines("notes", &body.notes, 4000)?,
         };
         let consistency = self
             .manage(
@@ -486,7 +491,7 @@ impl AssetsApi {
     ) -> Result<Response<RetireAssetResponse>, Status> {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let body = request.get_ref();
-        let reason = validate::lines("reason", &body.reason, 2000)?;
+        let reason = tillit_api::text::lines("reason", &body.reason, 2000)?;
         let consistency = self
             .manage(
                 &request,

@@ -42,7 +42,7 @@ impl AssetsApi {
     ) -> Result<NewAsset, DomainError> {
         let cell = |i: usize| row.get(i).unwrap_or("").trim();
         let tenant = self.tenant_for(caller, "tenant", cell(0))?;
-        let name = validate::text("name", cell(1), 200)?;
+        let name = tillit_api::text::line("name", cell(1), 200)?;
         let kind = validate::kind("kind", cell(2))?;
         let email = cell(3).to_lowercase();
         let owner = self.assets.identity.user_by_email(&email)?.ok_or_else(|| {

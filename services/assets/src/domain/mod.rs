@@ -24,9 +24,9 @@ pub enum DomainError {
     /// The state does not allow it.
     #[error("{0}")]
     Precondition(String),
-    /// The kernel failed.
+    /// The kernel failed (its bad-input errors become [`DomainError::Invalid`]).
     #[error(transparent)]
-    Kernel(#[from] KernelError),
+    Kernel(KernelError),
 }
 
 impl DomainError {
@@ -43,9 +43,23 @@ impl DomainError {
             reason: reason.into(),
         }
     }
+}
 
-    /// A text field `tillit_text::field` refused.
-    pub fn text(field: impl Into<String>, problem: &tillit_text::field::TextProblem) -> Self {
-        Self::refused(field, problem.into(), problem.to_string())
+impl From<KernelError> for DomainError {
+    /// Bad input the kernel or a shared validator found is the domain's own bad input, so
+    /// every refused field reads the same wherever it was checked.
+    fn from(error: KernelError) -> Self {
+        match error {
+            KernelError::InvalidArgument {
+                field,
+                reason,
+                description,
+            } => Self::Invalid {
+                field,
+                code: reason,
+                reason: description,
+            },
+            other => Self::Kernel(other),
+        }
     }
 }

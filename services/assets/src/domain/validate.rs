@@ -51,38 +51,6 @@ pub fn classification(
     })
 }
 
-/// A required single-line text of at most `max` characters (`tillit_text::field::line`).
-pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::line(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
-/// An optional single-line text of at most `max` characters.
-pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::optional_line(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
-/// A required multi-line text of at most `max` characters.
-pub fn lines(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::required_lines(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
-/// An optional multi-line text of at most `max` characters.
-pub fn optional_lines(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::lines(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
-/// A list of single-line items (`tillit_text::field::line_list`): blanks dropped, at most
-/// `max_items`, each at most `max` characters; an error names the item (`field[index]`).
-pub fn list(
-    field: &str,
-    raw: &[String],
-    max_items: usize,
-    max: usize,
-) -> Result<Vec<String>, DomainError> {
-    tillit_text::field::line_list(field, raw, max_items, max)
-        .map_err(|(field, p)| DomainError::text(field, &p))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

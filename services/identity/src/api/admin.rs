@@ -57,9 +57,9 @@ fn validate_contacts(contacts: &[Contact]) -> Result<Vec<Contact>, DomainError> 
         .iter()
         .map(|c| {
             Ok(Contact {
-                name: validate::text("incident_contacts.name", &c.name, 200)?,
+                name: tillit_api::text::line("incident_contacts.name", &c.name, 200)?,
                 email: validate::email("incident_contacts.email", &c.email)?,
-                phone: validate::text("incident_contacts.phone", &c.phone, 40)?,
+                phone: tillit_api::text::line("incident_contacts.phone", &c.phone, 40)?,
             })
         })
         .collect()
@@ -81,12 +81,16 @@ fn validate_contract(contract: Option<&ContractTerms>) -> Result<ContractTerms, 
         .iter()
         .map(|t| {
             Ok(TransferOutsideEu {
-                recipient: validate::text(
+                recipient: tillit_api::text::line(
                     "contract.transfers_outside_eu.recipient",
                     &t.recipient,
                     200,
                 )?,
-                country: validate::text("contract.transfers_outside_eu.country", &t.country, 60)?,
+                country: tillit_api::text::line(
+                    "contract.transfers_outside_eu.country",
+                    &t.country,
+                    60,
+                )?,
                 safeguard: t.safeguard.trim().to_owned(),
             })
         })
@@ -179,7 +183,7 @@ impl IdentityApi {
         let slug = tenant_id("tenant_id", &body.tenant_id)?;
         let created = TenantCreated {
             tenant_id: slug.as_str().to_owned(),
-            name: validate::text("name", &body.name, 200)?,
+            name: tillit_api::text::line("name", &body.name, 200)?,
             organisation_number: validate::organisation_number(
                 "organisation_number",
                 &body.organisation_number,
@@ -267,7 +271,7 @@ impl IdentityApi {
         // Every field is checked before anything is written.
         let tenant = tenant_id("tenant_id", &body.tenant_id)?;
         let email = validate::email("email", &body.email)?;
-        let display_name = validate::text("display_name", &body.display_name, 200)?;
+        let display_name = tillit_api::text::line("display_name", &body.display_name, 200)?;
         let roles = validate::roles("roles", &body.roles, &tenant)?;
         let password = validate::password("temporary_password", &body.temporary_password)?;
         self.require_tenant(&tenant).await?;

@@ -78,8 +78,8 @@ impl IdentityApi {
         caller.require(Permission::PublishPolicies)?;
         let body = request.get_ref();
         let policy_id = validate::slug("policy_id", &body.policy_id)?;
-        let title = validate::text("title", &body.title, 200)?;
-        let text = validate::lines("text", &body.text, MAX_POLICY_TEXT)?;
+        let title = tillit_api::text::line("title", &body.title, 200)?;
+        let text = tillit_api::text::lines("text", &body.text, MAX_POLICY_TEXT)?;
         let executed = self
             .identity
             .policies

@@ -13,7 +13,7 @@ impl From<DomainError> for Status {
                 field,
                 code,
                 reason,
-            } => KernelError::refused(field, code, reason).into(),
+            } => KernelError::refused(&field, code, reason).into(),
             DomainError::AlreadyExists(what) => {
                 Status::already_exists(format!("{what} already exists"))
             }

@@ -122,7 +122,7 @@ impl IdentityApi {
         caller.require(Permission::ManageServiceAccounts)?;
         let body = request.get_ref();
         let tenant = TenantId::parse(&body.tenant_id, "tenant_id")?;
-        let name = validate::text("name", &body.name, 200)?;
+        let name = tillit_api::text::line("name", &body.name, 200)?;
         let roles = validate::roles("roles", &body.roles, &tenant)?;
         self.require_tenant(&tenant).await?;
 

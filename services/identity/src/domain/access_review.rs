@@ -218,10 +218,7 @@ mod tests {
         ));
         assert!(matches!(
             AccessReview::decide(&state, decide("zzz", Decision::Confirm), now),
-            Err(DomainError::Invalid {
-                field: "item_id",
-                ..
-            })
+            Err(DomainError::Invalid { ref field, .. }) if field == "item_id"
         ));
         let last = AccessReview::decide(&state, decide("b", Decision::Confirm), now).unwrap();
         assert!(matches!(last.last(), Some(AccessReviewEvent::Completed(_))));

@@ -34,7 +34,7 @@ pub enum DomainError {
     #[error("{field}: {reason}")]
     Invalid {
         /// The request field.
-        field: &'static str,
+        field: String,
         /// Why, as the stable code of the field violation.
         code: Reason,
         /// What is wrong, in English.
@@ -49,28 +49,47 @@ pub enum DomainError {
     /// A credential or refresh token that does not prove who the caller is.
     #[error("{0}")]
     NotAuthenticated(String),
-    /// The kernel failed.
+    /// The kernel failed (its bad-input errors become [`DomainError::Invalid`]).
     #[error(transparent)]
-    Kernel(#[from] KernelError),
+    Kernel(KernelError),
 }
 
 impl DomainError {
     /// Bad input in `field`.
-    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::refused(field, Reason::Invalid, reason)
     }
 
     /// Bad input in `field`, for `code`.
-    pub fn refused(field: &'static str, code: Reason, reason: impl Into<String>) -> Self {
+    pub fn refused(field: impl Into<String>, code: Reason, reason: impl Into<String>) -> Self {
         Self::Invalid {
-            field,
+            field: field.into(),
             code,
             reason: reason.into(),
         }
     }
 
     /// A text field `tillit_text::field` refused.
-    pub fn text(field: &'static str, problem: &tillit_text::field::TextProblem) -> Self {
+    pub fn text(field: impl Into<String>, problem: &tillit_text::field::TextProblem) -> Self {
         Self::refused(field, problem.into(), problem.to_string())
+    }
+}
+
+impl From<KernelError> for DomainError {
+    /// Bad input the kernel or a shared validator found is the domain's own bad input, so
+    /// every refused field reads the same wherever it was checked.
+    fn from(error: KernelError) -> Self {
+        match error {
+            KernelError::InvalidArgument {
+                field,
+                reason,
+                description,
+            } => Self::Invalid {
+                field,
+                code: reason,
+                reason: description,
+            },
+            other => Self::Kernel(other),
+        }
     }
 }

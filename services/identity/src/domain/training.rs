@@ -81,17 +81,11 @@ mod tests {
         };
         assert!(matches!(
             Training::decide(&(), record(101, 200), now),
-            Err(DomainError::Invalid {
-                field: "completed_at",
-                ..
-            })
+            Err(DomainError::Invalid { ref field, .. }) if field == "completed_at"
         ));
         assert!(matches!(
             Training::decide(&(), record(50, 50), now),
-            Err(DomainError::Invalid {
-                field: "valid_until",
-                ..
-            })
+            Err(DomainError::Invalid { ref field, .. }) if field == "valid_until"
         ));
         assert_eq!(
             Training::decide(&(), record(50, 415), now).unwrap().len(),

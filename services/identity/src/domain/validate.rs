@@ -33,16 +33,6 @@ pub fn password(field: &'static str, raw: &str) -> Result<String, DomainError> {
     }
 }
 
-/// A required single-line text of at most `max` characters (`tillit_text::field::line`).
-pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::line(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
-/// A required multi-line text of at most `max` characters.
-pub fn lines(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::required_lines(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
 /// A slug id (policies, courses): lowercase letters, digits and '-', 1 to 63 characters,
 /// starting with a letter or digit.
 pub fn slug(field: &'static str, raw: &str) -> Result<String, DomainError> {

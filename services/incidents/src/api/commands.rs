@@ -21,7 +21,8 @@ use super::{IncidentsApi, errors, meta, status};
 use crate::domain::DomainError;
 use crate::domain::incident::{ClockContext, IncidentCommand, Notification};
 use crate::domain::triage::{affected, linked_facts};
-use crate::domain::validate::{self, line, optional_line, optional_text, past_or_now, text};
+use crate::domain::validate::{self, past_or_now};
+use tillit_api::text;
 
 /// Who may report what: incident handlers and every employee anything, a customer only a
 /// security incident (for its own tenant).
@@ -57,8 +58,8 @@ impl IncidentsApi {
         let reported = IncidentReported {
             incident_id: String::new(),
             kind: kind.word().to_owned(),
-            title: line("title", &body.title, 300)?,
-            description: text("description", &body.description, 20_000)?,
+            title: text::line("title", &body.title, 300)?,
+            description: text::lines("description", &body.description, 20_000)?,
             reporter: caller.subject.clone(),
             reporter_tenant_id: caller.tenant.as_str().to_owned(),
             detected_at: Some(to_timestamp(past_or_now(
@@ -192,8 +193,12 @@ impl IncidentsApi {
             IncidentTransition::Contain => IncidentCommand::Contain(note),
             IncidentTransition::Resolve => IncidentCommand::Resolve(note),
             IncidentTransition::Close => IncidentCommand::Close,
-            IncidentTransition::Reject => IncidentCommand::Reject(text("note", &note, 4000)?),
-            IncidentTransition::Reopen => IncidentCommand::Reopen(text("note", &note, 4000)?),
+            IncidentTransition::Reject => {
+                IncidentCommand::Reject(text::lines("note", &note, 4000)?)
+            }
+            IncidentTransition::Reopen => {
+                IncidentCommand::Reopen(text::lines("note", &note, 4000)?)
+            }
             IncidentTransition::Unspecified => unreachable!("required refuses it"),
         };
         let executed = self
@@ -220,8 +225,8 @@ impl IncidentsApi {
         caller.require(Permission::ManageIncidents)?;
         let body = request.get_ref();
         let command = IncidentCommand::Review {
-            root_cause: text("root_cause", &body.root_cause, 10_000)?,
-            lessons_learned: text("lessons_learned", &body.lessons_learned, 10_000)?,
+            root_cause: text::lines("root_cause", &body.root_cause, 10_000)?,
+            lessons_learned: text::lines("lessons_learned", &body.lessons_learned, 10_000)?,
         };
         let executed = self
             .handle(
@@ -245,7 +250,7 @@ impl IncidentsApi {
         let caller = caller(&request)?;
         caller.require(Permission::ManageIncidents)?;
         let body = request.get_ref();
-        let title = line("title", &body.title, 300)?;
+        let title = text::line("title", &body.title, 300)?;
         let owner = body.owner_user_id.trim();
         if !self
             .state
@@ -314,7 +319,7 @@ impl IncidentsApi {
         }
         let command = IncidentCommand::CompleteAction {
             action_id: body.action_id.clone(),
-            evidence: text("evidence", &body.evidence, 10_000)?,
+            evidence: text::lines("evidence", &body.evidence, 10_000)?,
         };
         let executed = self
             .handle(
@@ -340,7 +345,7 @@ impl IncidentsApi {
         let body = request.get_ref();
         let command = IncidentCommand::AcceptRisk(ActionRiskAccepted {
             action_id: body.action_id.clone(),
-            reason: text("reason", &body.reason, 4000)?,
+            reason: text::lines("reason", &body.reason, 4000)?,
             accepted_by: caller.subject.clone(),
         });
         let executed = self
@@ -371,15 +376,19 @@ impl IncidentsApi {
         let sent = NotificationRecorded {
             obligation_id: body.obligation_id.clone(),
             stage: stage.word().to_owned(),
-            channel: line("channel", &body.channel, 200)?,
+            channel: text::line("channel", &body.channel, 200)?,
             sent_at: Some(to_timestamp(validate::required_happened(
                 "sent_at",
                 body.sent_at.as_ref(),
                 now,
             )?)),
-            summary: optional_text("summary", &body.summary, 20_000)?,
+            summary: text::optional_lines("summary", &body.summary, 20_000)?,
             report_fields: body.report_fields.clone(),
-            external_reference: optional_line("external_reference", &body.external_reference, 200)?,
+            external_reference: text::optional_line(
+                "external_reference",
+                &body.external_reference,
+                200,
+            )?,
             meets: false,
             late: false,
             delay_reason: body.delay_reason.trim().to_owned(),
@@ -420,7 +429,7 @@ impl IncidentsApi {
         let body = request.get_ref();
         let command = IncidentCommand::Waive(ObligationWaived {
             obligation_id: body.obligation_id.clone(),
-            reason: text("reason", &body.reason, 4000)?,
+            reason: text::lines("reason", &body.reason, 4000)?,
             waived_by: caller.subject.clone(),
         });
         let executed = self

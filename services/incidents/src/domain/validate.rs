@@ -16,26 +16,6 @@ const MAX_AFFECTED_ASSETS: usize = 1000;
 /// Most data categories of one breach.
 const MAX_CATEGORIES: usize = 100;
 
-/// A required multi-line text of at most `max` characters (`tillit_text::field`).
-pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::required_lines(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
-/// An optional multi-line text of at most `max` characters.
-pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::lines(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
-/// A required single-line text (a title, a channel) of at most `max` characters.
-pub fn line(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::line(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
-/// An optional single-line text (a reference) of at most `max` characters.
-pub fn optional_line(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    tillit_text::field::optional_line(raw, max).map_err(|p| DomainError::text(field, &p))
-}
-
 /// A time something happened, through the kernel's one parser.
 pub fn happened(
     field: &str,
@@ -101,7 +81,7 @@ pub fn triage(
             SecurityProperty::VALUES.len(),
         ),
     ] {
-        tillit_text::field::at_most(count, max).map_err(|p| DomainError::text(field, &p))?;
+        tillit_api::text::at_most(field, count, max)?;
     }
     let severity: Severity = required("triage.severity", raw.severity)?;
     let mut properties = Vec::new();
@@ -138,19 +118,18 @@ pub fn triage(
     if raw.personal_data_breach && risk.is_none() {
         required::<DataSubjectRisk>("triage.risk_to_data_subjects", 0)?;
     }
-    let data_categories = tillit_text::field::line_list(
+    let data_categories = tillit_api::text::list(
         "triage.data_categories",
         &raw.data_categories,
         MAX_CATEGORIES,
         200,
-    )
-    .map_err(|(field, p)| DomainError::text(field, &p))?;
+    )?;
     Ok(TriageAssessment {
         severity: severity.into(),
         affected_properties: properties,
         risk_to_data_subjects: risk.map_or(0, Into::into),
         data_categories,
-        notes: optional_text("triage.notes", &raw.notes, 20_000)?,
+        notes: tillit_api::text::optional_lines("triage.notes", &raw.notes, 20_000)?,
         ..raw.clone()
     })
 }

@@ -49,15 +49,9 @@ impl ReportingApi {
         caller.require(Permission::ManageManagementReview)?;
         let body = request.get_ref();
         let year = report_year(&self.state, body.year)?;
-        let summary = tillit_text::field::required_lines(&body.summary, MAX_SUMMARY)
-            .map_err(|p| KernelError::text("summary", &p))?;
-        let decisions = tillit_text::field::line_list(
-            "decisions",
-            &body.decisions,
-            MAX_DECISIONS,
-            MAX_DECISION,
-        )
-        .map_err(|(field, p)| KernelError::text(&field, &p))?;
+        let summary = tillit_api::text::lines("summary", &body.summary, MAX_SUMMARY)?;
+        let decisions =
+            tillit_api::text::list("decisions", &body.decisions, MAX_DECISIONS, MAX_DECISION)?;
         let as_of = positions(&self.state.store, &body.as_of).await?;
         let report = report_as_of(&self.state.store, &self.state.rules, year, &as_of).await?;
         let sign_off = ManagementReviewSignedOff {

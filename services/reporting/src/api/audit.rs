@@ -34,8 +34,7 @@ pub(super) type ExportStream =
     Pin<Box<dyn Stream<Item = Result<ExportAuditResponse, Status>> + Send>>;
 
 fn text(field: &str, raw: &str) -> Result<Option<String>, KernelError> {
-    let value = tillit_text::field::optional_line(raw, MAX_TEXT)
-        .map_err(|p| KernelError::text(field, &p))?;
+    let value = tillit_api::text::optional_line(field, raw, MAX_TEXT)?;
     Ok((!value.is_empty()).then_some(value))
 }
 
