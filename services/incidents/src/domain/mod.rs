@@ -27,7 +27,8 @@ pub enum DomainError {
     /// current state, or what is missing.
     #[error("{0}")]
     Precondition(String),
-    /// The kernel failed (its bad-input errors become [`DomainError::Invalid`]).
+    /// The kernel failed (its bad-input errors become [`DomainError::Invalid`]:
+    /// `tillit_api::invalid_from_kernel`).
     #[error(transparent)]
     Kernel(KernelError),
 }
@@ -48,21 +49,4 @@ impl DomainError {
     }
 }
 
-impl From<KernelError> for DomainError {
-    /// Bad input the kernel or a shared validator found is the domain's own bad input, so
-    /// every refused field reads the same wherever it was checked.
-    fn from(error: KernelError) -> Self {
-        match error {
-            KernelError::InvalidArgument {
-                field,
-                reason,
-                description,
-            } => Self::Invalid {
-                field,
-                code: reason,
-                reason: description,
-            },
-            other => Self::Kernel(other),
-        }
-    }
-}
+tillit_api::invalid_from_kernel!(DomainError);
