@@ -145,16 +145,16 @@ mod tests {
     use super::*;
 
     fn incident(
-        kind: &str,
-        state: &str,
-        severity: Option<&str>,
+        kind: IncidentKind,
+        state: IncidentStatus,
+        severity: Option<Severity>,
         reported: OffsetDateTime,
     ) -> Incident {
         Incident {
-            kind: IncidentKind::read(kind),
-            status: IncidentStatus::read(state),
+            kind: kind.into(),
+            status: state.into(),
             triage: severity.map(|s| TriageAssessment {
-                severity: Severity::read(s),
+                severity: s.into(),
                 ..Default::default()
             }),
             reported_at: Some(to_timestamp(reported)),
@@ -171,12 +171,37 @@ mod tests {
         let now = datetime!(2026-11-27 12:00 UTC);
         let at = datetime!(2026-11-01 12:00 UTC);
         let register = [
-            incident("security_incident", "triaged", Some("critical"), at),
-            incident("deviation", "contained", Some("low"), at),
-            incident("deviation", "reported", None, at),
-            incident("deviation", "closed", Some("high"), at),
-            incident("security_incident", "rejected", Some("high"), at),
-            incident("improvement_proposal", "reported", None, at),
+            incident(
+                IncidentKind::SecurityIncident,
+                IncidentStatus::Triaged,
+                Some(Severity::Critical),
+                at,
+            ),
+            incident(
+                IncidentKind::Deviation,
+                IncidentStatus::Contained,
+                Some(Severity::Low),
+                at,
+            ),
+            incident(IncidentKind::Deviation, IncidentStatus::Reported, None, at),
+            incident(
+                IncidentKind::Deviation,
+                IncidentStatus::Closed,
+                Some(Severity::High),
+                at,
+            ),
+            incident(
+                IncidentKind::SecurityIncident,
+                IncidentStatus::Rejected,
+                Some(Severity::High),
+                at,
+            ),
+            incident(
+                IncidentKind::ImprovementProposal,
+                IncidentStatus::Reported,
+                None,
+                at,
+            ),
         ];
         let figures = incident_figures(&register, now);
         assert_eq!(
@@ -196,7 +221,12 @@ mod tests {
     fn overdue_means_pending_or_open_and_past_due() {
         let now = datetime!(2026-11-27 12:00 UTC);
         let due = |at: OffsetDateTime| Some(to_timestamp(at));
-        let mut open = incident("security_incident", "triaged", Some("high"), now);
+        let mut open = incident(
+            IncidentKind::SecurityIncident,
+            IncidentStatus::Triaged,
+            Some(Severity::High),
+            now,
+        );
         open.obligations = vec![
             Obligation {
                 status: ObligationStatus::Pending.into(),
@@ -244,10 +274,30 @@ mod tests {
         // 23:30 UTC on 31 Oct is 00:30 on 1 Nov in Stockholm (CET after the DST change).
         let now = datetime!(2026-11-27 12:00 UTC);
         let register = [
-            incident("deviation", "closed", None, datetime!(2026-10-31 23:30 UTC)),
-            incident("deviation", "closed", None, datetime!(2026-10-31 22:30 UTC)),
-            incident("deviation", "closed", None, datetime!(2025-12-01 00:00 UTC)),
-            incident("deviation", "closed", None, datetime!(2025-11-30 12:00 UTC)),
+            incident(
+                IncidentKind::Deviation,
+                IncidentStatus::Closed,
+                None,
+                datetime!(2026-10-31 23:30 UTC),
+            ),
+            incident(
+                IncidentKind::Deviation,
+                IncidentStatus::Closed,
+                None,
+                datetime!(2026-10-31 22:30 UTC),
+            ),
+            incident(
+                IncidentKind::Deviation,
+                IncidentStatus::Closed,
+                None,
+                datetime!(2025-12-01 00:00 UTC),
+            ),
+            incident(
+                IncidentKind::Deviation,
+                IncidentStatus::Closed,
+                None,
+                datetime!(2025-11-30 12:00 UTC),
+            ),
         ];
         let figures = incident_figures(&register, now);
         assert_eq!(figures.per_month.len(), 12);
