@@ -125,18 +125,6 @@ pub enum Risk {
     High,
 }
 
-impl Risk {
-    /// Parses "unlikely", "risk", "high"; anything else is unassessed.
-    pub fn parse(raw: &str) -> Self {
-        match raw {
-            "unlikely" => Self::Unlikely,
-            "risk" => Self::Risk,
-            "high" => Self::High,
-            _ => Self::Unassessed,
-        }
-    }
-}
-
 /// What one linked incident (same root cause) contributes to significance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LinkedFacts {

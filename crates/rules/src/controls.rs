@@ -90,27 +90,6 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// Parses low, medium, high, critical.
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "low" => Some(Self::Low),
-            "medium" => Some(Self::Medium),
-            "high" => Some(Self::High),
-            "critical" => Some(Self::Critical),
-            _ => None,
-        }
-    }
-
-    /// The name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
-    }
-
     fn raised(self) -> Self {
         match self {
             Self::Low => Self::Medium,
@@ -356,17 +335,6 @@ pub enum State {
     Missing,
     /// Done, but too long ago; due since `due_at`.
     Overdue,
-}
-
-impl State {
-    /// The name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Missing => "missing",
-            Self::Overdue => "overdue",
-        }
-    }
 }
 
 /// One control's status.

@@ -223,7 +223,10 @@ impl Decider for AssetDecider {
             return Err(DomainError::Precondition("the asset does not exist".into()));
         }
         if asset.retired.is_some() {
-            return Err(DomainError::Precondition("the asset is retired".into()));
+            return Err(DomainError::Precondition(format!(
+                "asset {} ({}) is retired",
+                asset.asset_id, asset.name
+            )));
         }
         match command {
             AssetCommand::Register { .. } => unreachable!("handled above"),

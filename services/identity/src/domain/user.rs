@@ -122,7 +122,10 @@ impl Decider for User {
             UserCommand::Grant(role) => {
                 check_roles(&BTreeSet::from([role]), state.tenant_is_internal())?;
                 if !state.active {
-                    Err(DomainError::Precondition("the user is deactivated".into()))
+                    Err(DomainError::Precondition(format!(
+                        "user {} is deactivated",
+                        state.created.as_ref().map_or("", |c| c.email.as_str())
+                    )))
                 } else if state.roles.contains(&role) {
                     Ok(Vec::new())
                 } else {

@@ -237,7 +237,8 @@ impl Decider for IncidentDecider {
                         Ok(vec![IncidentEvent::Closed(IncidentClosed { at })])
                     } else {
                         Err(DomainError::Precondition(format!(
-                            "cannot close yet: missing {}",
+                            "incident {} cannot close yet: missing {}",
+                            incident.incident_id,
                             missing.join(", ")
                         )))
                     }
