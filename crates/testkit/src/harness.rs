@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
-use tillit_proto::Vocabulary as _;
 
+use tillit_proto::Vocabulary as _;
 use tillit_proto::common::ConsistencyToken;
 use tillit_proto::identity::identity_service_client::IdentityServiceClient;
 use tillit_proto::identity::{

@@ -1,8 +1,8 @@
 //! Lockout, tenant isolation, permissions, and input validation.
 
 use std::time::Duration;
-use tillit_integration_tests::field_of;
 
+use tillit_integration_tests::field_of;
 use tillit_proto::identity::{
     Contact, CreateTenantRequest, CreateUserRequest, GetUserRequest, GrantRoleRequest,
     ListUsersRequest, UnlockUserRequest,

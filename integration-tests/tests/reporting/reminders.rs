@@ -4,18 +4,18 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tillit_proto::Vocabulary as _;
-use tillit_proto::reporting::{DeliveryStatus, ReminderKind, ReminderStage};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
 use tillit_integration_tests::receivers::{ReportingProcess, SmtpSink, WebhookReceiver};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
 use tillit_proto::reporting::{
     AcknowledgeReminderRequest, AuditFilter, ListMyTasksRequest, QueryAuditRequest, Reminder,
 };
+use tillit_proto::reporting::{DeliveryStatus, ReminderKind, ReminderStage};
 use tillit_testkit::eventually;
 use tonic::Code;
 use tonic::transport::Channel;

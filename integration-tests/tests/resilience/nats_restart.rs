@@ -7,10 +7,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tillit_proto::assets::AssetKind;
 
 use tillit_integration_tests::assets::{self, Service, start_assets, start_incidents};
 use tillit_integration_tests::identity::{Identity, Stack, bearer};
+use tillit_proto::assets::AssetKind;
 use tillit_proto::assets::assets_service_client::AssetsServiceClient;
 use tillit_proto::assets::{
     Classification, GetAssetRequest, ListAssetsRequest, RegisterAssetRequest,

@@ -3,10 +3,10 @@
 //! roles the log gives its subject, and no longer life than identity issues.
 
 use std::time::{Duration, Instant};
-use tillit_proto::Vocabulary as _;
 
 use tillit_integration_tests::identity::{Forger, bearer, claims_of, user_password};
 use tillit_integration_tests::platform::{Platform, stream_messages};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::assets::ListAssetsRequest;
 use tillit_proto::identity::{
     CreateTenantRequest, ListUsersRequest, LogoutRequest, RefreshRequest, WhoAmIRequest,

@@ -1,9 +1,9 @@
 //! login, logout, whoami, tenants, users.
 
 use std::io::BufRead as _;
-use tillit_proto::Vocabulary as _;
 
 use clap::Args;
+use tillit_proto::Vocabulary as _;
 use tillit_proto::common::PageRequest;
 use tillit_proto::identity::{
     IssueServiceTokenRequest, ListTenantsRequest, ListUsersRequest, LoginRequest, LogoutRequest,

@@ -1,9 +1,9 @@
 //! tasks, audit query | export, verify, report annual.
 
 use std::io::Write as _;
-use tillit_proto::Vocabulary as _;
 
 use clap::{Args, Subcommand, ValueEnum};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::common::PageRequest;
 use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
 use tillit_proto::reporting::{

@@ -4,15 +4,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tillit_proto::Vocabulary as _;
-use tillit_proto::identity::{AccessDecision, AccessReviewStatus};
 
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use tillit_kernel::clock::unix_nanos;
 use tillit_kernel::projection::open_read;
 use tillit_kernel::{EventPayload, KernelError, Projection};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::common::Position;
+use tillit_proto::identity::{AccessDecision, AccessReviewStatus};
 use tillit_proto::identity::{
     AccessReview as CampaignRow, AccessReviewItemState, GetAccessReviewResponse,
     Policy as PolicyRow,

@@ -3,14 +3,14 @@
 //! for ordered, tenant-scoped listing, service accounts by (tenant, id).
 
 use std::sync::Arc;
-use tillit_proto::Vocabulary as _;
-use tillit_proto::identity::{PrincipalStatus, Role};
 
 use prost::Message as _;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use tillit_kernel::projection::open_read;
 use tillit_kernel::{EventPayload, KernelError, Projection};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::common::Position;
+use tillit_proto::identity::{PrincipalStatus, Role};
 use tillit_proto::identity::{
     ServiceAccount as ServiceAccountRow, Tenant as TenantRow, User as UserRow,
 };

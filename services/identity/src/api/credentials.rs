@@ -3,9 +3,9 @@
 //! secret does), and setting a password (ChangePassword, and for the admin ResetPassword).
 
 use std::net::{IpAddr, Ipv6Addr};
-use tillit_kernel::Reason;
 
 use tillit_api::Refusal;
+use tillit_kernel::Reason;
 use tillit_kernel::{AggregateId, CommandMeta, CommandRequest, Target, TenantId};
 use tillit_proto::common::{Actor, ConsistencyToken};
 use tillit_proto::identity::{ChangePasswordRequest, ChangePasswordResponse};

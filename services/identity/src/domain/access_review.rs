@@ -5,12 +5,12 @@
 //! before the decision is recorded, so a recorded "revoked" is always true.
 
 use std::collections::BTreeMap;
-use tillit_kernel::Reason;
-use tillit_proto::Vocabulary as _;
-use tillit_proto::identity::AccessDecision;
 
+use tillit_kernel::Reason;
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateType, Decider};
+use tillit_proto::Vocabulary as _;
+use tillit_proto::identity::AccessDecision;
 use tillit_proto::identity::{
     AccessReviewCompleted, AccessReviewItem, AccessReviewItemDecided, AccessReviewStarted,
 };

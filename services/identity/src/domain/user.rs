@@ -3,9 +3,9 @@
 //! change or reset) makes every service refuse the user's older tokens.
 
 use std::collections::BTreeSet;
-use tillit_kernel::Reason;
 
 use tillit_auth::Role;
+use tillit_kernel::Reason;
 use tillit_kernel::{AggregateType, Decider};
 use tillit_proto::identity::{
     RoleGranted, RoleRevoked, SessionEnded, SessionVersionRaised, UserCreated, UserDeactivated,

@@ -3,12 +3,13 @@
 //! then that the incident is one it sees, and runs the command.
 
 use std::collections::BTreeMap;
-use tillit_kernel::Reason;
 
 use tillit_api::Refusal;
+use tillit_api::text;
 use tillit_api::vocabulary::required;
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
+use tillit_kernel::Reason;
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{CommandRequest, Target};
 use tillit_proto::Vocabulary as _;
@@ -22,7 +23,6 @@ use crate::domain::DomainError;
 use crate::domain::incident::{ClockContext, IncidentCommand, Notification};
 use crate::domain::triage::{affected, linked_facts};
 use crate::domain::validate::{self, past_or_now};
-use tillit_api::text;
 
 /// Who may report what: incident handlers and every employee anything, a customer only a
 /// security incident (for its own tenant).

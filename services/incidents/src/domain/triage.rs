@@ -3,9 +3,9 @@
 //! the legal clocks read from a triage.
 
 use std::collections::BTreeMap;
-use tillit_kernel::Reason;
 
 use tillit_incidents_views::register::AssetFact;
+use tillit_kernel::Reason;
 use tillit_kernel::clock::from_timestamp;
 use tillit_kernel::{KernelError, TenantId};
 use tillit_proto::common::Severity;

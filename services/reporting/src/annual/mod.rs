@@ -17,7 +17,6 @@ pub mod review;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tillit_kernel::Reason;
 
 use bytes::Bytes;
 use prost::Message as _;
@@ -26,6 +25,7 @@ use tillit_identity_views::{
     Compliance, ComplianceReader, Directory, DirectoryReader, UserFilter, policy_coverage,
 };
 use tillit_incidents_views::register::{IncidentRegister, Reader as IncidentReader};
+use tillit_kernel::Reason;
 use tillit_kernel::clock::from_timestamp;
 use tillit_kernel::verify::read_stream;
 use tillit_kernel::{EventStore, KernelError, Projection};

@@ -1,7 +1,6 @@
 //! Querying, exporting and verifying the audit trail (`ReadAuditTrail` only).
 
 use std::pin::Pin;
-use tillit_kernel::Reason;
 
 use futures::Stream;
 use tillit_api::page::Page;
@@ -9,6 +8,7 @@ use tillit_auth::Permission;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
 use tillit_kernel::KernelError;
+use tillit_kernel::Reason;
 use tillit_kernel::TenantId;
 use tillit_kernel::clock::from_timestamp;
 use tillit_kernel::verify::{ChainVerdict, verify_chain};

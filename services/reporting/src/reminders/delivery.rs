@@ -9,8 +9,6 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use tillit_proto::Vocabulary as _;
-use tillit_proto::reporting::{DeliveryChannel, ReminderKind};
 
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, pull};
@@ -20,8 +18,10 @@ use prost::Message as _;
 use sha2::Sha256;
 use tillit_kernel::clock::from_timestamp;
 use tillit_kernel::{CommandMeta, CommandRequest, EventPayload, ExecuteError, KernelError, Target};
+use tillit_proto::Vocabulary as _;
 use tillit_proto::kernel::Commit;
 use tillit_proto::reporting::ReminderIssued;
+use tillit_proto::reporting::{DeliveryChannel, ReminderKind};
 use tokio::sync::Semaphore;
 
 use super::decider::{ReminderCommand, ReminderError, ReminderEvent, reminder_tenant};

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use tillit_proto::Vocabulary as _;
 
 use tillit_identity_views::{UserFilter, policy_coverage};
 use tillit_kernel::{CommandMeta, CommandRequest, KernelError, Target};
+use tillit_proto::Vocabulary as _;
 use time::OffsetDateTime;
 
 use super::decider::{ReminderCommand, reminder_tenant};

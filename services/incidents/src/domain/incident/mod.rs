@@ -25,8 +25,8 @@ mod fold;
 mod obligations;
 
 use std::collections::BTreeMap;
-use tillit_kernel::Reason;
 
+use tillit_kernel::Reason;
 use tillit_kernel::clock::to_timestamp;
 use tillit_kernel::{AggregateType, Decider};
 use tillit_proto::Vocabulary as _;
