@@ -313,7 +313,7 @@ impl DirectoryReader {
 }
 
 /// Roles as the API carries them, from the words events store (sorted, each once).
-fn words_to_roles(words: &[String]) -> Vec<i32> {
+pub fn words_to_roles(words: &[String]) -> Vec<i32> {
     let mut roles: Vec<i32> = words.iter().map(|w| Role::read(w)).collect();
     roles.sort_unstable();
     roles.dedup();

@@ -4,7 +4,7 @@ use tillit_api::Refusal;
 use tillit_api::page::Page;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
-use tillit_auth::{Caller, Permission, Role};
+use tillit_auth::{Caller, Permission};
 use tillit_kernel::Reason;
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
 use tillit_proto::common::PageResponse;
@@ -333,11 +333,7 @@ impl IdentityApi {
                 tenant_id: e.tenant_id.clone(),
                 email: e.email.clone(),
                 display_name: e.display_name.clone(),
-                roles: e
-                    .roles
-                    .iter()
-                    .filter_map(|r| Role::parse(r).map(|r| r.wire().into()))
-                    .collect(),
+                roles: tillit_identity_views::directory::words_to_roles(&e.roles),
                 status: PrincipalStatus::Active.into(),
             }),
             _ => None,
