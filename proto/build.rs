@@ -14,12 +14,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", file.display());
     }
 
-    let descriptors = protox::compile(&files, [&root])?;
+    let mut compiler = protox::Compiler::new([&root])?;
+    compiler.include_imports(true).open_files(&files)?;
+    // Encoded by the compiler itself, so the custom field options (`tillit.common.v1.data`,
+    // which prost-types would drop as unknown fields) stay in the set the kernel reads.
+    let encoded = compiler.encode_file_descriptor_set();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out_dir.join("tillit_descriptor.bin"),
-        prost::Message::encode_to_vec(&descriptors),
-    )?;
+    std::fs::write(out_dir.join("tillit_descriptor.bin"), &encoded)?;
+    let descriptors: prost_types::FileDescriptorSet = prost::Message::decode(encoded.as_slice())?;
     // Type names (`prost::Name`) give every event payload its fully qualified name.
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();

@@ -30,6 +30,9 @@ pub enum KernelError {
     /// may retry with the same idempotency key.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A data subject whose keys were destroyed: nothing personal about it can be recorded.
+    #[error("{0}")]
+    Erased(String),
     /// A stored commit or projection row cannot be read: a bug or tampering, never bad input.
     #[error("corrupt data: {0}")]
     Corrupt(String),
@@ -164,6 +167,7 @@ impl KernelError {
             Self::NotFound(_) => Code::NotFound,
             Self::Aborted { .. } => Code::Aborted,
             Self::Unavailable(_) => Code::Unavailable,
+            Self::Erased(_) => Code::FailedPrecondition,
             Self::Corrupt(_) | Self::Internal(_) => Code::Internal,
         }
     }

@@ -26,6 +26,7 @@ pub mod decider;
 pub mod envelope;
 pub mod error;
 pub mod ids;
+pub mod personal;
 pub mod projection;
 pub mod reservation;
 pub mod store;
