@@ -90,6 +90,7 @@ impl Platform {
                             name: "Ops".into(),
                             email: format!("ops@{slug}.example"),
                             phone: "+46 8 1".into(),
+                            contact_id: String::new(),
                         }],
                         contract: Some(ContractTerms {
                             processing_categories: vec!["hosting".into(), "backup".into()],

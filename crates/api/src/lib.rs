@@ -4,6 +4,7 @@
 //! - [`lookup`]: waiting for a request's consistency token, and "look up, catch up once,
 //!   else NOT_FOUND" for a resource that may have been written a moment ago.
 //! - [`text`]: text fields, by `tillit_text`'s rules, refused naming the field.
+//! - [`reveal`]: a query's answer with the sealed personal values opened at the edge.
 //! - [`vocabulary`]: enum fields of a request, required or optional, refused naming the
 //!   field.
 //! - [`invalid_from_kernel!`]: a service's domain error takes the kernel's bad input as its own.
@@ -14,6 +15,7 @@
 pub mod lookup;
 pub mod page;
 mod refusal;
+pub mod reveal;
 pub mod text;
 pub mod vocabulary;
 

@@ -86,7 +86,7 @@ impl Projection for IdentityView {
     }
 
     fn schema_version(&self) -> u32 {
-        4
+        5
     }
 
     fn streams(&self) -> Vec<String> {
@@ -144,7 +144,10 @@ impl Projection for IdentityView {
                     )?;
                 }
                 ViewEvent::UserCreated(e) => {
-                    emails.insert(e.email.as_str(), e.user_id.as_str())?;
+                    // Keyed by the address's lookup HMAC; the address itself is sealed.
+                    if !e.email_lookup.is_empty() {
+                        emails.insert(e.email_lookup.as_str(), e.user_id.as_str())?;
+                    }
                     principals.insert(e.user_id.as_str(), (e.tenant_id.as_str(), true, 1))?;
                     roles.insert(e.user_id.as_str(), e.roles.join(",").as_str())?;
                 }
@@ -371,8 +374,9 @@ impl ViewReader {
         Ok(table.get(MAX_TOKEN_SECONDS)?.map(|row| row.value()))
     }
 
-    /// The user with this (lower-case) e-mail address.
-    pub fn user_by_email(&self, email: &str) -> Result<Option<String>, KernelError> {
+    /// The user whose normalised e-mail address has this lookup HMAC
+    /// (`EventStore::lookup`).
+    pub fn user_by_email_lookup(&self, email: &str) -> Result<Option<String>, KernelError> {
         let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, EMAILS)? else {
             return Ok(None);

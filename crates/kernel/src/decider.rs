@@ -211,7 +211,7 @@ impl<D: Decider> Runner<D> {
                     state,
                 });
             }
-            let commit = Commit {
+            let mut commit = Commit {
                 commit_id: uuid::Uuid::now_v7().to_string(),
                 idempotency_key: key.unwrap_or_default().to_owned(),
                 tenant: request.tenant.as_str().to_owned(),
@@ -226,6 +226,7 @@ impl<D: Decider> Runner<D> {
                 prev_hash: history.last_hash(),
                 events: events.iter().map(EventPayload::to_event).collect(),
             };
+            self.store.seal(&history.stream, &mut commit).await?;
             let payload = commit.encode_to_vec().into();
             match self
                 .store

@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::envelope::{History, StoredCommit, payload_hash};
 use crate::error::{AppendError, KernelError};
 use crate::ids::{AggregateAddress, BoundedContext};
+use crate::personal::{KeyStore, PersonalDataSecret, Vault};
 
 /// Settings of the event store; every one has a sensible default.
 #[derive(Clone, Debug)]
@@ -67,6 +68,8 @@ pub struct EventStore {
     /// Counts the client's (re)connections, so consumers that died with a server can be
     /// made again at once.
     connections: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Seals and opens personal data; `None` in a store that may hold none.
+    vault: Option<Vault>,
 }
 
 impl EventStore {
@@ -112,6 +115,49 @@ impl EventStore {
             config,
             clock,
             connections: Arc::new(tokio::sync::watch::Sender::new(0)),
+            vault: None,
+        }
+    }
+
+    /// The same store, sealing personal data with keys wrapped under `secret`'s key.
+    pub fn with_personal_data(mut self, secret: PersonalDataSecret) -> Self {
+        let keys = KeyStore::new(
+            self.js.clone(),
+            secret,
+            self.config.replicas,
+            self.config.request_timeout,
+        );
+        self.vault = Some(Vault::new(keys));
+        self
+    }
+
+    /// Creates the key store's stream and starts following key destructions.
+    pub async fn provision_keys(&self) -> Result<(), KernelError> {
+        self.vault()?.keys().provision(self.connections()).await
+    }
+
+    /// The vault that seals and opens personal data.
+    pub fn vault(&self) -> Result<&Vault, KernelError> {
+        self.vault.as_ref().ok_or_else(|| {
+            KernelError::Internal("no personal-data key is configured for this store".into())
+        })
+    }
+
+    /// HMAC of a normalised personal value under the platform's lookup pepper: the key of
+    /// indexes and reservations that would otherwise hold the value.
+    pub fn lookup(&self, value: &str) -> Result<String, KernelError> {
+        Ok(self.vault()?.keys().secret().lookup(value))
+    }
+
+    /// Seals the personal values of a commit about to be appended to `stream`.
+    pub async fn seal(&self, stream: &str, commit: &mut Commit) -> Result<(), KernelError> {
+        match &self.vault {
+            Some(vault) => vault.seal_commit(stream, commit).await,
+            None if crate::personal::unsealed_fields(commit)?.is_empty() => Ok(()),
+            None => Err(KernelError::Internal(format!(
+                "{} carries personal data and no personal-data key is configured",
+                commit.command
+            ))),
         }
     }
 
@@ -247,7 +293,15 @@ impl EventStore {
                 commit,
             });
         }
-        History::new(address.clone(), stream_name, commits)
+        let mut history = History::new(address.clone(), stream_name, commits)?;
+        if let Some(vault) = &self.vault {
+            for stored in &mut history.commits {
+                vault
+                    .open_commit(&history.stream, &mut stored.commit)
+                    .await?;
+            }
+        }
+        Ok(history)
     }
 
     /// Whether any commit exists on an aggregate subject `tillit.<ctx>.…` (in `<CTX>`'s stream).

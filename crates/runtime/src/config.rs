@@ -151,6 +151,21 @@ pub struct PlatformConfig {
     /// that it holds its stream's end before the service is not ready and, for the
     /// identity view, refuses every token as UNAVAILABLE (fail closed).
     pub max_staleness: Duration,
+    /// Where the personal-data secret comes from: `TILLIT_PERSONAL_DATA_KEY_FILE` (a file
+    /// of 64 hex digits, e.g. a mounted Secret) or `TILLIT_PERSONAL_DATA_KEY` (the digits);
+    /// neither: `<data dir>/personal-data.key`, generated on first start (development).
+    pub personal_data_key: PersonalDataKey,
+}
+
+/// The source of the personal-data secret every service of a platform must share.
+#[derive(Clone, Debug)]
+pub enum PersonalDataKey {
+    /// The 64 hex digits themselves.
+    Value(String),
+    /// A file that holds them.
+    File(PathBuf),
+    /// `<data dir>/personal-data.key`, generated when missing.
+    Generated,
 }
 
 impl PlatformConfig {
@@ -188,8 +203,91 @@ impl PlatformConfig {
             consistency_timeout: env
                 .millis("TILLIT_CONSISTENCY_TIMEOUT_MS", Duration::from_secs(5))?,
             max_staleness,
+            personal_data_key: match (
+                env.path("TILLIT_PERSONAL_DATA_KEY_FILE"),
+                env.get("TILLIT_PERSONAL_DATA_KEY"),
+            ) {
+                (Some(file), _) => PersonalDataKey::File(file),
+                (None, Some(value)) => {
+                    tillit_kernel::personal::PersonalDataSecret::parse(value).map_err(
+                        |problem| ConfigError {
+                            variable: "TILLIT_PERSONAL_DATA_KEY".into(),
+                            problem,
+                        },
+                    )?;
+                    PersonalDataKey::Value(value.to_owned())
+                }
+                (None, None) => PersonalDataKey::Generated,
+            },
         })
     }
+
+    /// The personal-data secret: read from its file or setting, or the development key
+    /// under the data directory, generated once (atomically, so services starting together
+    /// agree on one).
+    pub fn personal_data_secret(
+        &self,
+    ) -> Result<tillit_kernel::personal::PersonalDataSecret, ConfigError> {
+        use tillit_kernel::personal::PersonalDataSecret;
+        let (variable, text) = match &self.personal_data_key {
+            PersonalDataKey::Value(value) => ("TILLIT_PERSONAL_DATA_KEY", value.clone()),
+            PersonalDataKey::File(path) => (
+                "TILLIT_PERSONAL_DATA_KEY_FILE",
+                std::fs::read_to_string(path).map_err(|e| ConfigError {
+                    variable: "TILLIT_PERSONAL_DATA_KEY_FILE".into(),
+                    problem: format!("reading {}: {e}", path.display()),
+                })?,
+            ),
+            PersonalDataKey::Generated => (
+                "TILLIT_PERSONAL_DATA_KEY_FILE",
+                generated_key(&self.data_dir.join("personal-data.key")).map_err(|e| {
+                    ConfigError {
+                        variable: "TILLIT_PERSONAL_DATA_KEY_FILE".into(),
+                        problem: format!(
+                            "generating a development key under {}: {e}",
+                            self.data_dir.display()
+                        ),
+                    }
+                })?,
+            ),
+        };
+        PersonalDataSecret::parse(&text).map_err(|problem| ConfigError {
+            variable: variable.into(),
+            problem,
+        })
+    }
+}
+
+/// The key at `path`, written first when missing: to a temporary file that is then linked
+/// into place, which fails when another process got there first (whose key is then read).
+fn generated_key(path: &std::path::Path) -> std::io::Result<String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return Ok(text);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(
+        &temporary,
+        tillit_kernel::personal::PersonalDataSecret::generate_text(),
+    )?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let linked = std::fs::hard_link(&temporary, path);
+    std::fs::remove_file(&temporary)?;
+    match linked {
+        Ok(()) => tracing::warn!(
+            path = %path.display(),
+            "generated a development personal-data key; production sets TILLIT_PERSONAL_DATA_KEY_FILE"
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::read_to_string(path)
 }
 
 #[cfg(test)]

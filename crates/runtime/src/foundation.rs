@@ -45,10 +45,16 @@ impl Foundation {
         file: &str,
         projections: Vec<Arc<dyn Projection>>,
     ) -> Result<Self, StartError> {
-        let store = EventStore::connect(&platform.nats_url, platform.store.clone(), clock).await?;
+        let secret = platform
+            .personal_data_secret()
+            .map_err(|e| StartError::Settings(e.to_string()))?;
+        let store = EventStore::connect(&platform.nats_url, platform.store.clone(), clock)
+            .await?
+            .with_personal_data(secret);
         for context in contexts {
             store.provision(*context).await?;
         }
+        store.provision_keys().await?;
         std::fs::create_dir_all(&platform.data_dir).map_err(|source| StartError::DataDir {
             path: platform.data_dir.clone(),
             source,

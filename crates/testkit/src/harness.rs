@@ -207,6 +207,10 @@ impl Identity {
     }
 }
 
+/// The personal-data secret of every test platform (64 hex digits).
+pub const PERSONAL_DATA_KEY: &str =
+    "7e57a11ce5ec7e7000000000000000000000000000000000000000000000beef";
+
 /// The settings every service gets in a test: the NATS, its data directory, the issuer,
 /// the company, plus `extra` (which win, being later).
 pub fn service_env(
@@ -248,6 +252,11 @@ fn with_base<'a>(
         ("TILLIT_NATS_URL".to_owned(), nats_url.to_owned()),
         ("TILLIT_DATA_DIR".to_owned(), data_dir.display().to_string()),
         ("TILLIT_ISSUER".to_owned(), ISSUER.to_owned()),
+        // One personal-data secret for every service of a test platform, as in production.
+        (
+            "TILLIT_PERSONAL_DATA_KEY".to_owned(),
+            PERSONAL_DATA_KEY.to_owned(),
+        ),
     ];
     pairs.extend(rest.map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     pairs

@@ -20,6 +20,7 @@ fn tenant_request(slug: &str) -> CreateTenantRequest {
             name: "Ops".into(),
             email: format!("ops@{slug}.example"),
             phone: "+46 8 123 456".into(),
+            contact_id: String::new(),
         }],
         contract: None,
         consistency: None,

@@ -40,7 +40,10 @@ pub async fn run(identity: &Identity) -> Result<Bootstrapped, String> {
     let internal = TenantId::internal();
     let meta = CommandMeta::system("bootstrap");
     let email = identity.config.bootstrap_admin_email.clone();
-    let id = AggregateId::derived(&internal, "bootstrap-admin", &email);
+    // Derived from the address's lookup HMAC: an id nobody can compute from a guess.
+    let email_lookup = identity.store.lookup(&email).map_err(failed)?;
+    let id = AggregateId::derived(&internal, "bootstrap-admin", &email_lookup);
+    let reservation = email_key(&identity.store, &email).map_err(failed)?;
     let owner = identity.users.address(&internal, id.clone());
     let internal_id = AggregateId::parse(TenantId::INTERNAL, "tenant").map_err(failed)?;
 
@@ -52,7 +55,7 @@ pub async fn run(identity: &Identity) -> Result<Bootstrapped, String> {
     if tenant.created.is_some() {
         let holder = identity
             .reservations
-            .holder(&internal, &email_key(&email))
+            .holder(&internal, &reservation)
             .await
             .map_err(failed)?;
         if holder != Some(owner.subject()) {
@@ -62,7 +65,7 @@ pub async fn run(identity: &Identity) -> Result<Bootstrapped, String> {
 
     identity
         .reservations
-        .reserve(&internal, &email_key(&email), &owner, meta.clone())
+        .reserve(&internal, &reservation, &owner, meta.clone())
         .await
         .map_err(failed)?;
     let tenant = identity
@@ -99,6 +102,7 @@ pub async fn run(identity: &Identity) -> Result<Bootstrapped, String> {
                     email: email.clone(),
                     display_name: "Administrator".into(),
                     roles: Vec::new(),
+                    email_lookup,
                 },
                 roles: [tillit_auth::Role::Admin].into(),
             },

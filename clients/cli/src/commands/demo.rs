@@ -152,6 +152,7 @@ pub async fn run(ctx: &Context, Demo::Seed: Demo) -> Result<(), Failure> {
                         name: "Operations".into(),
                         email: format!("ops@{slug}.example"),
                         phone: "+46 8 123 456".into(),
+                        contact_id: String::new(),
                     }],
                     contract: Some(ContractTerms {
                         processing_categories: vec!["hosting".into(), "backup".into()],

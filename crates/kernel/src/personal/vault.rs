@@ -20,13 +20,31 @@ pub struct Vault {
     keys: KeyStore,
 }
 
-/// The identity of the commit a value belongs to: what its site is computed from.
-#[derive(Clone, Copy, Debug)]
-pub struct CommitSite<'a> {
+/// The identity of the commit a value belongs to, what its site is computed from: the
+/// stream and the aggregate's subject (`tillit.<ctx>.<tenant>.<type>.<id>`, from the
+/// envelope).
+#[derive(Clone, Debug)]
+pub struct CommitSite {
     /// The stream.
-    pub stream: &'a str,
+    pub stream: String,
     /// The aggregate's subject.
-    pub subject: &'a str,
+    pub subject: String,
+}
+
+impl CommitSite {
+    /// The site of `commit` in `stream`.
+    pub fn of(stream: &str, commit: &Commit) -> Self {
+        Self {
+            stream: stream.to_owned(),
+            subject: format!(
+                "tillit.{}.{}.{}.{}",
+                stream.to_ascii_lowercase(),
+                commit.tenant,
+                commit.aggregate_type,
+                commit.aggregate_id
+            ),
+        }
+    }
 }
 
 impl Vault {
@@ -42,15 +60,12 @@ impl Vault {
 
     /// Seals every personal value of `commit`'s events in place. A value that arrives
     /// sealed (copied from a projection) is opened and sealed again for its new place.
-    pub async fn seal_commit(
-        &self,
-        at: CommitSite<'_>,
-        commit: &mut Commit,
-    ) -> Result<(), KernelError> {
+    pub async fn seal_commit(&self, stream: &str, commit: &mut Commit) -> Result<(), KernelError> {
         let mut decoded = decode_personal(&commit.events)?;
         if decoded.is_empty() {
             return Ok(());
         }
+        let at = CommitSite::of(stream, commit);
         let mut sealing = BTreeSet::new();
         let mut opening = BTreeSet::new();
         for (_, message) in &mut decoded {
@@ -88,8 +103,12 @@ impl Vault {
                     None => std::mem::take(value),
                 };
                 let id = key_id(subject, commit);
-                let site =
-                    token::site(at.stream, at.subject, &place(&event_type, *index, path), id);
+                let site = token::site(
+                    &at.stream,
+                    &at.subject,
+                    &place(&event_type, *index, path),
+                    id,
+                );
                 *value = token::seal(&seal_keys[id], id, site, &plain);
             });
             if let Some(error) = failure {
@@ -102,11 +121,7 @@ impl Vault {
 
     /// Opens every sealed value of `commit`'s events in place, for a decider: a value of an
     /// erased subject reads as [`ERASED`]; one that was altered or moved is corrupt.
-    pub async fn open_commit(
-        &self,
-        at: CommitSite<'_>,
-        commit: &mut Commit,
-    ) -> Result<(), KernelError> {
+    pub async fn open_commit(&self, stream: &str, commit: &mut Commit) -> Result<(), KernelError> {
         let mut decoded = decode_personal(&commit.events)?;
         let mut opening = BTreeSet::new();
         for (_, message) in &mut decoded {
@@ -119,7 +134,7 @@ impl Vault {
         if opening.is_empty() {
             return Ok(());
         }
-        check_sites(at, commit, &mut decoded)?;
+        check_sites(stream, commit, &mut decoded)?;
         let keys = self.opening_keys(opening).await?;
         for (index, message) in &mut decoded {
             let mut failure = None;
@@ -207,9 +222,9 @@ impl Vault {
 
 /// Checks, without keys, that every sealed value of `commit` sits where it was sealed for:
 /// what a projection runs before it stores a commit's sealed values.
-pub fn check_commit(at: CommitSite<'_>, commit: &Commit) -> Result<(), KernelError> {
+pub fn check_commit(stream: &str, commit: &Commit) -> Result<(), KernelError> {
     let mut decoded = decode_personal(&commit.events)?;
-    check_sites(at, commit, &mut decoded)
+    check_sites(stream, commit, &mut decoded)
 }
 
 /// The personal values of `commit` stored in clear, as `<event type>#<index>.<path>`:
@@ -228,10 +243,11 @@ pub fn unsealed_fields(commit: &Commit) -> Result<Vec<String>, KernelError> {
 }
 
 fn check_sites(
-    at: CommitSite<'_>,
+    stream: &str,
     commit: &Commit,
     decoded: &mut [(usize, DynamicMessage)],
 ) -> Result<(), KernelError> {
+    let at = CommitSite::of(stream, commit);
     for (index, message) in decoded {
         let event_type = &commit.events[*index].r#type;
         let mut moved = None;
@@ -243,8 +259,8 @@ fn check_sites(
                 return;
             };
             let expected = token::site(
-                at.stream,
-                at.subject,
+                &at.stream,
+                &at.subject,
                 &place(event_type, *index, path),
                 sealed.key_id,
             );

@@ -239,6 +239,8 @@ impl Follower {
             for (index, (sequence, payload)) in batch.iter().enumerate() {
                 let commit = Commit::decode(payload.as_ref())
                     .map_err(|e| KernelError::Corrupt(format!("{stream} at {sequence}: {e}")))?;
+                // Sealed values are stored as they are; each must sit where it was sealed.
+                crate::personal::check_commit(&stream, &commit)?;
                 let position = Position {
                     stream: stream.clone(),
                     sequence: *sequence,

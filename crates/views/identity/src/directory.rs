@@ -42,7 +42,7 @@ impl Projection for Directory {
     /// 4: tenant, user and service-account rows carry roles and statuses as the API's
     /// enums.
     fn schema_version(&self) -> u32 {
-        4
+        5
     }
 
     fn streams(&self) -> Vec<String> {
@@ -120,7 +120,8 @@ impl Projection for Directory {
                     .map_err(corrupt)?;
                 let row = match (UserEvent::from_event(event)?, current) {
                     (UserEvent::Created(e), _) => {
-                        by_tenant.insert((e.tenant_id.as_str(), e.email.as_str()), id)?;
+                        // By user id (UUIDv7: in order of creation), never by a personal value.
+                        by_tenant.insert((e.tenant_id.as_str(), e.user_id.as_str()), id)?;
                         UserRow {
                             user_id: e.user_id,
                             tenant_id: e.tenant_id,
@@ -233,8 +234,8 @@ impl DirectoryReader {
         let mut rows = Vec::new();
         for entry in index.range(start..)? {
             let (key, id) = entry?;
-            let (tenant, email) = key.value();
-            if Some((tenant, email)) == after {
+            let (tenant, user_id) = key.value();
+            if Some((tenant, user_id)) == after {
                 continue;
             }
             if filter.tenant.as_deref().is_some_and(|t| t != tenant) {

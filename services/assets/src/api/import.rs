@@ -45,13 +45,18 @@ impl AssetsApi {
         let name = tillit_api::text::line("name", cell(1), 200)?;
         let kind = validate::kind("kind", cell(2))?;
         let email = cell(3).to_lowercase();
-        let owner = self.assets.identity.user_by_email(&email)?.ok_or_else(|| {
-            DomainError::refused(
-                "owner_email",
-                Reason::UnknownReference,
-                "no user with this e-mail address",
-            )
-        })?;
+        let lookup = self.assets.store.lookup(&email)?;
+        let owner = self
+            .assets
+            .identity
+            .user_by_email_lookup(&lookup)?
+            .ok_or_else(|| {
+                DomainError::refused(
+                    "owner_email",
+                    Reason::UnknownReference,
+                    "no user with this e-mail address",
+                )
+            })?;
         let owner = self.owner("owner_email", &owner)?;
         if !caller.may(Permission::ManageAssets) && owner != caller.subject {
             return Err(DomainError::invalid(

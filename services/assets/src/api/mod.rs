@@ -133,7 +133,7 @@ macro_rules! delegate {
         impl AssetsService for AssetsApi {
             $(
                 async fn $method(&self, request: Request<$request>) -> Result<Response<$response>, Status> {
-                    AssetsApi::$method(self, request).await
+                    tillit_api::reveal::revealed(&self.assets.store, AssetsApi::$method(self, request).await).await
                 }
             )*
         }

@@ -60,6 +60,9 @@ fn validate_contacts(contacts: &[Contact]) -> Result<Vec<Contact>, DomainError> 
                 name: tillit_api::text::line("incident_contacts.name", &c.name, 200)?,
                 email: validate::email("incident_contacts.email", &c.email)?,
                 phone: tillit_api::text::line("incident_contacts.phone", &c.phone, 40)?,
+                // Each contact is a data subject of its own: their details are sealed
+                // under this id's key.
+                contact_id: uuid::Uuid::now_v7().to_string(),
             })
         })
         .collect()
@@ -283,7 +286,7 @@ impl IdentityApi {
             .reservations
             .reserve(
                 &TenantId::internal(),
-                &email_key(&email),
+                &email_key(&self.identity.store, &email)?,
                 &owner,
                 command_meta.clone(),
             )
@@ -292,6 +295,7 @@ impl IdentityApi {
         let created = UserCreated {
             user_id: id.as_str().to_owned(),
             tenant_id: tenant.as_str().to_owned(),
+            email_lookup: self.identity.store.lookup(&email)?,
             email,
             display_name,
             roles: Vec::new(),
@@ -394,7 +398,7 @@ impl IdentityApi {
             .identity
             .directory
             .users(&filter, after_key, page.limit)?;
-        let next = page.next(&users, |u| format!("{}\u{0}{}", u.tenant_id, u.email));
+        let next = page.next(&users, |u| format!("{}\u{0}{}", u.tenant_id, u.user_id));
         Ok(Response::new(ListUsersResponse { users, page: next }))
     }
 
@@ -494,7 +498,8 @@ impl IdentityApi {
         let (tenant, account) = match self.identity.directory.user(id.as_str())? {
             Some(_) => {
                 let row = self.visible_user(&caller, &id).await?;
-                (tenant_id("user_id", &row.tenant_id)?, row.email)
+                let email = self.identity.store.vault()?.reveal_text(&row.email).await?;
+                (tenant_id("user_id", &row.tenant_id)?, email)
             }
             None => match self.visible_service_account(&caller, id.as_str()).await {
                 Ok((_, tenant, _)) => (tenant, id.as_str().to_owned()),
@@ -502,7 +507,8 @@ impl IdentityApi {
                     // Perhaps a user created a moment ago: the user lookup catches up, and
                     // answers NOT_FOUND for neither, like for any missing user.
                     let row = self.visible_user(&caller, &id).await?;
-                    (tenant_id("user_id", &row.tenant_id)?, row.email)
+                    let email = self.identity.store.vault()?.reveal_text(&row.email).await?;
+                    (tenant_id("user_id", &row.tenant_id)?, email)
                 }
             },
         };

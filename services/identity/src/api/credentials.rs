@@ -131,7 +131,7 @@ impl IdentityApi {
         identity.throttle.check(email, address).map_err(throttled)?;
         let holder = identity
             .reservations
-            .holder(&TenantId::internal(), &email_key(email))
+            .holder(&TenantId::internal(), &email_key(&identity.store, email)?)
             .await?;
         let Some((tenant, user_id)) = holder.as_deref().and_then(user_of_subject) else {
             identity.unknown_email_logins.inc();

@@ -136,9 +136,9 @@ impl IdentityApi {
     }
 }
 
-/// The reservation key of an e-mail address.
-pub(crate) fn email_key(email: &str) -> String {
-    format!("email:{email}")
+/// The reservation key of an e-mail address: its lookup HMAC, never the address.
+pub(crate) fn email_key(store: &EventStore, email: &str) -> Result<String, KernelError> {
+    Ok(format!("email:{}", store.lookup(email)?))
 }
 
 /// Envelope data for a command by `actor`, from the request's metadata.
@@ -190,223 +190,351 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<LoginResponse>, Status> {
-        IdentityApi::login(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::login(self, request).await,
+        )
+        .await
     }
 
     async fn refresh(
         &self,
         request: Request<RefreshRequest>,
     ) -> Result<Response<RefreshResponse>, Status> {
-        IdentityApi::refresh(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::refresh(self, request).await,
+        )
+        .await
     }
 
     async fn logout(
         &self,
         request: Request<LogoutRequest>,
     ) -> Result<Response<LogoutResponse>, Status> {
-        IdentityApi::logout(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::logout(self, request).await,
+        )
+        .await
     }
 
     async fn change_password(
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
-        IdentityApi::change_password(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::change_password(self, request).await,
+        )
+        .await
     }
 
     async fn who_am_i(
         &self,
         request: Request<WhoAmIRequest>,
     ) -> Result<Response<WhoAmIResponse>, Status> {
-        IdentityApi::who_am_i(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::who_am_i(self, request).await,
+        )
+        .await
     }
 
     async fn create_tenant(
         &self,
         request: Request<CreateTenantRequest>,
     ) -> Result<Response<CreateTenantResponse>, Status> {
-        IdentityApi::create_tenant(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::create_tenant(self, request).await,
+        )
+        .await
     }
 
     async fn get_tenant(
         &self,
         request: Request<GetTenantRequest>,
     ) -> Result<Response<GetTenantResponse>, Status> {
-        IdentityApi::get_tenant(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::get_tenant(self, request).await,
+        )
+        .await
     }
 
     async fn list_tenants(
         &self,
         request: Request<ListTenantsRequest>,
     ) -> Result<Response<ListTenantsResponse>, Status> {
-        IdentityApi::list_tenants(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::list_tenants(self, request).await,
+        )
+        .await
     }
 
     async fn create_user(
         &self,
         request: Request<CreateUserRequest>,
     ) -> Result<Response<CreateUserResponse>, Status> {
-        IdentityApi::create_user(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::create_user(self, request).await,
+        )
+        .await
     }
 
     async fn get_user(
         &self,
         request: Request<GetUserRequest>,
     ) -> Result<Response<GetUserResponse>, Status> {
-        IdentityApi::get_user(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::get_user(self, request).await,
+        )
+        .await
     }
 
     async fn list_users(
         &self,
         request: Request<ListUsersRequest>,
     ) -> Result<Response<ListUsersResponse>, Status> {
-        IdentityApi::list_users(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::list_users(self, request).await,
+        )
+        .await
     }
 
     async fn grant_role(
         &self,
         request: Request<GrantRoleRequest>,
     ) -> Result<Response<GrantRoleResponse>, Status> {
-        IdentityApi::grant_role(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::grant_role(self, request).await,
+        )
+        .await
     }
 
     async fn revoke_role(
         &self,
         request: Request<RevokeRoleRequest>,
     ) -> Result<Response<RevokeRoleResponse>, Status> {
-        IdentityApi::revoke_role(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::revoke_role(self, request).await,
+        )
+        .await
     }
 
     async fn deactivate_user(
         &self,
         request: Request<DeactivateUserRequest>,
     ) -> Result<Response<DeactivateUserResponse>, Status> {
-        IdentityApi::deactivate_user(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::deactivate_user(self, request).await,
+        )
+        .await
     }
 
     async fn reset_password(
         &self,
         request: Request<ResetPasswordRequest>,
     ) -> Result<Response<ResetPasswordResponse>, Status> {
-        IdentityApi::reset_password(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::reset_password(self, request).await,
+        )
+        .await
     }
 
     async fn unlock_user(
         &self,
         request: Request<UnlockUserRequest>,
     ) -> Result<Response<UnlockUserResponse>, Status> {
-        IdentityApi::unlock_user(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::unlock_user(self, request).await,
+        )
+        .await
     }
 
     async fn retire_signing_key(
         &self,
         request: Request<RetireSigningKeyRequest>,
     ) -> Result<Response<RetireSigningKeyResponse>, Status> {
-        IdentityApi::retire_signing_key(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::retire_signing_key(self, request).await,
+        )
+        .await
     }
 
     async fn create_service_account(
         &self,
         request: Request<CreateServiceAccountRequest>,
     ) -> Result<Response<CreateServiceAccountResponse>, Status> {
-        IdentityApi::create_service_account(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::create_service_account(self, request).await,
+        )
+        .await
     }
 
     async fn rotate_service_account_secret(
         &self,
         request: Request<RotateServiceAccountSecretRequest>,
     ) -> Result<Response<RotateServiceAccountSecretResponse>, Status> {
-        IdentityApi::rotate_service_account_secret(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::rotate_service_account_secret(self, request).await,
+        )
+        .await
     }
 
     async fn deactivate_service_account(
         &self,
         request: Request<DeactivateServiceAccountRequest>,
     ) -> Result<Response<DeactivateServiceAccountResponse>, Status> {
-        IdentityApi::deactivate_service_account(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::deactivate_service_account(self, request).await,
+        )
+        .await
     }
 
     async fn list_service_accounts(
         &self,
         request: Request<ListServiceAccountsRequest>,
     ) -> Result<Response<ListServiceAccountsResponse>, Status> {
-        IdentityApi::list_service_accounts(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::list_service_accounts(self, request).await,
+        )
+        .await
     }
 
     async fn issue_service_token(
         &self,
         request: Request<IssueServiceTokenRequest>,
     ) -> Result<Response<IssueServiceTokenResponse>, Status> {
-        IdentityApi::issue_service_token(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::issue_service_token(self, request).await,
+        )
+        .await
     }
 
     async fn publish_policy(
         &self,
         request: Request<PublishPolicyRequest>,
     ) -> Result<Response<PublishPolicyResponse>, Status> {
-        IdentityApi::publish_policy(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::publish_policy(self, request).await,
+        )
+        .await
     }
 
     async fn get_policy(
         &self,
         request: Request<GetPolicyRequest>,
     ) -> Result<Response<GetPolicyResponse>, Status> {
-        IdentityApi::get_policy(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::get_policy(self, request).await,
+        )
+        .await
     }
 
     async fn acknowledge_policy(
         &self,
         request: Request<AcknowledgePolicyRequest>,
     ) -> Result<Response<AcknowledgePolicyResponse>, Status> {
-        IdentityApi::acknowledge_policy(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::acknowledge_policy(self, request).await,
+        )
+        .await
     }
 
     async fn get_policy_coverage(
         &self,
         request: Request<GetPolicyCoverageRequest>,
     ) -> Result<Response<GetPolicyCoverageResponse>, Status> {
-        IdentityApi::get_policy_coverage(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::get_policy_coverage(self, request).await,
+        )
+        .await
     }
 
     async fn record_training(
         &self,
         request: Request<RecordTrainingRequest>,
     ) -> Result<Response<RecordTrainingResponse>, Status> {
-        IdentityApi::record_training(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::record_training(self, request).await,
+        )
+        .await
     }
 
     async fn get_training_gaps(
         &self,
         request: Request<GetTrainingGapsRequest>,
     ) -> Result<Response<GetTrainingGapsResponse>, Status> {
-        IdentityApi::get_training_gaps(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::get_training_gaps(self, request).await,
+        )
+        .await
     }
 
     async fn start_access_review(
         &self,
         request: Request<StartAccessReviewRequest>,
     ) -> Result<Response<StartAccessReviewResponse>, Status> {
-        IdentityApi::start_access_review(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::start_access_review(self, request).await,
+        )
+        .await
     }
 
     async fn decide_access_review_item(
         &self,
         request: Request<DecideAccessReviewItemRequest>,
     ) -> Result<Response<DecideAccessReviewItemResponse>, Status> {
-        IdentityApi::decide_access_review_item(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::decide_access_review_item(self, request).await,
+        )
+        .await
     }
 
     async fn list_access_reviews(
         &self,
         request: Request<ListAccessReviewsRequest>,
     ) -> Result<Response<ListAccessReviewsResponse>, Status> {
-        IdentityApi::list_access_reviews(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::list_access_reviews(self, request).await,
+        )
+        .await
     }
 
     async fn get_access_review(
         &self,
         request: Request<GetAccessReviewRequest>,
     ) -> Result<Response<GetAccessReviewResponse>, Status> {
-        IdentityApi::get_access_review(self, request).await
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::get_access_review(self, request).await,
+        )
+        .await
     }
 }

@@ -204,6 +204,7 @@ mod tests {
             email: "ada@example.com".into(),
             display_name: "Ada".into(),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            email_lookup: String::new(),
         })
     }
 

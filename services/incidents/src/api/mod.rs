@@ -114,97 +114,153 @@ impl IncidentsService for IncidentsApi {
         &self,
         request: Request<ReportIncidentRequest>,
     ) -> Result<Response<ReportIncidentResponse>, Status> {
-        IncidentsApi::report_incident(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::report_incident(self, request).await,
+        )
+        .await
     }
 
     async fn triage_incident(
         &self,
         request: Request<TriageIncidentRequest>,
     ) -> Result<Response<TriageIncidentResponse>, Status> {
-        IncidentsApi::triage_incident(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::triage_incident(self, request).await,
+        )
+        .await
     }
 
     async fn link_incidents(
         &self,
         request: Request<LinkIncidentsRequest>,
     ) -> Result<Response<LinkIncidentsResponse>, Status> {
-        IncidentsApi::link_incidents(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::link_incidents(self, request).await,
+        )
+        .await
     }
 
     async fn transition_incident(
         &self,
         request: Request<TransitionIncidentRequest>,
     ) -> Result<Response<TransitionIncidentResponse>, Status> {
-        IncidentsApi::transition_incident(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::transition_incident(self, request).await,
+        )
+        .await
     }
 
     async fn review_incident(
         &self,
         request: Request<ReviewIncidentRequest>,
     ) -> Result<Response<ReviewIncidentResponse>, Status> {
-        IncidentsApi::review_incident(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::review_incident(self, request).await,
+        )
+        .await
     }
 
     async fn add_action(
         &self,
         request: Request<AddActionRequest>,
     ) -> Result<Response<AddActionResponse>, Status> {
-        IncidentsApi::add_action(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::add_action(self, request).await,
+        )
+        .await
     }
 
     async fn complete_action(
         &self,
         request: Request<CompleteActionRequest>,
     ) -> Result<Response<CompleteActionResponse>, Status> {
-        IncidentsApi::complete_action(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::complete_action(self, request).await,
+        )
+        .await
     }
 
     async fn accept_action_risk(
         &self,
         request: Request<AcceptActionRiskRequest>,
     ) -> Result<Response<AcceptActionRiskResponse>, Status> {
-        IncidentsApi::accept_action_risk(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::accept_action_risk(self, request).await,
+        )
+        .await
     }
 
     async fn record_notification(
         &self,
         request: Request<RecordNotificationRequest>,
     ) -> Result<Response<RecordNotificationResponse>, Status> {
-        IncidentsApi::record_notification(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::record_notification(self, request).await,
+        )
+        .await
     }
 
     async fn waive_obligation(
         &self,
         request: Request<WaiveObligationRequest>,
     ) -> Result<Response<WaiveObligationResponse>, Status> {
-        IncidentsApi::waive_obligation(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::waive_obligation(self, request).await,
+        )
+        .await
     }
 
     async fn list_obligations_due(
         &self,
         request: Request<ListObligationsDueRequest>,
     ) -> Result<Response<ListObligationsDueResponse>, Status> {
-        IncidentsApi::list_obligations_due(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::list_obligations_due(self, request).await,
+        )
+        .await
     }
 
     async fn get_incident_report(
         &self,
         request: Request<GetIncidentReportRequest>,
     ) -> Result<Response<GetIncidentReportResponse>, Status> {
-        IncidentsApi::get_incident_report(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::get_incident_report(self, request).await,
+        )
+        .await
     }
 
     async fn get_incident(
         &self,
         request: Request<GetIncidentRequest>,
     ) -> Result<Response<GetIncidentResponse>, Status> {
-        IncidentsApi::get_incident(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::get_incident(self, request).await,
+        )
+        .await
     }
 
     async fn list_incidents(
         &self,
         request: Request<ListIncidentsRequest>,
     ) -> Result<Response<ListIncidentsResponse>, Status> {
-        IncidentsApi::list_incidents(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            IncidentsApi::list_incidents(self, request).await,
+        )
+        .await
     }
 }

@@ -53,7 +53,11 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<QueryAuditRequest>,
     ) -> Result<Response<QueryAuditResponse>, Status> {
-        ReportingApi::query_audit(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            ReportingApi::query_audit(self, request).await,
+        )
+        .await
     }
 
     type ExportAuditStream = audit::ExportStream;
@@ -69,48 +73,76 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<VerifyIntegrityRequest>,
     ) -> Result<Response<VerifyIntegrityResponse>, Status> {
-        ReportingApi::verify_integrity(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            ReportingApi::verify_integrity(self, request).await,
+        )
+        .await
     }
 
     async fn get_dashboard(
         &self,
         request: Request<GetDashboardRequest>,
     ) -> Result<Response<GetDashboardResponse>, Status> {
-        ReportingApi::get_dashboard(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            ReportingApi::get_dashboard(self, request).await,
+        )
+        .await
     }
 
     async fn list_my_tasks(
         &self,
         request: Request<ListMyTasksRequest>,
     ) -> Result<Response<ListMyTasksResponse>, Status> {
-        ReportingApi::list_my_tasks(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            ReportingApi::list_my_tasks(self, request).await,
+        )
+        .await
     }
 
     async fn acknowledge_reminder(
         &self,
         request: Request<AcknowledgeReminderRequest>,
     ) -> Result<Response<AcknowledgeReminderResponse>, Status> {
-        ReportingApi::acknowledge_reminder(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            ReportingApi::acknowledge_reminder(self, request).await,
+        )
+        .await
     }
 
     async fn get_annual_report(
         &self,
         request: Request<GetAnnualReportRequest>,
     ) -> Result<Response<GetAnnualReportResponse>, Status> {
-        ReportingApi::get_annual_report(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            ReportingApi::get_annual_report(self, request).await,
+        )
+        .await
     }
 
     async fn sign_off_management_review(
         &self,
         request: Request<SignOffManagementReviewRequest>,
     ) -> Result<Response<SignOffManagementReviewResponse>, Status> {
-        ReportingApi::sign_off_management_review(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            ReportingApi::sign_off_management_review(self, request).await,
+        )
+        .await
     }
 
     async fn get_management_review(
         &self,
         request: Request<GetManagementReviewRequest>,
     ) -> Result<Response<GetManagementReviewResponse>, Status> {
-        ReportingApi::get_management_review(self, request).await
+        tillit_api::reveal::revealed(
+            &self.state.store,
+            ReportingApi::get_management_review(self, request).await,
+        )
+        .await
     }
 }

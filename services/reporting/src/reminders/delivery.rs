@@ -38,7 +38,7 @@ const IN_FLIGHT: usize = 16;
 pub struct DeliveryTarget {
     /// How it is delivered.
     pub channel: DeliveryChannel,
-    /// Webhook name or e-mail address.
+    /// Webhook name, or the user id whose address an e-mail goes to.
     pub target: String,
 }
 
@@ -56,11 +56,11 @@ pub fn targets(issued: &ReminderIssued, channels: &Channels) -> Vec<DeliveryTarg
     if channels.smtp.is_some()
         && ReminderKind::from_word(&issued.kind).is_some_and(|k| channels.routes.by_email(k))
     {
-        for recipient in issued.recipients.iter().filter(|r| !r.email.is_empty()) {
-            if !found.iter().any(|t| t.target == recipient.email) {
+        for recipient in issued.recipients.iter().filter(|r| !r.user_id.is_empty()) {
+            if !found.iter().any(|t| t.target == recipient.user_id) {
                 found.push(DeliveryTarget {
                     channel: DeliveryChannel::Email,
-                    target: recipient.email.clone(),
+                    target: recipient.user_id.clone(),
                 });
             }
         }
@@ -95,7 +95,7 @@ pub fn webhook_body(issued: &ReminderIssued, delivery_id: &str) -> Vec<u8> {
     let recipients: Vec<_> = issued
         .recipients
         .iter()
-        .map(|r| serde_json::json!({"user_id": r.user_id, "email": r.email, "reason": r.reason}))
+        .map(|r| serde_json::json!({"user_id": r.user_id, "reason": r.reason}))
         .collect();
     serde_json::to_vec(&serde_json::json!({
         "delivery_id": delivery_id,
@@ -327,10 +327,34 @@ async fn send(
             }
         }
         _ => match &state.mailer {
-            Some(mailer) => mailer.send(issued, &target.target, delivery_id).await,
+            Some(mailer) => match address_of(state, &target.target).await {
+                Ok(address) => mailer.send(issued, &address, delivery_id).await,
+                Err(problem) => (false, problem),
+            },
             None => (false, "no SMTP server configured".into()),
         },
     }
+}
+
+/// The current e-mail address of user `user_id`, opened from the directory at the moment of
+/// sending (never stored in a reminder); an erased or unknown user has none.
+async fn address_of(state: &Reporting, user_id: &str) -> Result<String, String> {
+    let row = state
+        .directory
+        .user(user_id)
+        .map_err(|e| format!("reading the directory: {e}"))?
+        .ok_or_else(|| "the user is not in the directory".to_owned())?;
+    let address = state
+        .store
+        .vault()
+        .map_err(|e| e.to_string())?
+        .reveal_text(&row.email)
+        .await
+        .map_err(|e| format!("opening the address: {e}"))?;
+    if address == tillit_kernel::personal::ERASED {
+        return Err("the user's data is erased".into());
+    }
+    Ok(address)
 }
 
 #[cfg(test)]
@@ -361,14 +385,14 @@ mod tests {
     }
 
     #[test]
-    fn targets_are_the_webhook_and_each_recipients_address_once() {
+    fn targets_are_the_webhook_and_each_recipient_once() {
         let mut channels = Channels::for_tests();
         let issued = ReminderIssued {
             kind: "action".into(),
-            recipients: ["a@x.test", "b@x.test", "a@x.test", ""]
+            recipients: ["u-a", "u-b", "u-a", ""]
                 .iter()
-                .map(|email| Recipient {
-                    email: (*email).into(),
+                .map(|user_id| Recipient {
+                    user_id: (*user_id).into(),
                     ..Default::default()
                 })
                 .collect(),
@@ -382,8 +406,8 @@ mod tests {
             found,
             [
                 ("webhook", "default".to_owned()),
-                ("email", "a@x.test".to_owned()),
-                ("email", "b@x.test".to_owned())
+                ("email", "u-a".to_owned()),
+                ("email", "u-b".to_owned())
             ]
         );
         channels.webhook = None;

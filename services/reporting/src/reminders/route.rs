@@ -170,7 +170,8 @@ impl<'a> People<'a> {
             if !found.iter().any(|r| r.user_id == user.user_id) {
                 found.push(Recipient {
                     user_id: user.user_id.clone(),
-                    email: user.email.clone(),
+                    // Reminders name user ids: delivery looks the address up when it sends.
+                    email: String::new(),
                     reason: reason.to_owned(),
                 });
             }
