@@ -137,20 +137,9 @@ impl Vault {
         check_sites(stream, commit, &mut decoded)?;
         let keys = self.opening_keys(opening).await?;
         for (index, message) in &mut decoded {
-            let mut failure = None;
-            Plan::global().walk(message, &mut |_, _, value| {
-                if let Some(sealed) = token::parse(value) {
-                    match open_with(&keys, &sealed) {
-                        Ok(plain) => *value = plain,
-                        Err(error) => {
-                            failure.get_or_insert(error);
-                        }
-                    }
-                }
-            });
-            if let Some(error) = failure {
-                return Err(error);
-            }
+            open_each(&keys, |visit| {
+                Plan::global().walk(message, &mut |_, _, value| visit(value));
+            })?;
             commit.events[*index].payload = message.encode_to_vec();
         }
         Ok(())
@@ -178,20 +167,7 @@ impl Vault {
             }
         });
         let keys = self.opening_keys(opening).await?;
-        let mut failure = None;
-        every_string(&mut dynamic, &mut |value| {
-            if let Some(sealed) = token::parse(value) {
-                match open_with(&keys, &sealed) {
-                    Ok(plain) => *value = plain,
-                    Err(error) => {
-                        failure.get_or_insert(error);
-                    }
-                }
-            }
-        });
-        if let Some(error) = failure {
-            return Err(error);
-        }
+        open_each(&keys, |visit| every_string(&mut dynamic, visit))?;
         M::decode(dynamic.encode_to_vec().as_slice())
             .map_err(|e| KernelError::Internal(format!("{}: {e}", M::full_name())))
     }
@@ -331,6 +307,26 @@ fn open_with(
         }),
         _ => Ok(ERASED.to_owned()),
     }
+}
+
+/// Replaces every sealed value `walk` hands to its visitor by its opened text (or
+/// [`ERASED`]); the first value that does not open is the error.
+fn open_each(
+    keys: &HashMap<String, Option<DataKey>>,
+    walk: impl FnOnce(&mut dyn FnMut(&mut String)),
+) -> Result<(), KernelError> {
+    let mut failure = None;
+    walk(&mut |value| {
+        if let Some(sealed) = token::parse(value) {
+            match open_with(keys, &sealed) {
+                Ok(plain) => *value = plain,
+                Err(error) => {
+                    failure.get_or_insert(error);
+                }
+            }
+        }
+    });
+    failure.map_or(Ok(()), Err)
 }
 
 /// Calls `visit` with every string anywhere in `message`.
