@@ -100,6 +100,9 @@ impl Role {
                 RecordTrainings,
                 ReadAuditTrail,
                 ReadEverything,
+                RequestErasure,
+                ApproveErasure,
+                ExportPersonalData,
             ],
             Role::SecurityOfficer => &[
                 ManageIncidents,
@@ -108,8 +111,11 @@ impl Role {
                 RunAccessReviews,
                 RecordTrainings,
                 ReadAuditTrail,
+                RequestErasure,
+                ExportPersonalData,
             ],
             Role::Manager => &[
+                ApproveErasure,
                 ReadReports,
                 PublishPolicies,
                 RecordTrainings,
@@ -199,6 +205,13 @@ pub enum Permission {
     ReadOwnNotifications,
     /// Report an incident.
     ReportIncident,
+    /// Ask to erase a data subject (GDPR Art. 17).
+    RequestErasure,
+    /// Approve another person's erasure request.
+    ApproveErasure,
+    /// Export everything held about any data subject (GDPR Art. 15); everyone may export
+    /// their own.
+    ExportPersonalData,
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTran
 use tillit_kernel::projection::open_read;
 use tillit_kernel::{EventPayload, KernelError, Projection};
 use tillit_proto::common::Position;
+use tillit_proto::identity::DataSubjectErased;
 use tillit_proto::identity::{
     AccessTokenLifetimeSet, RoleGranted, RoleRevoked, ServiceAccountCreated,
     ServiceAccountDeactivated, ServiceAccountSecretRotated, SessionEnded, SessionVersionRaised,
@@ -38,6 +39,9 @@ const ENDED: TableDefinition<&str, i64> = TableDefinition::new("identity_view_en
 /// (expiry, session id), to forget ended sessions in expiry order.
 const ENDED_BY_EXPIRY: TableDefinition<(i64, &str), ()> =
     TableDefinition::new("identity_view_ended_by_expiry");
+/// Erased data subject → unix seconds of the erasure: what every service redoes key
+/// destruction from at start (after a restore of the key store).
+const ERASED: TableDefinition<&str, i64> = TableDefinition::new("identity_view_erased");
 /// Settings identity states: `max_access_token_seconds`.
 const SETTINGS: TableDefinition<&str, u64> = TableDefinition::new("identity_view_settings");
 const MAX_TOKEN_SECONDS: &str = "max_access_token_seconds";
@@ -45,6 +49,8 @@ const MAX_TOKEN_SECONDS: &str = "max_access_token_seconds";
 tillit_kernel::event_enum! {
     /// The IDENTITY events the view needs (others are skipped).
     pub enum ViewEvent {
+        /// A data subject's keys were destroyed.
+        DataSubjectErased(DataSubjectErased),
         /// A tenant exists.
         TenantCreated(TenantCreated),
         /// A principal exists, session version 1, with its roles.
@@ -86,7 +92,7 @@ impl Projection for IdentityView {
     }
 
     fn schema_version(&self) -> u32 {
-        5
+        6
     }
 
     fn streams(&self) -> Vec<String> {
@@ -102,6 +108,7 @@ impl Projection for IdentityView {
         tx.delete_table(ENDED)?;
         tx.delete_table(ENDED_BY_EXPIRY)?;
         tx.delete_table(SETTINGS)?;
+        tx.delete_table(ERASED)?;
         Ok(())
     }
 
@@ -194,6 +201,10 @@ impl Projection for IdentityView {
                     }
                     ended.insert(e.session_id.as_str(), expires_by)?;
                     by_expiry.insert((expires_by, e.session_id.as_str()), ())?;
+                }
+                ViewEvent::DataSubjectErased(e) => {
+                    let at = e.erased_at.map_or(0, |t| t.seconds);
+                    tx.open_table(ERASED)?.insert(e.subject_id.as_str(), at)?;
                 }
                 ViewEvent::AccessTokenLifetimeSet(e) => {
                     tx.open_table(SETTINGS)?
@@ -372,6 +383,28 @@ impl ViewReader {
             return Ok(None);
         };
         Ok(table.get(MAX_TOKEN_SECONDS)?.map(|row| row.value()))
+    }
+
+    /// Every erased data subject.
+    pub fn erased_subjects(&self) -> Result<Vec<String>, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, ERASED)? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for entry in table.iter()? {
+            found.push(entry?.0.value().to_owned());
+        }
+        Ok(found)
+    }
+
+    /// Whether `subject` is erased.
+    pub fn is_erased(&self, subject: &str) -> Result<bool, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, ERASED)? else {
+            return Ok(false);
+        };
+        Ok(table.get(subject)?.is_some())
     }
 
     /// The user whose normalised e-mail address has this lookup HMAC

@@ -304,6 +304,32 @@ impl EventStore {
         Ok(history)
     }
 
+    /// Every commit of stream `name`, oldest first, as stored (sealed values sealed): for
+    /// the rare reads of a whole stream (a data subject's export, legal-hold checks).
+    /// Empty when the stream does not exist.
+    pub async fn read_stream(&self, name: &str) -> Result<Vec<(u64, Commit)>, KernelError> {
+        let Some(state) = self.stream_state(name).await? else {
+            return Ok(Vec::new());
+        };
+        let stream = self.stream(name).await?;
+        let mut commits = Vec::new();
+        let mut next = 1;
+        while next <= state.last_sequence {
+            let request = stream.raw_message_builder().sequence(next).send();
+            let message = match self.bounded(request).await? {
+                Ok(message) => message,
+                Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => break,
+                Err(e) => return Err(KernelError::Unavailable(format!("reading {name}: {e}"))),
+            };
+            next = message.sequence + 1;
+            let commit = Commit::decode(message.payload.as_ref()).map_err(|e| {
+                KernelError::Corrupt(format!("{name} at {}: {e}", message.sequence))
+            })?;
+            commits.push((message.sequence, commit));
+        }
+        Ok(commits)
+    }
+
     /// Whether any commit exists on an aggregate subject `tillit.<ctx>.…` (in `<CTX>`'s stream).
     pub async fn subject_exists(&self, subject: &str) -> Result<bool, KernelError> {
         let context = subject

@@ -77,6 +77,14 @@ impl Foundation {
         );
         let db = projections.database().clone();
         let identity = ViewReader::new(db.clone());
+        // As long as a rebuild of the identity view may take.
+        redo_erasures(
+            &store,
+            &projections,
+            &identity,
+            std::time::Duration::from_secs(600),
+        )
+        .await?;
         let verifier = Verifier::new(identity.clone(), platform.issuer.clone())
             .with_catch_up(projections.clone(), platform.consistency_timeout);
         Ok(Self {
@@ -119,4 +127,44 @@ impl Foundation {
         self.projections.stop().await;
         Ok(())
     }
+}
+
+/// Destroys again the keys of every data subject the IDENTITY stream records as erased,
+/// before the service serves anything: after the key store was restored from a backup, its
+/// old copies of those keys must not open a single value. Waits until the identity view
+/// holds the stream's end as it is now; destroying a destroyed key is cheap.
+async fn redo_erasures(
+    store: &EventStore,
+    projections: &ProjectionRunner,
+    identity: &ViewReader,
+    timeout: std::time::Duration,
+) -> Result<(), StartError> {
+    let stream = BoundedContext::IDENTITY.stream();
+    let Some(state) = store.stream_state(&stream).await? else {
+        return Ok(());
+    };
+    if state.last_sequence > 0 {
+        let end = tillit_proto::common::Position {
+            stream,
+            sequence: state.last_sequence,
+        };
+        projections
+            .wait_for(&tillit_kernel::envelope::token(end), timeout)
+            .await?;
+    }
+    let erased = identity.erased_subjects()?;
+    for subject in &erased {
+        store
+            .vault()?
+            .keys()
+            .destroy(subject, "redone at start")
+            .await?;
+    }
+    if !erased.is_empty() {
+        tracing::info!(
+            subjects = erased.len(),
+            "erased data subjects' keys checked destroyed"
+        );
+    }
+    Ok(())
 }

@@ -18,6 +18,11 @@ const CONTACT: &str = "ops@acme.example";
 
 /// Every file under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    files_containing_bytes(dir, needle.as_bytes())
+}
+
+/// Every file under `dir` that contains `needle`.
+fn files_containing_bytes(dir: &Path, needle: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(dir) = todo.pop() {
@@ -25,10 +30,8 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 todo.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes
-                    .windows(needle.len())
-                    .any(|window| window == needle.as_bytes())
+            } else if std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
             {
                 found.push(path.display().to_string());
             }
@@ -164,3 +167,5 @@ async fn a_person_is_sealed_at_rest_and_shown_by_the_api() {
         }
     }
 }
+
+mod erasure;

@@ -96,6 +96,7 @@ pub async fn run(
         acknowledgements: Runner::new(store.clone(), BoundedContext::IDENTITY),
         trainings: Runner::new(store.clone(), BoundedContext::IDENTITY),
         access_reviews: Runner::new(store.clone(), BoundedContext::IDENTITY),
+        erasures: Runner::new(store.clone(), BoundedContext::IDENTITY),
         reservations: Reservations::new(store.clone(), BoundedContext::IDENTITY),
         directory: DirectoryReader::new(db.clone()),
         compliance: ComplianceReader::new(db.clone()),

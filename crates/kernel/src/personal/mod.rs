@@ -10,6 +10,7 @@
 //! person from every stream, replica, projection and rebuild at once, while the hash
 //! chain, which covers the sealed bytes, stays whole.
 
+pub mod export;
 pub mod keys;
 pub mod plan;
 pub mod token;

@@ -3,12 +3,14 @@
 
 use tillit_kernel::AggregateType;
 use tillit_proto::identity::{
-    AccessReviewCompleted, AccessReviewItemDecided, AccessReviewStarted, PolicyAcknowledged,
-    PolicyVersionPublished, RoleGranted, RoleRevoked, ServiceAccountCreated,
-    ServiceAccountDeactivated, ServiceAccountSecretRotated, SessionEnded, SessionVersionRaised,
-    TenantCreated, TrainingRecorded, UserCreated, UserDeactivated,
+    AccessReviewCompleted, AccessReviewItemDecided, AccessReviewStarted, DataSubjectErased,
+    ErasureRequested, PolicyAcknowledged, PolicyVersionPublished, RoleGranted, RoleRevoked,
+    ServiceAccountCreated, ServiceAccountDeactivated, ServiceAccountSecretRotated, SessionEnded,
+    SessionVersionRaised, TenantCreated, TrainingRecorded, UserCreated, UserDeactivated,
 };
 
+/// The aggregate type of an erasure request's commits (under `internal`).
+pub const ERASURE: AggregateType = AggregateType::new("erasure");
 /// The aggregate type of a tenant's commits.
 pub const TENANT: AggregateType = AggregateType::new("tenant");
 /// The aggregate type of a service account's commits.
@@ -95,5 +97,15 @@ tillit_kernel::event_enum! {
         ItemDecided(AccessReviewItemDecided),
         /// Every item was decided.
         Completed(AccessReviewCompleted),
+    }
+}
+
+tillit_kernel::event_enum! {
+    /// Events of an erasure request.
+    pub enum ErasureEvent {
+        /// Asked for, awaiting a second person's approval.
+        Requested(ErasureRequested),
+        /// Approved: the subject's keys are destroyed.
+        Erased(DataSubjectErased),
     }
 }

@@ -18,6 +18,7 @@ impl From<DomainError> for Status {
                 Status::already_exists(format!("{what} already exists"))
             }
             DomainError::Precondition(reason) => Status::failed_precondition(reason),
+            DomainError::Forbidden(reason) => Status::permission_denied(reason),
             DomainError::NotAuthenticated(reason) => Status::unauthenticated(reason),
             DomainError::Kernel(error) => error.into(),
         }

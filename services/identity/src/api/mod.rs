@@ -12,6 +12,7 @@
 mod admin;
 mod compliance;
 mod credentials;
+mod erasure;
 pub(crate) mod errors;
 mod service_accounts;
 mod session;
@@ -79,6 +80,8 @@ pub struct Identity {
     pub trainings: Runner<Training>,
     /// Access-review campaigns.
     pub access_reviews: Runner<AccessReview>,
+    /// Erasure requests, under tenant `internal`.
+    pub erasures: Runner<crate::domain::erasure::Erasure>,
     /// E-mail uniqueness, under tenant `internal`.
     pub reservations: Reservations,
     /// The directory and the identity view.
@@ -534,6 +537,38 @@ impl IdentityService for IdentityApi {
         tillit_api::reveal::revealed(
             &self.identity.store,
             IdentityApi::get_access_review(self, request).await,
+        )
+        .await
+    }
+    async fn erase_data_subject(
+        &self,
+        request: Request<EraseDataSubjectRequest>,
+    ) -> Result<Response<EraseDataSubjectResponse>, Status> {
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::erase_data_subject(self, request).await,
+        )
+        .await
+    }
+
+    async fn approve_erasure(
+        &self,
+        request: Request<ApproveErasureRequest>,
+    ) -> Result<Response<ApproveErasureResponse>, Status> {
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::approve_erasure(self, request).await,
+        )
+        .await
+    }
+
+    async fn export_data_subject(
+        &self,
+        request: Request<ExportDataSubjectRequest>,
+    ) -> Result<Response<ExportDataSubjectResponse>, Status> {
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::export_data_subject(self, request).await,
         )
         .await
     }

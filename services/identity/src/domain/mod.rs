@@ -11,10 +11,12 @@
 //! - [`policy`]: policy versions, acknowledgements, and the 12-month coverage rule (G4).
 //! - [`training`]: completed trainings with a validity.
 //! - [`access_review`]: campaigns whose items are confirmed or revoked (P4).
+//! - [`erasure`]: erasing a data subject, asked for by one person and approved by another.
 //! - [`validate`]: parsing of request input into values that cannot be invalid.
 
 pub mod access_review;
 pub mod credential;
+pub mod erasure;
 pub mod policy;
 pub mod refresh;
 pub mod service_account;
@@ -46,6 +48,9 @@ pub enum DomainError {
     /// The state does not allow it.
     #[error("{0}")]
     Precondition(String),
+    /// The caller may not, whatever the state: a second person's step.
+    #[error("{0}")]
+    Forbidden(String),
     /// A credential or refresh token that does not prove who the caller is.
     #[error("{0}")]
     NotAuthenticated(String),
