@@ -15,6 +15,8 @@ use tillit_proto::incidents::{
     GetIncidentRequest, IncidentKind, ReportIncidentRequest, TriageAssessment,
     TriageIncidentRequest,
 };
+use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
+use tillit_proto::reporting::{AuditFilter, GetAnnualReportRequest, QueryAuditRequest};
 use tonic::Code;
 
 use super::{files_containing, files_containing_bytes};
@@ -185,6 +187,76 @@ async fn description(
         .description
 }
 
+/// A token naming the last commit of every event stream.
+async fn everything(url: &str) -> Vec<tillit_proto::common::Position> {
+    let js = async_nats::jetstream::new(async_nats::connect(url).await.expect("nats"));
+    let mut positions = Vec::new();
+    for name in [
+        "IDENTITY",
+        "CREDENTIALS",
+        "ASSETS",
+        "INCIDENTS",
+        "REPORTING",
+    ] {
+        if let Ok(mut stream) = js.get_stream(name).await {
+            let last = stream.info().await.expect("info").state.last_sequence;
+            if last > 0 {
+                positions.push(tillit_proto::common::Position {
+                    stream: name.into(),
+                    sequence: last,
+                });
+            }
+        }
+    }
+    positions
+}
+
+/// The annual report's hash as of `as_of`, and `actor`'s audit entries (erased flags).
+async fn reporting_view(
+    reporting: &mut ReportingServiceClient<tonic::transport::Channel>,
+    admin: &str,
+    actor: &str,
+    as_of: &[tillit_proto::common::Position],
+) -> (String, Vec<bool>) {
+    let report = reporting
+        .get_annual_report(bearer(
+            admin,
+            GetAnnualReportRequest {
+                year: time::OffsetDateTime::now_utc().year(),
+                as_of: as_of
+                    .iter()
+                    .filter(|p| ["IDENTITY", "ASSETS", "INCIDENTS"].contains(&p.stream.as_str()))
+                    .cloned()
+                    .collect(),
+            },
+        ))
+        .await
+        .expect("annual report")
+        .into_inner();
+    let entries = reporting
+        .query_audit(bearer(
+            admin,
+            QueryAuditRequest {
+                filter: Some(AuditFilter {
+                    actor: actor.into(),
+                    ..Default::default()
+                }),
+                page: None,
+                consistency: Some(tillit_proto::common::ConsistencyToken {
+                    positions: as_of.to_vec(),
+                }),
+            },
+        ))
+        .await
+        .expect("audit")
+        .into_inner()
+        .entries;
+    (
+        report.report_sha256,
+        entries.iter().map(|e| e.actor_erased).collect(),
+    )
+}
+
 /// The stored record of `subject`'s key in the KEYS stream, as bytes.
 async fn key_record(url: &str, subject: &str) -> Option<Vec<u8>> {
     let js = async_nats::jetstream::new(async_nats::connect(url).await.expect("nats"));
@@ -250,6 +322,14 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
         Code::PermissionDenied,
         "a security officer does not approve"
     );
+    // What the annual report and the audit trail say before.
+    let (reporting_service, _reporting_data) = platform.reporting(time::Duration::ZERO).await;
+    let mut reporting = ReportingServiceClient::new(reporting_service.channel().await);
+    let as_of = everything(&platform.nats.url()).await;
+    let (report_before, audit_before) =
+        reporting_view(&mut reporting, &people.admin, &ylva, &as_of).await;
+    assert!(!audit_before.is_empty() && audit_before.iter().all(|erased| !erased));
+
     // Requested but not approved: nothing is erased.
     assert_eq!(user(&platform, &people.admin, &ylva).await.email, EMAIL);
     let mut incidents = platform.incidents().await;
@@ -285,6 +365,14 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
             .is_some_and(|r| !r.is_empty()),
         "the records stay, erased"
     );
+
+    // The annual report of the same positions is the same; the audit keeps every entry,
+    // its actor shown as an erased subject.
+    let (report_after, audit_after) =
+        reporting_view(&mut reporting, &people.admin, &ylva, &as_of).await;
+    assert_eq!(report_after, report_before);
+    assert_eq!(audit_after.len(), audit_before.len());
+    assert!(audit_after.iter().all(|erased| *erased), "{audit_after:?}");
 
     // The chain still verifies; the key's bytes are nowhere in the store.
     let store = tillit_kernel::EventStore::connect(

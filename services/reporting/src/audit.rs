@@ -65,6 +65,8 @@ pub fn entry_of(commit: &Commit, position: &Position, hash: &[u8; 32]) -> AuditE
         commit_id: commit.commit_id.clone(),
         correlation_id: commit.correlation_id.clone(),
         aggregate_version: commit.aggregate_version,
+        // Known at query time, from the identity view.
+        actor_erased: false,
     }
 }
 
@@ -291,7 +293,7 @@ impl AuditReader {
 }
 
 /// The CSV header of an export.
-pub const CSV_HEADER: [&str; 16] = [
+pub const CSV_HEADER: [&str; 17] = [
     "recorded_at",
     "stream",
     "sequence",
@@ -308,10 +310,11 @@ pub const CSV_HEADER: [&str; 16] = [
     "commit_id",
     "correlation_id",
     "commit_hash",
+    "actor_erased",
 ];
 
 /// An entry as one CSV record, in [`CSV_HEADER`]'s order.
-pub fn csv_record(entry: &AuditEntry) -> [String; 16] {
+pub fn csv_record(entry: &AuditEntry) -> [String; 17] {
     let actor = entry.actor.clone().unwrap_or_default();
     let position = entry.position.clone().unwrap_or_default();
     let recorded_at = entry
@@ -338,6 +341,7 @@ pub fn csv_record(entry: &AuditEntry) -> [String; 16] {
         entry.commit_id.clone(),
         entry.correlation_id.clone(),
         entry.commit_hash.clone(),
+        entry.actor_erased.to_string(),
     ]
 }
 

@@ -54,6 +54,8 @@ pub struct Reporting {
     pub projections: Arc<ProjectionRunner>,
     /// The audit trail.
     pub audit: AuditReader,
+    /// The identity view: which actors are erased data subjects.
+    pub identity: tillit_auth::view::ViewReader,
     /// Identity's directory (who is staff).
     pub directory: DirectoryReader,
     /// Policies and acknowledgements.
@@ -120,6 +122,7 @@ pub async fn run(
         projections: foundation.projections.clone(),
         audit: AuditReader::new(db.clone()),
         directory: DirectoryReader::new(db.clone()),
+        identity: foundation.identity.clone(),
         compliance: ComplianceReader::new(db.clone()),
         assets: RegisterReader::new(db.clone()),
         incidents: IncidentReader::new(db.clone()),

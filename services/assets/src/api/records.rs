@@ -141,6 +141,9 @@ impl AssetsApi {
             .identity
             .tenant(tenant.as_str())?
             .ok_or(Refusal::NotFound("tenant"))?;
+        // The contacts' details go into the JSON text opened: the answer's own reveal
+        // only opens whole fields.
+        let registration = self.assets.store.vault()?.reveal(registration).await?;
         let assets =
             self.assets
                 .register

@@ -135,9 +135,26 @@ impl ReportingApi {
         limit: usize,
     ) -> Result<Vec<(AuditEntry, Cursor)>, KernelError> {
         let audit = self.state.audit.clone();
-        tokio::task::spawn_blocking(move || audit.page(&query, before.as_ref(), limit))
-            .await
-            .map_err(|e| KernelError::Internal(format!("reading the audit trail: {e}")))?
+        let identity = self.state.identity.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut found = audit.page(&query, before.as_ref(), limit)?;
+            let mut erased = std::collections::HashMap::new();
+            for (entry, _) in &mut found {
+                let Some(actor) = &entry.actor else { continue };
+                let known = match erased.get(&actor.subject) {
+                    Some(known) => *known,
+                    None => {
+                        let known = identity.is_erased(&actor.subject)?;
+                        erased.insert(actor.subject.clone(), known);
+                        known
+                    }
+                };
+                entry.actor_erased = known;
+            }
+            Ok(found)
+        })
+        .await
+        .map_err(|e| KernelError::Internal(format!("reading the audit trail: {e}")))?
     }
 
     pub(super) async fn query_audit(
