@@ -124,6 +124,9 @@ enum Command {
         after_help = "Example:\n  tillit report annual 2026 --format html -o review.html"
     )]
     Report(commands::reporting::Report),
+    /// A data subject's rights: export (GDPR Art. 15), erase and approve (Art. 17).
+    #[command(subcommand, after_help = "Example:\n  tillit data export -o my-data.json")]
+    Data(commands::data::Data),
     /// Demo data.
     #[command(subcommand, after_help = "Example:\n  tillit demo seed")]
     Demo(commands::demo::Demo),
@@ -164,6 +167,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(command) => commands::reporting::audit(&ctx, command).await,
         Command::Verify(args) => commands::reporting::verify(&ctx, args).await,
         Command::Report(command) => commands::reporting::report(&ctx, command).await,
+        Command::Data(command) => commands::data::run(&ctx, command).await,
         Command::Demo(command) => commands::demo::run(&ctx, command).await,
         Command::Completions { .. } => Ok(()),
     }

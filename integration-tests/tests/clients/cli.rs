@@ -312,3 +312,48 @@ async fn login_import_incidents_audit_export_and_annual_report_from_the_command_
     );
     assert!(cli.run(&["verify", "INCIDENTS"], "").await.status.success());
 }
+
+#[tokio::test]
+async fn a_person_exports_their_data_and_an_unknown_subject_is_no_erasure() {
+    let platform = Platform::start().await;
+    let (reporting, _data) = platform.reporting(time::Duration::ZERO).await;
+    let cli = Cli::new(&platform, reporting.grpc);
+    let login = cli
+        .run(
+            &["login", "--email", ADMIN_EMAIL, "--password-stdin"],
+            &format!("{ADMIN_PASSWORD}\n"),
+        )
+        .await;
+    assert!(login.status.success(), "{}", text(&login.stderr));
+    let file = cli.config.path().join("my-data.json");
+    let export = cli
+        .run(&["data", "export", "-o", file.to_str().unwrap()], "")
+        .await;
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("written")).expect("json");
+    assert_eq!(document["erased"], false);
+    assert!(
+        document.to_string().contains(ADMIN_EMAIL),
+        "the admin's own address, opened: {document}"
+    );
+
+    let unknown = cli
+        .run(
+            &[
+                "data",
+                "erase",
+                "0193a3c2-7f4e-7abc-9def-0123456789ab",
+                "--reason",
+                "case 1",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(unknown.status.code(), Some(4), "{}", text(&unknown.stderr));
+    let malformed = cli
+        .run(&["data", "erase", "not/an/id", "--reason", "case 1"], "")
+        .await;
+    assert_eq!(malformed.status.code(), Some(2), "{}", text(&malformed.stderr));
+    assert!(text(&malformed.stderr).contains("subject_id"));
+}

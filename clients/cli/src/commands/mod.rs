@@ -1,6 +1,7 @@
 //! The commands, one module per service, and what they share: the session and the token.
 
 pub mod assets;
+pub mod data;
 pub mod demo;
 pub mod identity;
 pub mod incidents;
