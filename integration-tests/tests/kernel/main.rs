@@ -6,6 +6,7 @@ mod idempotency;
 mod outage;
 mod projections;
 mod reservations;
+mod sealing;
 mod streams;
 mod support;
 mod tally_view;
