@@ -125,7 +125,10 @@ enum Command {
     )]
     Report(commands::reporting::Report),
     /// A data subject's rights: export (GDPR Art. 15), erase and approve (Art. 17).
-    #[command(subcommand, after_help = "Example:\n  tillit data export -o my-data.json")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  tillit data export -o my-data.json"
+    )]
     Data(commands::data::Data),
     /// Demo data.
     #[command(subcommand, after_help = "Example:\n  tillit demo seed")]

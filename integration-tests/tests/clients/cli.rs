@@ -354,6 +354,11 @@ async fn a_person_exports_their_data_and_an_unknown_subject_is_no_erasure() {
     let malformed = cli
         .run(&["data", "erase", "not/an/id", "--reason", "case 1"], "")
         .await;
-    assert_eq!(malformed.status.code(), Some(2), "{}", text(&malformed.stderr));
+    assert_eq!(
+        malformed.status.code(),
+        Some(2),
+        "{}",
+        text(&malformed.stderr)
+    );
     assert!(text(&malformed.stderr).contains("subject_id"));
 }

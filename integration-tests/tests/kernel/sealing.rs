@@ -147,6 +147,10 @@ async fn a_sealed_value_altered_or_moved_to_another_event_does_not_load() {
     // A store without the secret's key refuses to seal personal data at all.
     let plain = Harness::start().await;
     let mut commit = created("u4", "cid@example.se");
-    let refused = plain.store.seal(&CONTEXT.stream(), &mut commit).await.unwrap_err();
+    let refused = plain
+        .store
+        .seal(&CONTEXT.stream(), &mut commit)
+        .await
+        .unwrap_err();
     assert!(matches!(refused, KernelError::Internal(_)), "{refused:?}");
 }

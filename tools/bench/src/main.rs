@@ -15,6 +15,8 @@
 //!     check's on the same server (TCP_NODELAY keeps it near the listing's own cost).
 //! (e) failed logins at the production argon2 cost: unknown e-mail against wrong password
 //!     (near 1: the time tells nothing about whether an account exists).
+//! (f) personal data: commands whose event carries two personal values, sealed, against
+//!     the same bytes unsealed; a rebuild of sealed commits against the same unsealed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,9 +36,10 @@ use tillit_testkit::NatsServer;
 
 mod export;
 mod latency;
+mod sealing;
 mod services;
 
-const CONCURRENCY: usize = 16;
+pub(crate) const CONCURRENCY: usize = 16;
 const APPENDS: usize = 16_000;
 const REBUILD_COMMITS: u64 = 200_000;
 const AGGREGATES: u64 = 2_000;
@@ -62,6 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rows.extend(export::measure(&nats, &store).await?);
     rows.push(latency::measure(&nats).await?);
     rows.push(latency::logins().await?);
+    rows.extend(sealing::measure(&store).await?);
 
     println!();
     println!("Tillit benchmarks (release build; ratio = kernel / baseline, same run)");
@@ -169,7 +173,7 @@ async fn appends(
 }
 
 /// Runs `CONCURRENCY` writers and answers the wall time until all are done.
-async fn timed<F, Fut>(writer: F) -> Result<Duration, Box<dyn std::error::Error>>
+pub(crate) async fn timed<F, Fut>(writer: F) -> Result<Duration, Box<dyn std::error::Error>>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + Send + 'static,
@@ -320,8 +324,8 @@ fn recorded_now() -> tillit_kernel::clock::Timestamp {
 }
 
 /// One row per commit: (aggregate id, version) -> first event's payload.
-struct RowPerCommit {
-    stream: String,
+pub(crate) struct RowPerCommit {
+    pub(crate) stream: String,
 }
 
 impl Projection for RowPerCommit {

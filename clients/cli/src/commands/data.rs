@@ -27,7 +27,9 @@ pub enum Data {
     },
     /// Ask to erase a data subject (security officer, admin); nothing is erased until a
     /// manager or admin other than you approves.
-    #[command(after_help = "Example:\n  tillit data erase 0192… --reason \"Art. 17 request, case 2026-118\"")]
+    #[command(
+        after_help = "Example:\n  tillit data erase 0192… --reason \"Art. 17 request, case 2026-118\""
+    )]
     Erase {
         /// The data subject: a user id (of a deactivated account) or a contact id.
         subject: String,

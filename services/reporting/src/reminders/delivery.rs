@@ -328,7 +328,12 @@ async fn send(
         }
         _ => match &state.mailer {
             Some(mailer) => match address_of(state, &target.target).await {
-                Ok(address) => mailer.send(issued, &address, delivery_id).await,
+                Ok(address) => {
+                    let (sent, outcome) = mailer.send(issued, &address, delivery_id).await;
+                    // The outcome is stored in DeliveryAttempted: a server's reply may
+                    // quote the address, which no event may hold in clear.
+                    (sent, outcome.replace(&address, "<recipient>"))
+                }
                 Err(problem) => (false, problem),
             },
             None => (false, "no SMTP server configured".into()),
