@@ -3,8 +3,8 @@
 //! gone, and destruction redone after the key store was restored.
 
 use tillit_integration_tests::assets::{incidents_config, start_incidents};
-use tillit_integration_tests::identity::bearer;
-use tillit_integration_tests::platform::Platform;
+use tillit_integration_tests::identity::{bearer, start_identity, test_config};
+use tillit_integration_tests::platform::{Platform, stream_messages};
 use tillit_kernel::personal::ERASED;
 use tillit_proto::identity::{
     ApproveErasureRequest, DeactivateUserRequest, EraseDataSubjectRequest,
@@ -382,7 +382,13 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
     )
     .await
     .expect("store");
-    for stream in ["IDENTITY", "INCIDENTS", "ASSETS", "CREDENTIALS"] {
+    for stream in [
+        "IDENTITY",
+        "INCIDENTS",
+        "ASSETS",
+        "CREDENTIALS",
+        "REPORTING",
+    ] {
         let verdict = tillit_kernel::verify::verify_chain(&store, stream, None)
             .await
             .expect("verify");
@@ -412,6 +418,28 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
         .await
         .unwrap();
     assert_eq!(description(&mut client, &officer, &incident).await, ERASED);
+    let identity_data = tempfile::tempdir().unwrap();
+    let rebuilt_identity =
+        start_identity(test_config(&platform.nats.url(), identity_data.path(), &[])).await;
+    let shown = rebuilt_identity
+        .client()
+        .await
+        .get_user(bearer(
+            &people.admin,
+            GetUserRequest {
+                user_id: ylva.clone(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("get user from a rebuilt directory")
+        .into_inner()
+        .user
+        .expect("user");
+    assert_eq!(
+        (shown.email.as_str(), shown.display_name.as_str()),
+        (ERASED, ERASED)
+    );
     assert_eq!(
         key_record(&platform.nats.url(), &ylva).await.map(|r| r[0]),
         Some(2),
@@ -453,6 +481,7 @@ async fn a_breach_record_holds_its_reporter_until_its_retention_ends() {
         .await
         .expect("triage");
     deactivate(&platform, &people.admin, &ylva).await;
+    let before = stream_messages(&platform.nats, "IDENTITY").await;
     let held = request_erasure(&platform, &platform.officer.0, &ylva)
         .await
         .unwrap_err();
@@ -462,6 +491,7 @@ async fn a_breach_record_holds_its_reporter_until_its_retention_ends() {
         "names the hold: {held:?}"
     );
     // Refused: nothing recorded, nothing erased.
+    assert_eq!(stream_messages(&platform.nats, "IDENTITY").await, before);
     assert_eq!(user(&platform, &people.admin, &ylva).await.email, EMAIL);
     let unknown = request_erasure(
         &platform,
