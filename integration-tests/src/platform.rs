@@ -177,3 +177,30 @@ pub async fn register_asset(
         registered.consistency.expect("token"),
     )
 }
+
+/// Every stream of the platform.
+pub const STREAMS: [&str; 5] = [
+    "IDENTITY",
+    "CREDENTIALS",
+    "ASSETS",
+    "INCIDENTS",
+    "REPORTING",
+];
+
+/// A token naming the last commit of every stream: a query carrying it sees everything
+/// written so far.
+pub async fn everything(platform: &Platform) -> tillit_proto::common::ConsistencyToken {
+    let js = async_nats::jetstream::new(platform.nats.client().await);
+    let mut positions = Vec::new();
+    for name in STREAMS {
+        let mut stream = js.get_stream(name).await.expect("stream");
+        let last = stream.info().await.expect("info").state.last_sequence;
+        if last > 0 {
+            positions.push(tillit_proto::common::Position {
+                stream: name.into(),
+                sequence: last,
+            });
+        }
+    }
+    tillit_proto::common::ConsistencyToken { positions }
+}

@@ -4,7 +4,7 @@
 
 use tillit_integration_tests::assets::{incidents_config, start_incidents};
 use tillit_integration_tests::identity::{bearer, start_identity, test_config};
-use tillit_integration_tests::platform::{Platform, stream_messages};
+use tillit_integration_tests::platform::{Platform, everything, stream_messages};
 use tillit_kernel::personal::ERASED;
 use tillit_proto::identity::{
     ApproveErasureRequest, DeactivateUserRequest, EraseDataSubjectRequest,
@@ -187,30 +187,6 @@ async fn description(
         .description
 }
 
-/// A token naming the last commit of every event stream.
-async fn everything(url: &str) -> Vec<tillit_proto::common::Position> {
-    let js = async_nats::jetstream::new(async_nats::connect(url).await.expect("nats"));
-    let mut positions = Vec::new();
-    for name in [
-        "IDENTITY",
-        "CREDENTIALS",
-        "ASSETS",
-        "INCIDENTS",
-        "REPORTING",
-    ] {
-        if let Ok(mut stream) = js.get_stream(name).await {
-            let last = stream.info().await.expect("info").state.last_sequence;
-            if last > 0 {
-                positions.push(tillit_proto::common::Position {
-                    stream: name.into(),
-                    sequence: last,
-                });
-            }
-        }
-    }
-    positions
-}
-
 /// The annual report's hash as of `as_of`, and `actor`'s audit entries (erased flags).
 async fn reporting_view(
     reporting: &mut ReportingServiceClient<tonic::transport::Channel>,
@@ -325,7 +301,7 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
     // What the annual report and the audit trail say before.
     let (reporting_service, _reporting_data) = platform.reporting(time::Duration::ZERO).await;
     let mut reporting = ReportingServiceClient::new(reporting_service.channel().await);
-    let as_of = everything(&platform.nats.url()).await;
+    let as_of = everything(&platform).await.positions;
     let (report_before, audit_before) =
         reporting_view(&mut reporting, &people.admin, &ylva, &as_of).await;
     assert!(!audit_before.is_empty() && audit_before.iter().all(|erased| !erased));

@@ -8,6 +8,7 @@ use tillit_proto::incidents::{
 use tillit_integration_tests::assets::Service;
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
+pub use tillit_integration_tests::platform::everything;
 use tillit_kernel::clock::to_timestamp;
 use tillit_proto::common::{ConsistencyToken, Position};
 use tillit_proto::incidents::{AddActionRequest, ReportIncidentRequest, TriageIncidentRequest};
@@ -15,35 +16,11 @@ use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
 use tonic::transport::Channel;
 
 /// Every stream the audit trail covers.
-pub const STREAMS: [&str; 5] = [
-    "IDENTITY",
-    "CREDENTIALS",
-    "ASSETS",
-    "INCIDENTS",
-    "REPORTING",
-];
+pub use tillit_integration_tests::platform::STREAMS;
 
 /// A reporting client.
 pub async fn client(reporting: &Service) -> ReportingServiceClient<Channel> {
     ReportingServiceClient::new(reporting.channel().await)
-}
-
-/// A token naming the last commit of every stream: a query carrying it sees everything
-/// written so far.
-pub async fn everything(platform: &Platform) -> ConsistencyToken {
-    let js = async_nats::jetstream::new(platform.nats.client().await);
-    let mut positions = Vec::new();
-    for name in STREAMS {
-        let mut stream = js.get_stream(name).await.expect("stream");
-        let last = stream.info().await.expect("info").state.last_sequence;
-        if last > 0 {
-            positions.push(Position {
-                stream: name.into(),
-                sequence: last,
-            });
-        }
-    }
-    ConsistencyToken { positions }
 }
 
 /// How many commits the streams hold together.

@@ -3,20 +3,18 @@
 //! the same bytes under a type with no personal fields; and a projection rebuild of sealed
 //! commits (each value's place checked) against the same commits unsealed.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use prost::Message as _;
 use tillit_kernel::personal::PersonalDataSecret;
 use tillit_kernel::{
     AggregateType, BoundedContext, CommandMeta, CommandRequest, Decider, EventPayload, EventStore,
-    KernelError, Projection, ProjectionConfig, ProjectionRunner, Runner, Target, TenantId,
+    KernelError, Runner, Target, TenantId,
 };
-use tillit_proto::common::{ConsistencyToken, Position};
 use tillit_proto::identity::UserCreated;
 use tillit_proto::kernel::Event;
 
-use crate::{CONCURRENCY, Row, RowPerCommit, sample_commit, timed};
+use crate::{CONCURRENCY, Row, sample_commit, timed};
 
 const COMMANDS: usize = 8_000;
 const SUBJECTS: usize = 100;
@@ -110,33 +108,15 @@ pub(crate) async fn measure(store: &EventStore) -> Result<Vec<Row>, Box<dyn std:
     store.provision(context).await?;
     let per_writer = COMMANDS / CONCURRENCY;
 
-    let sealed_runner = Runner::<SealedRecorder>::new(store.clone(), context);
-    let sealed = timed(|writer| {
-        let runner = sealed_runner.clone();
-        async move {
-            for i in 0..per_writer {
-                runner
-                    .execute(request(writer * per_writer + i))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        }
-    })
+    let sealed = commands(
+        Runner::<SealedRecorder>::new(store.clone(), context),
+        per_writer,
+    )
     .await?;
-    let plain_runner = Runner::<PlainRecorder>::new(store.clone(), context);
-    let plain = timed(|writer| {
-        let runner = plain_runner.clone();
-        async move {
-            for i in 0..per_writer {
-                runner
-                    .execute(request(writer * per_writer + i))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        }
-    })
+    let plain = commands(
+        Runner::<PlainRecorder>::new(store.clone(), context),
+        per_writer,
+    )
     .await?;
     let rate = |elapsed: Duration| COMMANDS as f64 / elapsed.as_secs_f64();
     let commands = Row {
@@ -163,6 +143,29 @@ pub(crate) async fn measure(store: &EventStore) -> Result<Vec<Row>, Box<dyn std:
         ratio: rate(sealed_rebuild) / rate(plain_rebuild),
     };
     Ok(vec![commands, rebuilds])
+}
+
+/// The wall time of `per_writer` commands from each of the concurrent writers.
+async fn commands<D>(
+    runner: Runner<D>,
+    per_writer: usize,
+) -> Result<Duration, Box<dyn std::error::Error>>
+where
+    D: Decider<Command = usize>,
+{
+    timed(|writer| {
+        let runner = runner.clone();
+        async move {
+            for i in 0..per_writer {
+                runner
+                    .execute(request(writer * per_writer + i))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }
+    })
+    .await
 }
 
 /// A stream of `REBUILD` commits whose event is [`person`], sealed or under the plain type;
@@ -207,25 +210,5 @@ async fn rebuild(
     (stream, last): (String, u64),
 ) -> Result<Duration, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
-    let started = Instant::now();
-    let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(RowPerCommit {
-        stream: stream.clone(),
-    })];
-    let runner = ProjectionRunner::start(
-        &dir.path().join("projection.redb"),
-        store.clone(),
-        projections,
-        ProjectionConfig::default(),
-    )
-    .await?;
-    let token = ConsistencyToken {
-        positions: vec![Position {
-            stream,
-            sequence: last,
-        }],
-    };
-    runner.wait_for(&token, Duration::from_secs(600)).await?;
-    let elapsed = started.elapsed();
-    runner.shutdown().await;
-    Ok(elapsed)
+    crate::time_rebuild(store, &dir.path().join("projection.redb"), stream, last).await
 }
