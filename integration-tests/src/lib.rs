@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod identity;
 pub mod platform;
+pub mod portal;
 pub mod receivers;
 
 /// The field a status names in its `BadRequest` details (empty when none).

@@ -26,5 +26,7 @@ pub use config::{ConfigError, Env, PlatformConfig};
 pub use foundation::Foundation;
 pub use main_helper::{ServiceConfig, service_main};
 pub use metrics::Metrics;
-pub use server::{Readiness, ServeParts, grpc_incoming, serve, shutdown_signal};
+pub use server::{
+    Readiness, ServeParts, admin_router, grpc_incoming, serve, serve_http, shutdown_signal,
+};
 pub use start_error::StartError;

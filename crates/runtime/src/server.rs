@@ -95,10 +95,29 @@ pub async fn serve(
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
-    let ready = parts.ready.clone();
-    let admin = parts
-        .admin
-        .merge(parts.metrics.router(parts.ready.clone()))
+    let admin = admin_router(parts.admin, &parts.metrics, parts.ready.clone());
+    let admin_server = axum::serve(admin_listener.tap_io(no_delay), admin)
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+
+    let grpc_server = tonic::transport::Server::builder()
+        .layer(parts.auth)
+        .add_routes(parts.routes)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .serve_with_incoming_shutdown(grpc_incoming(grpc_listener), stopped(stop_rx));
+
+    let (grpc, admin) = tokio::join!(grpc_server, admin_server);
+    health_task.abort();
+    grpc.map_err(std::io::Error::other)?;
+    admin
+}
+
+/// The admin HTTP routes of every process: `extra`, `/metrics`, `/livez` and `/readyz`.
+pub fn admin_router(extra: Router, metrics: &crate::Metrics, ready: Readiness) -> Router {
+    let metrics = metrics.router(ready.clone());
+    extra
+        .merge(metrics)
         .route("/livez", get(|| async { StatusCode::OK }))
         .route(
             "/readyz",
@@ -114,21 +133,32 @@ pub async fn serve(
                     }
                 }
             }),
-        );
-    let admin_server = axum::serve(admin_listener.tap_io(no_delay), admin)
+        )
+}
+
+/// Serves the HTTP routes `app` on `listener` and the admin routes on `admin_listener`
+/// until `shutdown` resolves, then lets in-flight requests finish: the portal's shape.
+pub async fn serve_http(
+    app: Router,
+    admin: Router,
+    listener: TcpListener,
+    admin_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let app_server = axum::serve(listener.tap_io(no_delay), app)
         .with_graceful_shutdown(stopped(stop_rx.clone()));
-
-    let grpc_server = tonic::transport::Server::builder()
-        .layer(parts.auth)
-        .add_routes(parts.routes)
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(grpc_incoming(grpc_listener), stopped(stop_rx));
-
-    let (grpc, admin) = tokio::join!(grpc_server, admin_server);
-    health_task.abort();
-    grpc.map_err(std::io::Error::other)?;
+    let admin_server = axum::serve(admin_listener.tap_io(no_delay), admin)
+        .with_graceful_shutdown(stopped(stop_rx));
+    let (app, admin) = tokio::join!(app_server, admin_server);
+    app?;
     admin
 }
 

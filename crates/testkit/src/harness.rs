@@ -55,6 +55,38 @@ impl Service {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: std::fmt::Display,
     {
+        let service = Self::launch(run).await;
+        wait_serving(service.grpc, name).await;
+        service
+    }
+
+    /// Runs an HTTP process (the portal) `run(http, admin, shutdown)` on free ports and
+    /// waits until its admin port answers `/livez`; `grpc` is then its HTTP address.
+    ///
+    /// # Panics
+    /// When the ports cannot be bound or `/livez` does not answer in [`WAIT`].
+    pub async fn start_http<F, Fut, E>(run: F) -> Self
+    where
+        F: FnOnce(TcpListener, TcpListener, Shutdown) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let service = Self::launch(run).await;
+        let admin = service.admin;
+        let live = crate::eventually(WAIT, || async move {
+            http_get(admin, "/livez").await.0.contains("200")
+        })
+        .await;
+        assert!(live, "the process at {admin} did not answer /livez");
+        service
+    }
+
+    async fn launch<F, Fut, E>(run: F) -> Self
+    where
+        F: FnOnce(TcpListener, TcpListener, Shutdown) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
         let grpc_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let admin_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let grpc = grpc_listener.local_addr().expect("addr");
@@ -68,7 +100,6 @@ impl Service {
             }),
         );
         let task = tokio::spawn(async move { running.await.map_err(|e| e.to_string()) });
-        wait_serving(grpc, name).await;
         Self {
             grpc,
             admin,

@@ -2,9 +2,9 @@
 //!
 //! Starts the project's own nats-server with JetStream on 127.0.0.1:14222 and its store
 //! under `<data dir>/nats` (so deleting `.data` resets everything), or uses the server at
-//! `TILLIT_NATS_URL` after checking it has JetStream, then runs every service built so far
-//! in this process (identity), each through its `run(listeners, shutdown)` like the tests
-//! do. Stays in the foreground until Ctrl-C (or SIGTERM), then stops everything it started.
+//! `TILLIT_NATS_URL` after checking it has JetStream, then runs every service in this
+//! process (identity, assets, incidents, reporting, then the portal), each through its
+//! `run(listeners, shutdown)` like the tests do. Stays in the foreground until Ctrl-C (or SIGTERM), then stops everything it started.
 
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
@@ -126,7 +126,28 @@ async fn start_services(config: &DevConfig, nats_url: &str) -> Result<Vec<Servic
         settings(&env, config, nats_url)?,
         tillit_reporting::run,
     );
-    keep_or_stop(services, started.await).await
+    let services = keep_or_stop(services, started.await).await?;
+    // The portal last, pointed at the services just started.
+    let mut portal: tillit_portal::PortalConfig = settings(&env, config, nats_url)?;
+    let url = |name: &str| {
+        services
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| format!("http://{}", s.grpc))
+            .unwrap_or_default()
+    };
+    portal.identity_url = url("identity");
+    portal.assets_url = url("assets");
+    portal.incidents_url = url("incidents");
+    portal.reporting_url = url("reporting");
+    // Explicitly plain HTTP on this machine's loopback only: cookies without `Secure`.
+    portal.plain_http = portal.addr.ip().is_loopback();
+    let started = Service::run("portal", portal, tillit_portal::run);
+    let mut services = keep_or_stop(services, started.await).await?;
+    if let Some(portal) = services.iter_mut().find(|s| s.name == "portal") {
+        portal.note = format!("sign in as {admin_email}");
+    }
+    Ok(services)
 }
 
 /// A service's settings from the environment, pointed at the dev stack's NATS and data.
@@ -282,7 +303,13 @@ fn print_banner(config: &DevConfig, url: &str, services: &[Service]) {
     println!("Tillit is running locally.");
     println!("  NATS JetStream  {url}");
     println!("  data            {}", config.data_dir.display());
-    for service in services {
+    if let Some(portal) = services.iter().find(|s| s.name == "portal") {
+        println!(
+            "  open the portal http://{}  ({})",
+            portal.grpc, portal.note
+        );
+    }
+    for service in services.iter().filter(|s| s.name != "portal") {
         println!(
             "  {:<15} gRPC {}  admin http://{} (/readyz, /livez)",
             service.name, service.grpc, service.admin

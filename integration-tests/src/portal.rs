@@ -1,0 +1,174 @@
+//! The portal in-process beside a platform, and a small browser without JavaScript: an
+//! HTTP client that keeps cookies the way a browser does and follows no redirect by
+//! itself, so a test sees every 303 and every Set-Cookie.
+
+use std::collections::BTreeMap;
+
+use tillit_testkit::harness::Service;
+
+use crate::platform::Platform;
+
+/// Starts the portal against `platform` and its reporting service at `reporting`.
+pub async fn start_portal(
+    platform: &Platform,
+    reporting: std::net::SocketAddr,
+    data: &std::path::Path,
+) -> Service {
+    let env = tillit_runtime::Env::from_pairs([
+        ("TILLIT_DATA_DIR", data.to_str().expect("utf-8 path")),
+        ("TILLIT_PORTAL_PLAIN_HTTP", "true"),
+        (
+            "TILLIT_PORTAL_IDENTITY_URL",
+            &format!("http://{}", platform._identity.grpc),
+        ),
+        (
+            "TILLIT_PORTAL_ASSETS_URL",
+            &format!("http://{}", platform.assets.grpc),
+        ),
+        (
+            "TILLIT_PORTAL_INCIDENTS_URL",
+            &format!("http://{}", platform.incidents.grpc),
+        ),
+        (
+            "TILLIT_PORTAL_REPORTING_URL",
+            &format!("http://{reporting}"),
+        ),
+    ]);
+    let config = tillit_portal::PortalConfig::from_env(&env).expect("portal settings");
+    Service::start_http(move |http, admin, shutdown| {
+        tillit_portal::run(config, http, admin, shutdown)
+    })
+    .await
+}
+
+/// One answer: status, headers, body.
+pub struct Page {
+    /// The status code.
+    pub status: u16,
+    /// The headers, names lower case.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Page {
+    /// The `Location` of a redirect.
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of the first hidden input `name` in the page (a form's CSRF token).
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        self.body
+            .split_once(&marker)
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(value, _)| value.to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Cookies by name, sent back like a browser sends them.
+#[derive(Default, Clone)]
+pub struct Browser {
+    /// The portal's address.
+    pub base: String,
+    /// What the portal set.
+    pub cookies: BTreeMap<String, String>,
+    /// `Accept-Language`, if any.
+    pub language: Option<String>,
+}
+
+impl Browser {
+    /// A browser with no cookies, pointed at `portal`.
+    pub fn new(portal: &Service) -> Self {
+        Self {
+            base: format!("http://{}", portal.grpc),
+            ..Self::default()
+        }
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// GET `path`.
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = Self::client().get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    /// POST `path` with a form.
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    tillit_portal::urlencode(k),
+                    tillit_portal::urlencode(v)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = Self::client()
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+
+    async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Page {
+        if !self.cookies.is_empty() {
+            let header: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request = request.header("cookie", header.join("; "));
+        }
+        if let Some(language) = &self.language {
+            request = request.header("accept-language", language);
+        }
+        let response = request.send().await.expect("the portal answers");
+        for set in response.headers().get_all("set-cookie") {
+            let text = set.to_str().expect("ascii cookie");
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                let removed = text.to_ascii_lowercase().contains("max-age=0");
+                if removed || value.is_empty() {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        Page {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("a body"),
+        }
+    }
+
+    /// Signs in through the form; answers the page the sign-in redirected to.
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/signin?next=%2F").await;
+        let csrf = form.hidden("csrf");
+        self.post(
+            "/signin",
+            &[
+                ("email", email),
+                ("password", password),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+}

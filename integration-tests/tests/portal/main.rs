@@ -1,0 +1,322 @@
+//! The portal over HTTP, no browser: sessions, CSRF, headers, languages, sign-in and
+//! sign-out against the real services.
+
+use tillit_integration_tests::identity::{ADMIN_EMAIL, ADMIN_PASSWORD, bearer};
+use tillit_integration_tests::platform::{Platform, stream_messages};
+use tillit_integration_tests::portal::{Browser, start_portal};
+use tillit_proto::identity::{CreateUserRequest, Role};
+use tillit_testkit::harness::Service;
+
+struct Stack {
+    platform: Platform,
+    _reporting: (Service, tempfile::TempDir),
+    portal: Service,
+    _data: tempfile::TempDir,
+}
+
+async fn stack() -> Stack {
+    let platform = Platform::start().await;
+    let reporting = platform.reporting(time::Duration::ZERO).await;
+    let data = tempfile::tempdir().expect("dir");
+    let portal = start_portal(&platform, reporting.0.grpc, data.path()).await;
+    Stack {
+        platform,
+        _reporting: reporting,
+        portal,
+        _data: data,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_needs_a_session_and_every_answer_carries_the_security_headers() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack.portal);
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 303);
+    assert_eq!(home.location(), "/signin?next=%2F");
+    let signin = browser.get("/signin?next=%2F").await;
+    assert_eq!(signin.status, 200);
+    for page in [&home, &signin] {
+        let header = |name: &str| {
+            page.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let csp = header("content-security-policy");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "same-origin");
+        assert_eq!(header("cache-control"), "no-store");
+    }
+    assert!(
+        !signin.hidden("csrf").is_empty(),
+        "the form carries a CSRF token"
+    );
+    // Cookies: HttpOnly, SameSite=Lax (Secure is off only because this portal is configured
+    // for plain HTTP on localhost).
+    let cookie = signin
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+
+    // The stylesheet by its hash, cached for a year; nothing from elsewhere.
+    let css_path = signin
+        .body
+        .split_once("href=\"/static/")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(path, _)| format!("/static/{path}"))
+        .expect("a stylesheet link");
+    let css = browser.get(&css_path).await;
+    assert_eq!(css.status, 200);
+    assert!(
+        css.headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert!(!signin.body.contains("http://") && !signin.body.contains("https://"));
+    assert_eq!(
+        browser.get("/static/app.0000000000000000.css").await.status,
+        404
+    );
+
+    // 404 in Swedish by default, English when the browser asks.
+    let missing = browser.get("/no-such-page").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.contains("Sidan finns inte"),
+        "{}",
+        missing.body
+    );
+    browser.language = Some("en-GB,en;q=0.9".into());
+    assert!(
+        browser
+            .get("/no-such-page")
+            .await
+            .body
+            .contains("There is no such page")
+    );
+    assert!(browser.get("/signin").await.body.contains("Sign in"));
+    // The switch is remembered over the browser's wish.
+    let switched = browser.get("/lang/sv?next=%2Fsignin").await;
+    assert_eq!((switched.status, switched.location()), (303, "/signin"));
+    assert!(browser.get("/signin").await.body.contains("Logga in"));
+    // Never an open redirect.
+    assert_eq!(
+        browser
+            .get("/lang/en?next=%2F%2Fevil.example")
+            .await
+            .location(),
+        "/"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothing() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack.portal);
+    let form = browser.get("/signin").await;
+    let before = stream_messages(&stack.platform.nats, "CREDENTIALS").await;
+    for csrf in ["", "00", &"ab".repeat(32)] {
+        let refused = browser
+            .post(
+                "/signin",
+                &[
+                    ("email", ADMIN_EMAIL),
+                    ("password", ADMIN_PASSWORD),
+                    ("csrf", csrf),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 403, "csrf {csrf:?}");
+        assert!(!browser.cookies.contains_key("tillit_session"));
+    }
+    // Another visitor's token is no token of ours.
+    let mut stranger = Browser::new(&stack.portal);
+    let theirs = stranger.get("/signin").await.hidden("csrf");
+    let refused = browser
+        .post(
+            "/signin",
+            &[
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("csrf", &theirs),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        stream_messages(&stack.platform.nats, "CREDENTIALS").await,
+        before,
+        "no login was attempted"
+    );
+    assert!(!form.hidden("csrf").is_empty());
+    let signout = browser.post("/signout", &[("csrf", "")]).await;
+    assert_eq!(signout.status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_lands_on_the_home_page_and_sign_out_ends_the_session() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack.portal);
+    let wrong = browser.sign_in(ADMIN_EMAIL, "not-the-password").await;
+    assert_eq!(wrong.status, 422);
+    assert!(
+        wrong
+            .body
+            .contains("E-postadressen eller lösenordet är fel"),
+        "{}",
+        wrong.body
+    );
+    let signed = browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // The page asked for, and the one failed attempt said once there.
+    assert_eq!(
+        (signed.status, signed.location()),
+        (303, "/?failed_before=1"),
+        "{}",
+        signed.body
+    );
+    let warned = browser.get(signed.location()).await;
+    assert!(
+        warned.body.contains("utan att lyckas en gång"),
+        "{}",
+        warned.body
+    );
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(
+        home.body.contains("Välkommen, Administrator"),
+        "{}",
+        home.body
+    );
+    assert!(!home.body.contains("utan att lyckas"));
+    assert_eq!(home.headers["cache-control"], "no-store");
+
+    // A tampered session cookie reads as none.
+    let mut forger = browser.clone();
+    let session = forger
+        .cookies
+        .get_mut("tillit_session")
+        .expect("a session cookie");
+    let flipped = if session.ends_with('A') { 'B' } else { 'A' };
+    session.pop();
+    session.push(flipped);
+    assert_eq!(forger.get("/").await.status, 303);
+
+    // Sign-out ends the session at identity: the old cookie, replayed, opens nothing.
+    let kept = browser.clone();
+    let csrf = home.hidden("csrf");
+    let out = browser.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status, out.location()), (303, "/signin"));
+    assert!(!browser.cookies.contains_key("tillit_session"));
+    // Every service refuses the session's tokens once its identity view has applied the
+    // logout: milliseconds.
+    let refused = tillit_testkit::eventually(std::time::Duration::from_secs(5), || {
+        let mut replay = kept.clone();
+        async move { replay.get("/").await.status == 303 }
+    })
+    .await;
+    assert!(refused, "a signed-out session is refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_chooses_a_password_before_anything_else_and_input_is_shown_as_text() {
+    let stack = stack().await;
+    let admin = stack.platform._identity.admin_token().await;
+    stack
+        .platform
+        ._identity
+        .client()
+        .await
+        .create_user(bearer(
+            &admin,
+            CreateUserRequest {
+                tenant_id: "internal".into(),
+                email: "nora.ny@tillit.test".into(),
+                display_name: "Nora Ny".into(),
+                roles: vec![Role::Employee.into()],
+                temporary_password: "temporary-password-1".into(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("create user");
+    let mut browser = Browser::new(&stack.portal);
+    browser.language = Some("en".into());
+    let forced = browser
+        .sign_in("nora.ny@tillit.test", "temporary-password-1")
+        .await;
+    assert_eq!(forced.status, 200);
+    assert!(
+        forced.body.contains("Choose a new password"),
+        "{}",
+        forced.body
+    );
+    let csrf = forced.hidden("csrf");
+    let mismatch = browser
+        .post(
+            "/password",
+            &[
+                ("email", "nora.ny@tillit.test"),
+                ("current", "temporary-password-1"),
+                ("new", "a-long-new-password-1"),
+                ("repeat", "a-long-new-password-2"),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status, 422);
+    assert!(mismatch.body.contains("The two new passwords differ"));
+    let changed = browser
+        .post(
+            "/password",
+            &[
+                ("email", "nora.ny@tillit.test"),
+                ("current", "temporary-password-1"),
+                ("new", "a-long-new-password-1"),
+                ("repeat", "a-long-new-password-1"),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (changed.status, changed.location()),
+        (303, "/"),
+        "{}",
+        changed.body
+    );
+    assert!(browser.get("/").await.body.contains("Welcome, Nora Ny"));
+
+    // What a user typed comes back as text, never as markup.
+    let mut other = Browser::new(&stack.portal);
+    let hostile = "\"><script>alert(1)</script>@x";
+    let form = other.get("/signin").await;
+    let echoed = other
+        .post(
+            "/signin",
+            &[
+                ("email", hostile),
+                ("password", "x"),
+                ("csrf", &form.hidden("csrf")),
+            ],
+        )
+        .await;
+    assert!(!echoed.body.contains("<script>alert(1)"), "{}", echoed.body);
+    assert!(
+        echoed.body.contains("&lt;script&gt;") || echoed.body.contains("&quot;&gt;&lt;script"),
+        "{}",
+        echoed.body
+    );
+}

@@ -1,0 +1,118 @@
+//! The start page: who you are and what is waiting for you (the reminders of
+//! `ListMyTasks`).
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::PrivateCookieJar;
+use maud::html;
+use tillit_proto::Vocabulary as _;
+use tillit_proto::identity::WhoAmIRequest;
+use tillit_proto::reporting::ListMyTasksRequest;
+use tonic::Code;
+
+use super::errors;
+use super::layout::{Frame, Viewer, page};
+use crate::i18n::text;
+use crate::{State as Shared, bearer, language, session, signed_in};
+
+#[derive(serde::Deserialize)]
+pub struct Shown {
+    /// Failed sign-ins before this one, to warn about once.
+    #[serde(default)]
+    failed_before: u32,
+}
+
+/// `GET /`.
+pub async fn home(
+    State(state): State<Shared>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Query(shown): Query<Shown>,
+) -> Response {
+    let lang = language(&jar, &headers);
+    let (jar, current) = match signed_in(&state, jar, "/").await {
+        Ok(signed) => signed,
+        Err(redirect) => return redirect,
+    };
+    let me = match state
+        .identity
+        .clone()
+        .who_am_i(bearer(&current.access, WhoAmIRequest::default()))
+        .await
+    {
+        Ok(me) => me.into_inner(),
+        // Revoked, deactivated, signed out elsewhere: signed out here too.
+        Err(status) if status.code() == Code::Unauthenticated => {
+            return signed_in_again(jar);
+        }
+        Err(status) => {
+            tracing::warn!(%status, "identity did not answer");
+            return (jar, errors::unavailable(lang, "part-identity")).into_response();
+        }
+    };
+    let tasks = state
+        .reporting
+        .clone()
+        .list_my_tasks(bearer(&current.access, ListMyTasksRequest::default()))
+        .await
+        .map(|answer| answer.into_inner().reminders);
+    match &tasks {
+        Err(status) if status.code() == Code::Unauthenticated => return signed_in_again(jar),
+        Err(status) => tracing::warn!(%status, "reporting did not answer the tasks"),
+        Ok(_) => {}
+    }
+    let (jar, visitor) = session::visitor(jar, &state.keys);
+    let viewer = Viewer {
+        name: if me.display_name.is_empty() {
+            me.email.clone()
+        } else {
+            me.display_name.clone()
+        },
+        csrf: state.keys.csrf(&visitor),
+    };
+    let roles: Vec<&str> = me.roles().map(|role| role.word()).collect();
+    let body = html! {
+        h1 { (lang.t_with("home-welcome", &[("name", text(viewer.name.clone()))])) }
+        @if shown.failed_before > 0 {
+            p.alert role="alert" {
+                (lang.t_with("signin-failed-before", &[("count", shown.failed_before.into())]))
+            }
+        }
+        p.muted { (lang.t_with("home-roles", &[("roles", text(roles.join(", ")))])) }
+        section.card aria-labelledby="tasks" {
+            h2 #tasks { (lang.t("home-tasks")) }
+            @match &tasks {
+                Ok(tasks) if tasks.is_empty() => p { (lang.t("home-no-tasks")) },
+                Ok(tasks) => ul.tasks {
+                    @for task in tasks {
+                        li {
+                            strong { (task.title) }
+                            @if let Some(due) = task.due_at.as_ref() {
+                                " — " span.muted { (lang.t_with("home-task-due", &[("due", text(crate::pages::when(due)))])) }
+                            }
+                            @if !task.detail.is_empty() { br; span { (task.detail) } }
+                        }
+                    }
+                },
+                Err(_) => p.alert role="alert" {
+                    (lang.t_with("error-unavailable", &[("part", text(lang.t("part-reporting")))]))
+                },
+            }
+        }
+    };
+    let frame = Frame {
+        lang,
+        viewer: Some(&viewer),
+        path: "/",
+    };
+    (jar, page(&frame, &lang.t("home-title"), body)).into_response()
+}
+
+fn signed_in_again(jar: PrivateCookieJar) -> Response {
+    (
+        session::clear(jar),
+        axum::response::Redirect::to("/signin?next=%2F"),
+    )
+        .into_response()
+}
