@@ -77,6 +77,13 @@ impl Foundation {
         );
         let db = projections.database().clone();
         let identity = ViewReader::new(db.clone());
+        let view = identity.clone();
+        store
+            .vault()?
+            .keys()
+            .follow_erasures(std::sync::Arc::new(move |subject: &str| {
+                view.is_erased(subject).unwrap_or(false)
+            }));
         // As long as a rebuild of the identity view may take.
         redo_erasures(
             &store,

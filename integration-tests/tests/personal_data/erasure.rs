@@ -112,7 +112,12 @@ async fn request_erasure(
         .map(|r| r.into_inner().erasure_id)
 }
 
-async fn approve(platform: &Platform, token: &str, erasure: &str) -> Result<(), tonic::Status> {
+/// Approves; answers the approval's consistency token.
+async fn approve(
+    platform: &Platform,
+    token: &str,
+    erasure: &str,
+) -> Result<Option<tillit_proto::common::ConsistencyToken>, tonic::Status> {
     platform
         ._identity
         .client()
@@ -125,7 +130,7 @@ async fn approve(platform: &Platform, token: &str, erasure: &str) -> Result<(), 
             },
         ))
         .await
-        .map(drop)
+        .map(|r| r.into_inner().consistency)
 }
 
 async fn user(platform: &Platform, admin: &str, id: &str) -> User {
@@ -170,13 +175,14 @@ async fn description(
     client: &mut IncidentsServiceClient<tonic::transport::Channel>,
     token: &str,
     id: &str,
+    after: Option<tillit_proto::common::ConsistencyToken>,
 ) -> String {
     client
         .get_incident(bearer(
             token,
             GetIncidentRequest {
                 incident_id: id.into(),
-                consistency: None,
+                consistency: after,
             },
         ))
         .await
@@ -310,11 +316,11 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
     assert_eq!(user(&platform, &people.admin, &ylva).await.email, EMAIL);
     let mut incidents = platform.incidents().await;
     assert_eq!(
-        description(&mut incidents, &officer, &incident).await,
+        description(&mut incidents, &officer, &incident, None).await,
         DESCRIPTION
     );
 
-    approve(&platform, &people.manager, &erasure)
+    let approved = approve(&platform, &people.manager, &erasure)
         .await
         .expect("approve");
 
@@ -324,8 +330,9 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
         (shown.email.as_str(), shown.display_name.as_str()),
         (ERASED, ERASED)
     );
+    // Another service, given the approval's token, has applied the erasure.
     assert_eq!(
-        description(&mut incidents, &officer, &incident).await,
+        description(&mut incidents, &officer, &incident, approved).await,
         ERASED
     );
     let exported = export(&platform, &officer, &ylva).await;
@@ -393,7 +400,10 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
     let mut client = IncidentsServiceClient::connect(format!("http://{}", rebuilt.grpc))
         .await
         .unwrap();
-    assert_eq!(description(&mut client, &officer, &incident).await, ERASED);
+    assert_eq!(
+        description(&mut client, &officer, &incident, None).await,
+        ERASED
+    );
     let identity_data = tempfile::tempdir().unwrap();
     let rebuilt_identity =
         start_identity(test_config(&platform.nats.url(), identity_data.path(), &[])).await;

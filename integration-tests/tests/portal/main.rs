@@ -320,3 +320,132 @@ async fn a_new_user_chooses_a_password_before_anything_else_and_input_is_shown_a
         echoed.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employee_reports_a_deviation_sees_it_at_once_and_a_customer_sees_nothing_of_it() {
+    let stack = stack().await;
+    let employee = "erik@tillit.test";
+    let mut browser = Browser::new(&stack.portal);
+    browser.language = Some("en".into());
+    let signed = browser
+        .sign_in(employee, &tillit_testkit::harness::user_password(employee))
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let home = browser.get("/").await;
+    assert!(
+        home.body.contains("href=\"/report\""),
+        "the menu offers reporting"
+    );
+
+    let form = browser.get("/report").await;
+    assert_eq!(form.status, 200);
+    let csrf = form.hidden("csrf");
+    // A refusal shows next to its field and keeps what was typed.
+    let missing = browser
+        .post(
+            "/report",
+            &[
+                ("kind", "deviation"),
+                ("title", ""),
+                ("description", "Kept text"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, 422, "{}", missing.body);
+    assert!(
+        missing.body.contains("id=\"title-problem\""),
+        "{}",
+        missing.body
+    );
+    assert!(missing.body.contains("Kept text"));
+    let before = stream_messages(&stack.platform.nats, "INCIDENTS").await;
+    let bad_time = browser
+        .post(
+            "/report",
+            &[
+                ("kind", "deviation"),
+                ("title", "T"),
+                ("noticed", "soon"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(bad_time.status, 422);
+    assert!(bad_time.body.contains("id=\"noticed-problem\""));
+    assert_eq!(
+        stream_messages(&stack.platform.nats, "INCIDENTS").await,
+        before
+    );
+
+    let title = "Badge reader <b>broken</b> at the side door";
+    let sent = browser
+        .post(
+            "/report",
+            &[
+                ("kind", "deviation"),
+                ("title", title),
+                ("description", "The reader accepts any card."),
+                ("system", "Door control"),
+                ("noticed", "2026-03-30T10:00"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert!(
+        sent.location().starts_with("/incidents/") && sent.location().contains("?after=INCIDENTS."),
+        "{}",
+        sent.location()
+    );
+    // The page it lands on waits for the report: the user sees what they just did.
+    let shown = browser.get(sent.location()).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(shown.body.contains("Thank you: your report is registered"));
+    assert!(
+        shown
+            .body
+            .contains("Badge reader &lt;b&gt;broken&lt;/b&gt;"),
+        "escaped: {}",
+        shown.body
+    );
+    assert!(
+        shown.body.contains("Noticed 2026-03-30 10:00 CEST"),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains("Door control"));
+    let list = browser.get("/incidents").await;
+    assert!(
+        list.body.contains("Badge reader &lt;b&gt;broken"),
+        "{}",
+        list.body
+    );
+    let id = sent
+        .location()
+        .trim_start_matches("/incidents/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // A customer of acme: no such incident, and not a word of it anywhere.
+    let admin = stack.platform._identity.admin_token().await;
+    let customer = "carl@acme.example";
+    stack
+        .platform
+        ._identity
+        .create_user(&admin, "acme", customer, &["customer"])
+        .await;
+    let mut outsider = Browser::new(&stack.portal);
+    outsider.language = Some("en".into());
+    outsider
+        .sign_in(customer, &tillit_testkit::harness::user_password(customer))
+        .await;
+    let theirs = outsider.get(&format!("/incidents/{id}")).await;
+    assert_eq!(theirs.status, 404);
+    assert!(!theirs.body.contains("Badge reader"));
+    let their_list = outsider.get("/incidents").await;
+    assert_eq!(their_list.status, 200, "{}", their_list.body);
+    assert!(!their_list.body.contains("Badge reader") && !their_list.body.contains("globex"));
+}

@@ -139,6 +139,8 @@ mod tests {
             include_str!("pages/signin.rs"),
             include_str!("pages/home.rs"),
             include_str!("pages/errors.rs"),
+            include_str!("pages/incidents.rs"),
+            include_str!("pages/mod.rs"),
         ] {
             for (at, _) in source
                 .match_indices(".t(\"")

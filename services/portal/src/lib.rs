@@ -25,6 +25,7 @@ use axum_extra::extract::PrivateCookieJar;
 use axum_extra::extract::cookie::Key;
 use tillit_proto::identity::RefreshRequest;
 use tillit_proto::identity::identity_service_client::IdentityServiceClient;
+use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
 use tillit_runtime::{Metrics, StartError};
 use tokio::net::TcpListener;
@@ -44,6 +45,8 @@ pub struct Portal {
     pub keys: Keys,
     /// Identity, over gRPC.
     pub identity: IdentityServiceClient<Channel>,
+    /// Incidents, over gRPC.
+    pub incidents: IncidentsServiceClient<Channel>,
     /// Reporting, over gRPC.
     pub reporting: ReportingServiceClient<Channel>,
 }
@@ -88,6 +91,7 @@ pub async fn run(
     let state = State(Arc::new(Portal {
         keys: Keys::new(&material, !config.plain_http),
         identity: IdentityServiceClient::new(channel(&config.identity_url)?),
+        incidents: IncidentsServiceClient::new(channel(&config.incidents_url)?),
         reporting: ReportingServiceClient::new(channel(&config.reporting_url)?),
     }));
     let metrics = Metrics::new(SERVICE_NAME);
@@ -110,6 +114,12 @@ pub fn router(state: State) -> Router {
         )
         .route("/password", post(pages::signin::change_password))
         .route("/signout", post(pages::signin::sign_out))
+        .route(
+            "/report",
+            get(pages::incidents::report_form).post(pages::incidents::report_submit),
+        )
+        .route("/incidents", get(pages::incidents::list))
+        .route("/incidents/{id}", get(pages::incidents::detail))
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))
         .fallback(not_found)

@@ -94,6 +94,10 @@ enum Entry {
     Destroyed,
 }
 
+/// Whether a data subject is recorded as erased (the identity view's erasure table): a
+/// key of such a subject reads as destroyed even before its marker reached this process.
+pub type ErasedCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// The key store; cheap to clone.
 #[derive(Clone)]
 pub struct KeyStore {
@@ -102,6 +106,7 @@ pub struct KeyStore {
     replicas: usize,
     timeout: Duration,
     cache: Arc<Mutex<HashMap<String, Entry>>>,
+    erased: Arc<std::sync::OnceLock<ErasedCheck>>,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -124,7 +129,15 @@ impl KeyStore {
             replicas,
             timeout,
             cache: Arc::new(Mutex::new(HashMap::new())),
+            erased: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    /// Consults `check` before every key: a subject the erasure events name is erased here
+    /// as soon as this process's view of them says so, so a request carrying the
+    /// approval's consistency token never sees the subject's data.
+    pub fn follow_erasures(&self, check: ErasedCheck) {
+        let _ = self.erased.set(check);
     }
 
     /// The secret, for lookups.
@@ -297,6 +310,9 @@ impl KeyStore {
     }
 
     async fn entry(&self, id: &str) -> Result<Option<Entry>, KernelError> {
+        if self.erased.get().is_some_and(|erased| erased(id)) {
+            return Ok(Some(Entry::Destroyed));
+        }
         if let Some(entry) = self.cache.lock().expect("key cache").get(id).cloned() {
             return Ok(Some(entry));
         }

@@ -41,7 +41,7 @@ impl IdentityApi {
         let reason = tillit_api::text::line("reason", &body.reason, 500)?;
         let kind = self.subject_kind(&subject).await?;
         if kind == "user" {
-            self.require_deactivated(&subject)?;
+            self.require_deactivated(&subject).await?;
         }
         self.refuse_under_hold(&subject).await?;
         let id = self.erasure_id(&subject);
@@ -168,13 +168,20 @@ impl IdentityApi {
     }
 
     /// A user is erased only once deactivated: an erased person does not sign in.
-    fn require_deactivated(&self, user_id: &str) -> Result<(), Status> {
-        let active = self
+    /// Read from the user's own stream, not the directory: a deactivation a moment ago
+    /// counts even before the directory has applied it.
+    async fn require_deactivated(&self, user_id: &str) -> Result<(), Status> {
+        let Some(row) = self.identity.directory.user(user_id)? else {
+            return Ok(());
+        };
+        let tenant = TenantId::parse(&row.tenant_id, "subject_id")?;
+        let id = AggregateId::parse(user_id, "subject_id")?;
+        let (user, _) = self
             .identity
-            .directory
-            .user(user_id)?
-            .is_some_and(|row| row.status() == tillit_proto::identity::PrincipalStatus::Active);
-        if active {
+            .users
+            .load(&self.identity.users.address(&tenant, id))
+            .await?;
+        if user.active {
             return Err(Status::failed_precondition(
                 "the user is active: deactivate the account before erasing it",
             ));

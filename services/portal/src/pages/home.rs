@@ -6,15 +6,13 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
 use maud::html;
-use tillit_proto::Vocabulary as _;
-use tillit_proto::identity::WhoAmIRequest;
 use tillit_proto::reporting::ListMyTasksRequest;
 use tonic::Code;
 
-use super::errors;
-use super::layout::{Frame, Viewer, page};
+use super::layout::{Frame, page};
+use super::viewer;
 use crate::i18n::text;
-use crate::{State as Shared, bearer, language, session, signed_in};
+use crate::{State as Shared, bearer, language, session};
 
 #[derive(serde::Deserialize)]
 pub struct Shown {
@@ -31,30 +29,14 @@ pub async fn home(
     Query(shown): Query<Shown>,
 ) -> Response {
     let lang = language(&jar, &headers);
-    let (jar, current) = match signed_in(&state, jar, "/").await {
+    let (jar, viewer, access) = match viewer(&state, jar, lang, "/").await {
         Ok(signed) => signed,
-        Err(redirect) => return redirect,
-    };
-    let me = match state
-        .identity
-        .clone()
-        .who_am_i(bearer(&current.access, WhoAmIRequest::default()))
-        .await
-    {
-        Ok(me) => me.into_inner(),
-        // Revoked, deactivated, signed out elsewhere: signed out here too.
-        Err(status) if status.code() == Code::Unauthenticated => {
-            return signed_in_again(jar);
-        }
-        Err(status) => {
-            tracing::warn!(%status, "identity did not answer");
-            return (jar, errors::unavailable(lang, "part-identity")).into_response();
-        }
+        Err(response) => return response,
     };
     let tasks = state
         .reporting
         .clone()
-        .list_my_tasks(bearer(&current.access, ListMyTasksRequest::default()))
+        .list_my_tasks(bearer(&access, ListMyTasksRequest::default()))
         .await
         .map(|answer| answer.into_inner().reminders);
     match &tasks {
@@ -62,16 +44,7 @@ pub async fn home(
         Err(status) => tracing::warn!(%status, "reporting did not answer the tasks"),
         Ok(_) => {}
     }
-    let (jar, visitor) = session::visitor(jar, &state.keys);
-    let viewer = Viewer {
-        name: if me.display_name.is_empty() {
-            me.email.clone()
-        } else {
-            me.display_name.clone()
-        },
-        csrf: state.keys.csrf(&visitor),
-    };
-    let roles: Vec<&str> = me.roles().map(|role| role.word()).collect();
+    let roles: Vec<&str> = viewer.roles.iter().map(|role| role.as_str()).collect();
     let body = html! {
         h1 { (lang.t_with("home-welcome", &[("name", text(viewer.name.clone()))])) }
         @if shown.failed_before > 0 {

@@ -9,8 +9,40 @@ use crate::i18n::Lang;
 pub struct Viewer {
     /// Display name.
     pub name: String,
-    /// The CSRF token of the sign-out form.
+    /// The CSRF token of every form on the page.
     pub csrf: String,
+    /// What the user's roles allow (the one table of `tillit-auth`).
+    pub roles: Vec<tillit_auth::Role>,
+}
+
+impl Viewer {
+    /// Whether any of the user's roles allows `permission`.
+    pub fn may(&self, permission: tillit_auth::Permission) -> bool {
+        self.roles
+            .iter()
+            .any(|role| role.permissions().contains(&permission))
+    }
+
+    /// Whether the user may report something.
+    pub fn may_report(&self) -> bool {
+        use tillit_auth::Permission::*;
+        [ReportDeviation, ReportIncident, ManageIncidents]
+            .into_iter()
+            .any(|p| self.may(p))
+    }
+
+    /// Whether the user may see a list of incidents.
+    pub fn may_list_incidents(&self) -> bool {
+        use tillit_auth::Permission::*;
+        [
+            ManageIncidents,
+            ReadEverything,
+            ReadOwnReportedIncidents,
+            ReadAffectingIncidents,
+        ]
+        .into_iter()
+        .any(|p| self.may(p))
+    }
 }
 
 /// What every page is drawn with.
@@ -40,9 +72,17 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                 a.skip href="#main" { (lang.t("skip-to-content")) }
                 header.top {
                     a.brand href="/" { (lang.t("app-name")) }
-                    @if frame.viewer.is_some() {
-                        nav aria-label=(lang.t("nav-home")) {
-                            ul { li { a href="/" { (lang.t("nav-home")) } } }
+                    @if let Some(viewer) = frame.viewer {
+                        nav aria-label=(lang.t("nav-main")) {
+                            ul {
+                                li { a href="/" { (lang.t("nav-home")) } }
+                                @if viewer.may_report() {
+                                    li { a href="/report" { (lang.t("nav-report")) } }
+                                }
+                                @if viewer.may_list_incidents() {
+                                    li { a href="/incidents" { (lang.t("nav-incidents")) } }
+                                }
+                            }
                         }
                     }
                     div.who {

@@ -2,10 +2,79 @@
 
 pub mod errors;
 pub mod home;
+pub mod incidents;
 pub mod layout;
 pub mod signin;
 
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::PrivateCookieJar;
+use tillit_proto::identity::{WhoAmIRequest, WhoAmIResponse};
+use tonic::Code;
+
 use crate::i18n::Lang;
+use crate::{Portal, bearer, session, signed_in};
+
+/// The signed-in user of a page: the session (refreshed when due), who they are by
+/// identity's `WhoAmI` (a revoked or deactivated session is signed out here), and the
+/// header's view of them; `Err` is the page to answer instead.
+pub async fn viewer(
+    state: &Portal,
+    jar: PrivateCookieJar,
+    lang: Lang,
+    path: &str,
+) -> Result<(PrivateCookieJar, layout::Viewer, String), Response> {
+    let (jar, current) = signed_in(state, jar, path).await?;
+    let me = who_am_i(state, &current.access).await.map_err(|status| {
+        if status.code() == Code::Unauthenticated {
+            let next = crate::urlencode(session::safe_next(path));
+            (
+                session::clear(jar.clone()),
+                axum::response::Redirect::to(&format!("/signin?next={next}")),
+            )
+                .into_response()
+        } else {
+            tracing::warn!(%status, "identity did not answer");
+            (jar.clone(), errors::unavailable(lang, "part-identity")).into_response()
+        }
+    })?;
+    let (jar, visitor) = session::visitor(jar, &state.keys);
+    let viewer = layout::Viewer {
+        name: if me.display_name.is_empty() {
+            me.email.clone()
+        } else {
+            me.display_name.clone()
+        },
+        csrf: state.keys.csrf(&visitor),
+        roles: me
+            .roles()
+            .filter_map(tillit_auth::Role::from_wire)
+            .collect(),
+    };
+    Ok((jar, viewer, current.access))
+}
+
+async fn who_am_i(state: &Portal, access: &str) -> Result<WhoAmIResponse, tonic::Status> {
+    state
+        .identity
+        .clone()
+        .who_am_i(bearer(access, WhoAmIRequest::default()))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// A `datetime-local` value (`2026-03-30T10:00`) read as Stockholm time.
+pub fn parse_local(raw: &str) -> Option<prost_types::Timestamp> {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let local = time::PrimitiveDateTime::parse(raw, &format).ok()?;
+    // The offset of that wall-clock time: try winter time, then check against summer time.
+    let winter = local.assume_offset(time::UtcOffset::from_hms(1, 0, 0).ok()?);
+    let (offset, _) = stockholm_offset(winter.to_offset(time::UtcOffset::UTC));
+    let at = local.assume_offset(offset);
+    Some(prost_types::Timestamp {
+        seconds: at.unix_timestamp(),
+        nanos: 0,
+    })
+}
 
 /// The field violations of an INVALID_ARGUMENT, each as (field, what to show next to it):
 /// the documented reason code in the user's language, the service's English description
@@ -83,6 +152,36 @@ mod tests {
         // The switch: 2026-03-29 00:59 UTC is CET, 01:00 UTC is CEST.
         assert_eq!(when(&at(1_774_745_940)), "2026-03-29 01:59 CET");
         assert_eq!(when(&at(1_774_746_000)), "2026-03-29 03:00 CEST");
+    }
+
+    #[test]
+    fn a_local_time_is_read_as_stockholm_time() {
+        assert_eq!(
+            parse_local("2026-03-30T10:00").map(|t| t.seconds),
+            Some(1_774_857_600)
+        );
+        assert_eq!(
+            parse_local("2026-01-15T13:00").map(|t| t.seconds),
+            Some(1_768_478_400)
+        );
+        assert!(parse_local("yesterday").is_none());
+    }
+
+    #[test]
+    fn every_word_of_every_vocabulary_shown_reads_in_both_languages() {
+        use tillit_proto::Vocabulary;
+        fn check<V: Vocabulary>(group: &str) {
+            for value in V::VALUES {
+                for lang in [Lang::Sv, Lang::En] {
+                    let key = format!("{group}-{}", value.word().replace('_', "-"));
+                    assert_ne!(lang.t(&key), key, "{key} in {lang:?}");
+                }
+            }
+        }
+        check::<tillit_proto::incidents::IncidentKind>("kind");
+        check::<tillit_proto::incidents::IncidentStatus>("status");
+        check::<tillit_proto::common::Severity>("severity");
+        check::<tillit_proto::incidents::ObligationStatus>("obligation");
     }
 
     #[test]

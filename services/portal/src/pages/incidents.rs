@@ -1,0 +1,484 @@
+//! Reporting something, the list of incidents the user may see, and one incident. What
+//! each user sees is what the incidents service answers for their token: a customer only
+//! the incidents that affect its tenant, with the customer-facing fields.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::PrivateCookieJar;
+use maud::{Markup, html};
+use tillit_proto::Vocabulary;
+use tillit_proto::common::{ConsistencyToken, PageRequest, Position, Severity};
+use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
+use tillit_proto::incidents::{
+    GetIncidentRequest, Incident, IncidentKind, IncidentStatus, ListIncidentsRequest,
+    ReportIncidentRequest,
+};
+use tonic::Code;
+use tonic::transport::Channel;
+
+use super::layout::{Frame, Viewer, page};
+use super::{errors, viewer, violations, when};
+use crate::i18n::{Lang, text};
+use crate::{State as Shared, bearer, language, session};
+
+/// The report form's fields.
+#[derive(serde::Deserialize, Default)]
+pub struct ReportForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    system: String,
+    #[serde(default)]
+    noticed: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The list's filters, as the query string carries them (vocabulary words).
+#[derive(serde::Deserialize, Default)]
+pub struct Filters {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    page: String,
+    /// Positions a page must see (`STREAM.SEQUENCE,…`): what the user just did.
+    #[serde(default)]
+    after: String,
+}
+
+/// Problems of the report form, by field.
+#[derive(Default)]
+struct Problems {
+    general: Option<String>,
+    kind: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    noticed: Option<String>,
+}
+
+/// `GET /report`.
+pub async fn report_form(
+    State(state): State<Shared>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+) -> Response {
+    let lang = language(&jar, &headers);
+    let (jar, viewer, _) = match viewer(&state, jar, lang, "/report").await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if !viewer.may_report() {
+        return (
+            jar,
+            errors::error(lang, StatusCode::FORBIDDEN, &lang.t("error-forbidden")),
+        )
+            .into_response();
+    }
+    let form = ReportForm::default();
+    (jar, report_page(lang, &viewer, &form, &Problems::default())).into_response()
+}
+
+/// `POST /report`: the incidents service decides; its refusals show next to their fields.
+pub async fn report_submit(
+    State(state): State<Shared>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Form(form): Form<ReportForm>,
+) -> Response {
+    let lang = language(&jar, &headers);
+    let (jar, viewer, access) = match viewer(&state, jar, lang, "/report").await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let (jar, visitor) = session::visitor(jar, &state.keys);
+    if !state.keys.csrf_holds(&visitor, &form.csrf) {
+        return (jar, errors::csrf(lang)).into_response();
+    }
+    let noticed = match form.noticed.trim() {
+        "" => None,
+        raw => match super::parse_local(raw) {
+            Some(at) => Some(at),
+            None => {
+                let problems = Problems {
+                    noticed: Some(lang.t("reason-MALFORMED")),
+                    ..Problems::default()
+                };
+                return (
+                    jar,
+                    (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        report_page(lang, &viewer, &form, &problems),
+                    ),
+                )
+                    .into_response();
+            }
+        },
+    };
+    let description = match form.system.trim() {
+        "" => form.description.clone(),
+        system => format!(
+            "{}\n\n{}: {system}",
+            form.description,
+            lang.t("report-system")
+        ),
+    };
+    let request = ReportIncidentRequest {
+        kind: IncidentKind::from_word(&form.kind).map_or(0, Into::into),
+        title: form.title.clone(),
+        description,
+        detected_at: noticed,
+        aware_at: noticed,
+        consistency: None,
+    };
+    match incidents(&state)
+        .report_incident(bearer(&access, request))
+        .await
+    {
+        Ok(answer) => {
+            let answer = answer.into_inner();
+            let after = after_text(answer.consistency.as_ref());
+            let target = format!("/incidents/{}?after={after}", answer.incident_id);
+            (jar, Redirect::to(&target)).into_response()
+        }
+        Err(status) if status.code() == Code::InvalidArgument => {
+            let mut problems = Problems::default();
+            for (field, problem) in violations(lang, &status) {
+                match field.as_str() {
+                    "kind" => problems.kind = Some(problem),
+                    "title" => problems.title = Some(problem),
+                    "description" => problems.description = Some(problem),
+                    "detected_at" | "aware_at" => problems.noticed = Some(problem),
+                    _ => problems.general = Some(problem),
+                }
+            }
+            (
+                jar,
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    report_page(lang, &viewer, &form, &problems),
+                ),
+            )
+                .into_response()
+        }
+        Err(status) => (jar, refused(lang, &status)).into_response(),
+    }
+}
+
+/// `GET /incidents`.
+pub async fn list(
+    State(state): State<Shared>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Query(filters): Query<Filters>,
+) -> Response {
+    let lang = language(&jar, &headers);
+    let (jar, viewer, access) = match viewer(&state, jar, lang, "/incidents").await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if !viewer.may_list_incidents() {
+        return (
+            jar,
+            errors::error(lang, StatusCode::FORBIDDEN, &lang.t("error-forbidden")),
+        )
+            .into_response();
+    }
+    let request = ListIncidentsRequest {
+        status: IncidentStatus::from_word(&filters.status).map_or(0, Into::into),
+        kind: IncidentKind::from_word(&filters.kind).map_or(0, Into::into),
+        severity: Severity::from_word(&filters.severity).map_or(0, Into::into),
+        page: Some(PageRequest {
+            page_size: 50,
+            page_token: filters.page.clone(),
+        }),
+        consistency: parse_after(&filters.after),
+        ..Default::default()
+    };
+    let answer = match incidents(&state)
+        .list_incidents(bearer(&access, request))
+        .await
+    {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return (jar, refused(lang, &status)).into_response(),
+    };
+    let next = answer.page.map(|p| p.next_page_token).unwrap_or_default();
+    let body = html! {
+        h1 { (lang.t("incidents-title")) }
+        form.card method="get" action="/incidents" {
+            (choice(lang, "kind", "incidents-kind", IncidentKind::VALUES, &filters.kind))
+            (choice(lang, "status", "incidents-status", IncidentStatus::VALUES, &filters.status))
+            (choice(lang, "severity", "incidents-severity", Severity::VALUES, &filters.severity))
+            button.primary type="submit" { (lang.t("incidents-filter")) }
+        }
+        @if answer.incidents.is_empty() {
+            p { (lang.t("incidents-none")) }
+        } @else {
+            table.list {
+                thead { tr {
+                    th scope="col" { (lang.t("incidents-heading")) }
+                    th scope="col" { (lang.t("incidents-kind")) }
+                    th scope="col" { (lang.t("incidents-status")) }
+                    th scope="col" { (lang.t("incidents-severity")) }
+                    th scope="col" { (lang.t("incidents-reported")) }
+                } }
+                tbody {
+                    @for incident in &answer.incidents {
+                        tr {
+                            td { a href={ "/incidents/" (incident.incident_id) } { (incident.title) } }
+                            td { (word(lang, "kind", incident.kind())) }
+                            td { (word(lang, "status", incident.status())) }
+                            td { (severity_of(lang, incident)) }
+                            td { (incident.reported_at.as_ref().map(when).unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
+        }
+        @if !next.is_empty() {
+            p { a href={ "/incidents?kind=" (filters.kind) "&status=" (filters.status) "&severity=" (filters.severity) "&page=" (crate::urlencode(&next)) } { (lang.t("incidents-next")) } }
+        }
+    };
+    let frame = Frame {
+        lang,
+        viewer: Some(&viewer),
+        path: "/incidents",
+    };
+    (jar, page(&frame, &lang.t("incidents-title"), body)).into_response()
+}
+
+/// `GET /incidents/{id}`.
+pub async fn detail(
+    State(state): State<Shared>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(filters): Query<Filters>,
+) -> Response {
+    let lang = language(&jar, &headers);
+    let path = format!("/incidents/{}", crate::urlencode(&id));
+    let (jar, viewer, access) = match viewer(&state, jar, lang, &path).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let request = GetIncidentRequest {
+        incident_id: id,
+        consistency: parse_after(&filters.after),
+    };
+    let answer = match incidents(&state)
+        .get_incident(bearer(&access, request))
+        .await
+    {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return (jar, refused(lang, &status)).into_response(),
+    };
+    let Some(incident) = answer.incident else {
+        return (jar, errors::not_found(lang)).into_response();
+    };
+    let just_reported = !filters.after.is_empty();
+    let body = html! {
+        @if just_reported { p.notice role="status" { (lang.t("report-sent")) } }
+        h1 { (incident.title) }
+        p.muted {
+            (word(lang, "kind", incident.kind())) " · " (word(lang, "status", incident.status()))
+            " · " (severity_of(lang, &incident))
+        }
+        p.muted {
+            @if let Some(at) = incident.reported_at.as_ref() { (lang.t_with("incident-reported-at", &[("when", text(when(at)))])) }
+            @if let Some(at) = incident.aware_at.as_ref() { " · " (lang.t_with("incident-aware-at", &[("when", text(when(at)))])) }
+        }
+        @if !incident.description.is_empty() {
+            section.card {
+                h2 { (lang.t("incident-description")) }
+                @for line in incident.description.lines() { (line) br; }
+            }
+        }
+        @if !incident.obligations.is_empty() {
+            section.card {
+                h2 { (lang.t("incident-obligations")) }
+                ul.tasks {
+                    @for obligation in &incident.obligations {
+                        li {
+                            (lang.t_with("incident-obligation-due", &[
+                                ("recipient", text(obligation.recipient.clone())),
+                                ("article", text(obligation.article.clone())),
+                                ("due", text(obligation.due_at.as_ref().map(when).unwrap_or_default())),
+                            ]))
+                            " — " strong { (word(lang, "obligation", obligation.status())) }
+                        }
+                    }
+                }
+            }
+        }
+        @if !answer.timeline.is_empty() {
+            section.card {
+                h2 { (lang.t("incident-timeline")) }
+                ul.tasks {
+                    @for entry in &answer.timeline {
+                        li {
+                            span.muted { (entry.recorded_at.as_ref().map(when).unwrap_or_default()) } " "
+                            (entry.command.rsplit('.').next().unwrap_or_default())
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let frame = Frame {
+        lang,
+        viewer: Some(&viewer),
+        path: "/incidents",
+    };
+    (jar, page(&frame, &incident.title, body)).into_response()
+}
+
+fn incidents(state: &crate::Portal) -> IncidentsServiceClient<Channel> {
+    state.incidents.clone()
+}
+
+/// A refused or failed call as a page: 404 for what is not there or not the user's to
+/// see (the service answers both the same), 403, and the 503 page for a service that is
+/// down.
+fn refused(lang: Lang, status: &tonic::Status) -> Response {
+    match status.code() {
+        Code::NotFound => errors::not_found(lang),
+        Code::PermissionDenied => {
+            errors::error(lang, StatusCode::FORBIDDEN, &lang.t("error-forbidden"))
+        }
+        Code::Unauthenticated => Redirect::to("/signin").into_response(),
+        code => {
+            tracing::warn!(
+                ?code,
+                message = status.message(),
+                "incidents did not answer"
+            );
+            errors::unavailable(lang, "part-incidents")
+        }
+    }
+}
+
+/// A vocabulary word in the user's language (`status-triaged`, …).
+fn word<V: Vocabulary>(lang: Lang, group: &str, value: V) -> String {
+    lang.t(&format!("{group}-{}", value.word().replace('_', "-")))
+}
+
+fn severity_of(lang: Lang, incident: &Incident) -> String {
+    match incident.triage.as_ref() {
+        Some(triage) if triage.severity() != Severity::Unspecified => {
+            word(lang, "severity", triage.severity())
+        }
+        _ => lang.t("incident-not-triaged"),
+    }
+}
+
+fn choice<V: Vocabulary + Copy>(
+    lang: Lang,
+    name: &str,
+    label: &str,
+    values: &[V],
+    chosen: &str,
+) -> Markup {
+    html! {
+        div.field {
+            label for=(name) { (lang.t(label)) }
+            select #(name) name=(name) {
+                option value="" { (lang.t("incidents-any")) }
+                @for value in values {
+                    option value=(value.word()) selected[value.word() == chosen] { (word(lang, name, *value)) }
+                }
+            }
+        }
+    }
+}
+
+fn report_page(lang: Lang, viewer: &Viewer, form: &ReportForm, problems: &Problems) -> Markup {
+    let problem = |id: &str, text: Option<&String>| {
+        html! {
+            @if let Some(text) = text { p.problem id=(id) { (text) } }
+        }
+    };
+    let kinds = [
+        IncidentKind::Deviation,
+        IncidentKind::SecurityIncident,
+        IncidentKind::ImprovementProposal,
+    ];
+    let body = html! {
+        div.card {
+            h1 { (lang.t("report-title")) }
+            p { (lang.t("report-intro")) }
+            @if let Some(general) = &problems.general { p.alert role="alert" { (general) } }
+            form method="post" action="/report" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                fieldset {
+                    legend { (lang.t("report-kind")) }
+                    @for kind in kinds {
+                        div.choice {
+                            input type="radio" name="kind" id={ "kind-" (kind.word()) } value=(kind.word())
+                                checked[form.kind == kind.word()] required;
+                            label for={ "kind-" (kind.word()) } { (lang.t(&format!("report-kind-{}", kind.word().replace('_', "-")))) }
+                        }
+                    }
+                    (problem("kind-problem", problems.kind.as_ref()))
+                }
+                label for="title" { (lang.t("report-what")) }
+                input #title type="text" name="title" value=(form.title) maxlength="200" required
+                    aria-describedby=[problems.title.as_ref().map(|_| "title-problem")];
+                (problem("title-problem", problems.title.as_ref()))
+                label for="description" { (lang.t("report-description")) }
+                p.muted #description-hint { (lang.t("report-description-hint")) }
+                textarea #description name="description" rows="6" aria-describedby="description-hint" { (form.description) }
+                (problem("description-problem", problems.description.as_ref()))
+                label for="system" { (lang.t("report-system")) }
+                input #system type="text" name="system" value=(form.system) maxlength="200";
+                label for="noticed" { (lang.t("report-noticed")) }
+                input #noticed type="datetime-local" name="noticed" value=(form.noticed)
+                    aria-describedby=[problems.noticed.as_ref().map(|_| "noticed-problem")];
+                (problem("noticed-problem", problems.noticed.as_ref()))
+                button.primary type="submit" { (lang.t("report-submit")) }
+            }
+        }
+    };
+    let frame = Frame {
+        lang,
+        viewer: Some(viewer),
+        path: "/report",
+    };
+    page(&frame, &lang.t("report-title"), body)
+}
+
+/// A consistency token as the query string carries it: `STREAM.SEQUENCE,…`.
+fn after_text(token: Option<&ConsistencyToken>) -> String {
+    token
+        .map(|t| {
+            t.positions
+                .iter()
+                .map(|p| format!("{}.{}", p.stream, p.sequence))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// The token of `after`; malformed parts are left out (the service validates the rest).
+fn parse_after(after: &str) -> Option<ConsistencyToken> {
+    let positions: Vec<Position> = after
+        .split(',')
+        .filter_map(|part| {
+            let (stream, sequence) = part.split_once('.')?;
+            Some(Position {
+                stream: stream.to_owned(),
+                sequence: sequence.parse().ok()?,
+            })
+        })
+        .collect();
+    (!positions.is_empty()).then_some(ConsistencyToken { positions })
+}
