@@ -449,3 +449,80 @@ async fn an_employee_reports_a_deviation_sees_it_at_once_and_a_customer_sees_not
     assert_eq!(their_list.status, 200, "{}", their_list.body);
     assert!(!their_list.body.contains("Badge reader") && !their_list.body.contains("globex"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_security_officer_sees_the_obligations_due_next_with_the_time_left() {
+    use tillit_proto::incidents::{
+        DataSubjectRisk, IncidentKind, ReportIncidentRequest, TriageAssessment,
+        TriageIncidentRequest,
+    };
+    let stack = stack().await;
+    let mut incidents = stack.platform.incidents().await;
+    let reported = incidents
+        .report_incident(bearer(
+            &stack.platform.employee.0,
+            ReportIncidentRequest {
+                kind: IncidentKind::SecurityIncident.into(),
+                title: "Customer list e-mailed to the wrong address".into(),
+                description: "Sent to an outside address by mistake.".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("report")
+        .into_inner();
+    incidents
+        .triage_incident(bearer(
+            &stack.platform.officer.0,
+            TriageIncidentRequest {
+                incident_id: reported.incident_id.clone(),
+                triage: Some(TriageAssessment {
+                    severity: tillit_proto::common::Severity::High.into(),
+                    personal_data_breach: true,
+                    data_categories: vec!["contact details".into()],
+                    approx_data_subjects: 40,
+                    risk_to_data_subjects: DataSubjectRisk::Risk.into(),
+                    ..Default::default()
+                }),
+                consistency: reported.consistency,
+            },
+        ))
+        .await
+        .expect("triage");
+
+    let officer = "olle@tillit.test";
+    let mut browser = Browser::new(&stack.portal);
+    browser.language = Some("en".into());
+    browser
+        .sign_in(officer, &tillit_testkit::harness::user_password(officer))
+        .await;
+    // The triage was made over gRPC a moment ago: the list follows within milliseconds.
+    let mut home = browser.get("/").await;
+    for _ in 0..50 {
+        if home.body.contains(&reported.incident_id) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        home = browser.get("/").await;
+    }
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Obligations due next"), "{}", home.body);
+    assert!(
+        home.body
+            .contains(&format!("/incidents/{}", reported.incident_id))
+    );
+    assert!(
+        home.body.contains(" left</strong>"),
+        "time left in words: {}",
+        home.body
+    );
+
+    // An employee has no such section.
+    let employee = "erik@tillit.test";
+    let mut other = Browser::new(&stack.portal);
+    other.language = Some("en".into());
+    other
+        .sign_in(employee, &tillit_testkit::harness::user_password(employee))
+        .await;
+    assert!(!other.get("/").await.body.contains("Obligations due next"));
+}

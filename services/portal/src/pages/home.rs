@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
 use maud::html;
+use tillit_proto::incidents::ListObligationsDueRequest;
 use tillit_proto::reporting::ListMyTasksRequest;
 use tonic::Code;
 
@@ -44,6 +45,31 @@ pub async fn home(
         Err(status) => tracing::warn!(%status, "reporting did not answer the tasks"),
         Ok(_) => {}
     }
+    let obligations = if viewer.may(tillit_auth::Permission::ManageObligations) {
+        let before = prost_types::Timestamp {
+            seconds: crate::now() + 30 * 86_400,
+            nanos: 0,
+        };
+        let request = ListObligationsDueRequest {
+            before: Some(before),
+            consistency: None,
+        };
+        match state
+            .incidents
+            .clone()
+            .list_obligations_due(bearer(&access, request))
+            .await
+        {
+            Ok(answer) => Some(Ok(answer.into_inner().obligations)),
+            Err(status) => {
+                tracing::warn!(%status, "incidents did not answer the obligations");
+                Some(Err(()))
+            }
+        }
+    } else {
+        None
+    };
+    let now = crate::now();
     let roles: Vec<&str> = viewer.roles.iter().map(|role| role.as_str()).collect();
     let body = html! {
         h1 { (lang.t_with("home-welcome", &[("name", text(viewer.name.clone()))])) }
@@ -53,6 +79,30 @@ pub async fn home(
             }
         }
         p.muted { (lang.t_with("home-roles", &[("roles", text(roles.join(", ")))])) }
+        @if let Some(obligations) = &obligations {
+            section.card aria-labelledby="obligations" {
+                h2 #obligations { (lang.t("home-obligations")) }
+                @match obligations {
+                    Ok(list) if list.is_empty() => p { (lang.t("home-no-obligations")) },
+                    Ok(list) => ul.tasks {
+                        @for obligation in list.iter().take(10) {
+                            li {
+                                a href={ "/incidents/" (obligation.incident_id) } {
+                                    (obligation.recipient) " (" (obligation.article) ")"
+                                }
+                                @if let Some(due) = obligation.due_at.as_ref() {
+                                    " — " (crate::pages::when(due)) " · "
+                                    strong { (crate::pages::time_left(lang, due, now)) }
+                                }
+                            }
+                        }
+                    },
+                    Err(()) => p.alert role="alert" {
+                        (lang.t_with("error-unavailable", &[("part", text(lang.t("part-incidents")))]))
+                    },
+                }
+            }
+        }
         section.card aria-labelledby="tasks" {
             h2 #tasks { (lang.t("home-tasks")) }
             @match &tasks {

@@ -62,6 +62,34 @@ async fn who_am_i(state: &Portal, access: &str) -> Result<WhoAmIResponse, tonic:
         .map(tonic::Response::into_inner)
 }
 
+/// How long until `due` from `now`, in words: "2 h 14 min left", "3 h 0 min late".
+pub fn time_left(lang: Lang, due: &prost_types::Timestamp, now: i64) -> String {
+    let seconds = due.seconds - now;
+    let duration = duration_words(lang, seconds.unsigned_abs());
+    let key = if seconds >= 0 {
+        "time-left"
+    } else {
+        "time-late"
+    };
+    lang.t_with(key, &[("duration", crate::i18n::text(duration))])
+}
+
+fn duration_words(lang: Lang, seconds: u64) -> String {
+    let minutes = seconds / 60;
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    let n = |value: u64| fluent_templates::fluent_bundle::FluentValue::from(value);
+    if days > 0 {
+        lang.t_with("duration-days", &[("days", n(days)), ("hours", n(hours))])
+    } else if hours > 0 {
+        lang.t_with(
+            "duration-hours",
+            &[("hours", n(hours)), ("minutes", n(minutes))],
+        )
+    } else {
+        lang.t_with("duration-minutes", &[("minutes", n(minutes))])
+    }
+}
+
 /// A `datetime-local` value (`2026-03-30T10:00`) read as Stockholm time.
 pub fn parse_local(raw: &str) -> Option<prost_types::Timestamp> {
     let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
@@ -152,6 +180,31 @@ mod tests {
         // The switch: 2026-03-29 00:59 UTC is CET, 01:00 UTC is CEST.
         assert_eq!(when(&at(1_774_745_940)), "2026-03-29 01:59 CET");
         assert_eq!(when(&at(1_774_746_000)), "2026-03-29 03:00 CEST");
+    }
+
+    #[test]
+    fn time_left_is_said_in_words_in_both_languages() {
+        let due = prost_types::Timestamp {
+            seconds: 100_000,
+            nanos: 0,
+        };
+        assert_eq!(
+            time_left(Lang::En, &due, 100_000 - 8_040),
+            "2 h 14 min left"
+        );
+        assert_eq!(
+            time_left(Lang::Sv, &due, 100_000 - 8_040),
+            "2 h 14 min kvar"
+        );
+        assert_eq!(
+            time_left(Lang::En, &due, 100_000 + 3 * 3600),
+            "3 h 0 min late"
+        );
+        assert_eq!(time_left(Lang::Sv, &due, 100_000 + 120), "2 min för sent");
+        assert_eq!(
+            time_left(Lang::En, &due, 100_000 - 2 * 86_400 - 3 * 3600),
+            "2 d 3 h left"
+        );
     }
 
     #[test]
