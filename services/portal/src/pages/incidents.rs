@@ -21,7 +21,7 @@ use tonic::transport::Channel;
 use super::layout::{Frame, Viewer, page};
 use super::{errors, viewer, violations, when};
 use crate::i18n::{Lang, text};
-use crate::{State as Shared, bearer, language, session};
+use crate::{State as Shared, bearer, language};
 
 /// The report form's fields.
 #[derive(serde::Deserialize, Default)]
@@ -100,10 +100,10 @@ pub async fn report_submit(
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    let (jar, visitor) = session::visitor(jar, &state.keys);
-    if !state.keys.csrf_holds(&visitor, &form.csrf) {
-        return (jar, errors::csrf(lang)).into_response();
-    }
+    let (_, jar, _) = match super::checked_form(&state, jar, &headers, &form.csrf) {
+        Ok(checked) => checked,
+        Err(refused) => return *refused,
+    };
     let noticed = match form.noticed.trim() {
         "" => None,
         raw => match super::parse_local(raw) {

@@ -14,6 +14,24 @@ use tonic::Code;
 use crate::i18n::Lang;
 use crate::{Portal, bearer, session, signed_in};
 
+/// A posted form's CSRF check, written once: the page's language, the jar (with the
+/// visitor id made if missing) and the visitor's token for the page to answer with; `Err`
+/// is the 403 page for a token that is missing or not this visitor's (nothing changes).
+pub fn checked_form(
+    state: &Portal,
+    jar: PrivateCookieJar,
+    headers: &axum::http::HeaderMap,
+    posted: &str,
+) -> Result<(Lang, PrivateCookieJar, String), Box<Response>> {
+    let lang = crate::language(&jar, headers);
+    let (jar, visitor) = session::visitor(jar, &state.keys);
+    if !state.keys.csrf_holds(&visitor, posted) {
+        return Err(Box::new((jar, errors::csrf(lang)).into_response()));
+    }
+    let csrf = state.keys.csrf(&visitor);
+    Ok((lang, jar, csrf))
+}
+
 /// The signed-in user of a page: the session (refreshed when due), who they are by
 /// identity's `WhoAmI` (a revoked or deactivated session is signed out here), and the
 /// header's view of them; `Err` is the page to answer instead.

@@ -88,12 +88,10 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> Response {
-    let lang = language(&jar, &headers);
-    let (jar, visitor) = session::visitor(jar, &state.keys);
-    if !state.keys.csrf_holds(&visitor, &form.csrf) {
-        return (jar, errors::csrf(lang)).into_response();
-    }
-    let csrf = state.keys.csrf(&visitor);
+    let (lang, jar, csrf) = match super::checked_form(&state, jar, &headers, &form.csrf) {
+        Ok(checked) => checked,
+        Err(refused) => return *refused,
+    };
     let next = session::safe_next(&form.next).to_owned();
     let answer = state
         .identity
@@ -130,12 +128,10 @@ pub async fn change_password(
     headers: HeaderMap,
     Form(form): Form<NewPassword>,
 ) -> Response {
-    let lang = language(&jar, &headers);
-    let (jar, visitor) = session::visitor(jar, &state.keys);
-    if !state.keys.csrf_holds(&visitor, &form.csrf) {
-        return (jar, errors::csrf(lang)).into_response();
-    }
-    let csrf = state.keys.csrf(&visitor);
+    let (lang, jar, csrf) = match super::checked_form(&state, jar, &headers, &form.csrf) {
+        Ok(checked) => checked,
+        Err(refused) => return *refused,
+    };
     let next = session::safe_next(&form.next).to_owned();
     if form.new != form.repeat {
         let problems = Problems {
@@ -186,11 +182,10 @@ pub async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<Asked2>,
 ) -> Response {
-    let lang = language(&jar, &headers);
-    let (jar, visitor) = session::visitor(jar, &state.keys);
-    if !state.keys.csrf_holds(&visitor, &form.csrf) {
-        return (jar, errors::csrf(lang)).into_response();
-    }
+    let (_, jar, _) = match super::checked_form(&state, jar, &headers, &form.csrf) {
+        Ok(checked) => checked,
+        Err(refused) => return *refused,
+    };
     if let Some(current) = session::session(&jar) {
         let ended = state
             .identity
