@@ -394,7 +394,8 @@ async fn an_employee_reports_a_deviation_sees_it_at_once_and_a_customer_sees_not
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
     assert!(
-        sent.location().starts_with("/incidents/") && sent.location().contains("?after=INCIDENTS."),
+        sent.location().starts_with("/incidents/")
+            && sent.location().contains("?done=report&after=INCIDENTS."),
         "{}",
         sent.location()
     );
@@ -525,4 +526,124 @@ async fn a_security_officer_sees_the_obligations_due_next_with_the_time_left() {
         .sign_in(employee, &tillit_testkit::harness::user_password(employee))
         .await;
     assert!(!other.get("/").await.body.contains("Obligations due next"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_security_officer_triages_a_breach_and_sees_the_obligations_it_brings() {
+    use tillit_proto::incidents::{IncidentKind, ReportIncidentRequest};
+    let stack = stack().await;
+    let reported = stack
+        .platform
+        .incidents()
+        .await
+        .report_incident(bearer(
+            &stack.platform.employee.0,
+            ReportIncidentRequest {
+                kind: IncidentKind::SecurityIncident.into(),
+                title: "Payroll file on a public share".into(),
+                description: "Found by a colleague this morning.".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("report")
+        .into_inner();
+    let id = reported.incident_id.clone();
+    let after = reported
+        .consistency
+        .unwrap_or_default()
+        .positions
+        .iter()
+        .map(|p| format!("{}.{}", p.stream, p.sequence))
+        .collect::<Vec<_>>()
+        .join(",");
+
+    let employee = "erik@tillit.test";
+    let mut reporter = Browser::new(&stack.portal);
+    reporter
+        .sign_in(employee, &tillit_testkit::harness::user_password(employee))
+        .await;
+    let own = reporter
+        .get(&format!("/incidents/{id}?after={after}"))
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(
+        !own.body.contains("/triage\""),
+        "no triage form for the reporter"
+    );
+
+    let officer = "olle@tillit.test";
+    let mut browser = Browser::new(&stack.portal);
+    browser.language = Some("en".into());
+    browser
+        .sign_in(officer, &tillit_testkit::harness::user_password(officer))
+        .await;
+    let page = browser.get(&format!("/incidents/{id}?after={after}")).await;
+    assert!(
+        page.body
+            .contains(&format!("action=\"/incidents/{id}/triage\"")),
+        "{}",
+        page.body
+    );
+    let csrf = page.hidden("csrf");
+    let action = format!("/incidents/{id}/triage");
+
+    let before = stream_messages(&stack.platform.nats, "INCIDENTS").await;
+    let bad = browser
+        .post(
+            &action,
+            &[
+                ("severity", "high"),
+                ("personal_data_breach", "on"),
+                ("approx_data_subjects", "many"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"approx_data_subjects-problem\""),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("value=\"many\""), "what was typed stays");
+    assert_eq!(
+        stream_messages(&stack.platform.nats, "INCIDENTS").await,
+        before
+    );
+
+    let saved = browser
+        .post(
+            &action,
+            &[
+                ("severity", "high"),
+                ("prop_confidentiality", "on"),
+                ("personal_data_breach", "on"),
+                ("data_categories", "salaries, bank accounts"),
+                ("approx_data_subjects", "120"),
+                ("risk", "high"),
+                ("notes", "Share closed at 09:10."),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert!(
+        saved.location().contains("done=triage&after="),
+        "{}",
+        saved.location()
+    );
+    let shown = browser.get(saved.location()).await;
+    assert!(shown.body.contains("The triage is saved"), "{}", shown.body);
+    assert!(shown.body.contains("High"));
+    assert!(
+        shown.body.contains("Art. 33"),
+        "the supervisory authority's obligation: {}",
+        shown.body
+    );
+    assert!(shown.body.contains(" left"), "{}", shown.body);
+    assert!(
+        shown.body.contains("salaries, bank accounts"),
+        "the form shows the saved triage"
+    );
 }

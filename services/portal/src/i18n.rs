@@ -140,6 +140,7 @@ mod tests {
             include_str!("pages/home.rs"),
             include_str!("pages/errors.rs"),
             include_str!("pages/incidents.rs"),
+            include_str!("pages/triage.rs"),
             include_str!("pages/mod.rs"),
         ] {
             for (at, _) in source

@@ -120,6 +120,10 @@ pub fn router(state: State) -> Router {
         )
         .route("/incidents", get(pages::incidents::list))
         .route("/incidents/{id}", get(pages::incidents::detail))
+        .route(
+            "/incidents/{id}/triage",
+            post(pages::incidents::triage_submit),
+        )
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))
         .fallback(not_found)

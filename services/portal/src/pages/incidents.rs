@@ -13,7 +13,7 @@ use tillit_proto::common::{ConsistencyToken, PageRequest, Position, Severity};
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::incidents::{
     GetIncidentRequest, Incident, IncidentKind, IncidentStatus, ListIncidentsRequest,
-    ReportIncidentRequest,
+    ObligationStatus, ReportIncidentRequest, TriageIncidentRequest,
 };
 use tonic::Code;
 use tonic::transport::Channel;
@@ -54,6 +54,9 @@ pub struct Filters {
     /// Positions a page must see (`STREAM.SEQUENCE,…`): what the user just did.
     #[serde(default)]
     after: String,
+    /// What the user just did (`report`, `triage`), to confirm it on the page.
+    #[serde(default)]
+    done: String,
 }
 
 /// Problems of the report form, by field.
@@ -147,7 +150,10 @@ pub async fn report_submit(
         Ok(answer) => {
             let answer = answer.into_inner();
             let after = after_text(answer.consistency.as_ref());
-            let target = format!("/incidents/{}?after={after}", answer.incident_id);
+            let target = format!(
+                "/incidents/{}?done=report&after={after}",
+                answer.incident_id
+            );
             (jar, Redirect::to(&target)).into_response()
         }
         Err(status) if status.code() == Code::InvalidArgument => {
@@ -265,16 +271,37 @@ pub async fn detail(
     Query(filters): Query<Filters>,
 ) -> Response {
     let lang = language(&jar, &headers);
-    let path = format!("/incidents/{}", crate::urlencode(&id));
-    let (jar, viewer, access) = match viewer(&state, jar, lang, &path).await {
+    let notice = match filters.done.as_str() {
+        "report" => Some(lang.t("report-sent")),
+        "triage" => Some(lang.t("triage-saved")),
+        _ => None,
+    };
+    let after = parse_after(&filters.after);
+    detail_page(&state, jar, lang, &id, after, notice, None).await
+}
+
+/// The page of incident `id`, waiting for `after`, with `notice` (what the user just did)
+/// on top; with a refused triage, its form filled as sent and the problems next to their
+/// fields.
+async fn detail_page(
+    state: &crate::Portal,
+    jar: PrivateCookieJar,
+    lang: Lang,
+    id: &str,
+    after: Option<ConsistencyToken>,
+    notice: Option<String>,
+    refused_triage: Option<(&super::triage::TriageForm, &super::triage::Problems)>,
+) -> Response {
+    let path = format!("/incidents/{}", crate::urlencode(id));
+    let (jar, viewer, access) = match viewer(state, jar, lang, &path).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
     let request = GetIncidentRequest {
-        incident_id: id,
-        consistency: parse_after(&filters.after),
+        incident_id: id.to_owned(),
+        consistency: after,
     };
-    let answer = match incidents(&state)
+    let answer = match incidents(state)
         .get_incident(bearer(&access, request))
         .await
     {
@@ -284,9 +311,13 @@ pub async fn detail(
     let Some(incident) = answer.incident else {
         return (jar, errors::not_found(lang)).into_response();
     };
-    let just_reported = !filters.after.is_empty();
+    let triage_open = viewer.may(tillit_auth::Permission::ManageIncidents)
+        && !matches!(
+            incident.status(),
+            IncidentStatus::Closed | IncidentStatus::Rejected
+        );
     let body = html! {
-        @if just_reported { p.notice role="status" { (lang.t("report-sent")) } }
+        @if let Some(notice) = &notice { p.notice role="status" { (notice) } }
         h1 { (incident.title) }
         p.muted {
             (word(lang, "kind", incident.kind())) " · " (word(lang, "status", incident.status()))
@@ -314,10 +345,18 @@ pub async fn detail(
                                 ("due", text(obligation.due_at.as_ref().map(when).unwrap_or_default())),
                             ]))
                             " — " strong { (word(lang, "obligation", obligation.status())) }
+                            @if obligation.status() == ObligationStatus::Pending {
+                                @if let Some(due) = obligation.due_at.as_ref() {
+                                    " · " (super::time_left(lang, due, crate::now()))
+                                }
+                            }
                         }
                     }
                 }
             }
+        }
+        @if triage_open {
+            (super::triage::form(lang, &viewer.csrf, &incident, refused_triage))
         }
         @if !answer.timeline.is_empty() {
             section.card {
@@ -339,6 +378,60 @@ pub async fn detail(
         path: "/incidents",
     };
     (jar, page(&frame, &incident.title, body)).into_response()
+}
+
+/// `POST /incidents/{id}/triage`.
+pub async fn triage_submit(
+    State(state): State<Shared>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<super::triage::TriageForm>,
+) -> Response {
+    let (lang, jar, _) = match super::checked_form(&state, jar, &headers, &form.csrf) {
+        Ok(checked) => checked,
+        Err(refused) => return *refused,
+    };
+    let path = format!("/incidents/{}", crate::urlencode(&id));
+    let (jar, _, access) = match viewer(&state, jar, lang, &path).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let (triage, mut problems) = super::triage::assessment(lang, &form);
+    if problems.is_empty() {
+        let request = TriageIncidentRequest {
+            incident_id: id.clone(),
+            triage: Some(triage),
+            consistency: None,
+        };
+        match state
+            .incidents
+            .clone()
+            .triage_incident(bearer(&access, request))
+            .await
+        {
+            Ok(answer) => {
+                let after = after_text(answer.into_inner().consistency.as_ref());
+                let target = format!("{path}?done=triage&after={after}");
+                return (jar, Redirect::to(&target)).into_response();
+            }
+            Err(status) if status.code() == Code::InvalidArgument => {
+                problems = violations(lang, &status)
+                    .into_iter()
+                    .map(|(field, text)| (field.trim_start_matches("triage.").to_owned(), text))
+                    .collect();
+            }
+            Err(status) => return (jar, refused(lang, &status)).into_response(),
+        }
+    }
+    // Shown again on the incident's page, the problems next to their fields.
+    let mut page =
+        super::incidents::detail_page(&state, jar, lang, &id, None, None, Some((&form, &problems)))
+            .await;
+    if page.status() == StatusCode::OK {
+        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    page
 }
 
 fn incidents(state: &crate::Portal) -> IncidentsServiceClient<Channel> {

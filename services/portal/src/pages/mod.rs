@@ -5,6 +5,7 @@ pub mod home;
 pub mod incidents;
 pub mod layout;
 pub mod signin;
+pub mod triage;
 
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
