@@ -192,6 +192,45 @@ impl Session {
             .map_err(fail)
     }
 
+    /// Remembers the positions a command wrote (the latest per stream), so the next
+    /// command of this profile sees them: read-your-writes across separate invocations.
+    pub fn remember(&self, token: Option<&tillit_proto::common::ConsistencyToken>) {
+        let Some(token) = token else { return };
+        let mut seen: BTreeMap<String, u64> = self
+            .seen()
+            .map(|t| {
+                t.positions
+                    .into_iter()
+                    .map(|p| (p.stream, p.sequence))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for position in &token.positions {
+            let known = seen.entry(position.stream.clone()).or_default();
+            *known = (*known).max(position.sequence);
+        }
+        if let Ok(text) = serde_json::to_vec(&seen) {
+            let _ = std::fs::write(self.seen_file(), text);
+        }
+    }
+
+    /// What this profile's commands wrote, for a query to wait for.
+    pub fn seen(&self) -> Option<tillit_proto::common::ConsistencyToken> {
+        let text = std::fs::read(self.seen_file()).ok()?;
+        let seen: BTreeMap<String, u64> = serde_json::from_slice(&text).ok()?;
+        let positions: Vec<_> = seen
+            .into_iter()
+            .map(|(stream, sequence)| tillit_proto::common::Position { stream, sequence })
+            .collect();
+        (!positions.is_empty()).then_some(tillit_proto::common::ConsistencyToken { positions })
+    }
+
+    fn seen_file(&self) -> PathBuf {
+        self.dir
+            .join("tokens")
+            .join(format!("{}.seen.json", self.profile))
+    }
+
     /// The cached login, if any.
     pub fn load(&self) -> Option<Tokens> {
         let text = std::fs::read(self.token_file()).ok()?;
@@ -201,6 +240,7 @@ impl Session {
     /// Forgets the login.
     pub fn forget(&self) {
         let _ = std::fs::remove_file(self.token_file());
+        let _ = std::fs::remove_file(self.seen_file());
     }
 
     /// Where the token cache is.

@@ -102,6 +102,8 @@ pub async fn login(ctx: &Context, args: Login) -> Result<(), Failure> {
         };
         (tokens, email, login.failed_attempts_before)
     };
+    // A new login starts with no remembered positions: they may be of another platform.
+    ctx.session.forget();
     ctx.session.save(&tokens)?;
     if !ctx.json {
         println!(

@@ -178,6 +178,7 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                 )
                 .await?
                 .into_inner();
+            ctx.session.remember(reported.consistency.as_ref());
             output::record(ctx.json, vec![("incident_id", reported.incident_id)]);
         }
         Incidents::List(args) => {
@@ -194,6 +195,7 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                             kind,
                             severity,
                             page: Some(page),
+                            consistency: ctx.session.seen(),
                             ..Default::default()
                         })
                         .await?;
@@ -237,7 +239,7 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                 .get_incident(
                     ctx.request(GetIncidentRequest {
                         incident_id: id,
-                        consistency: None,
+                        consistency: ctx.session.seen(),
                     })
                     .await?,
                 )
@@ -322,12 +324,13 @@ pub async fn run(ctx: &Context, command: Incidents) -> Result<(), Failure> {
                             notes: args.notes,
                             ..Default::default()
                         }),
-                        consistency: None,
+                        consistency: ctx.session.seen(),
                     })
                     .await?,
                 )
                 .await?
                 .into_inner();
+            ctx.session.remember(triaged.consistency.as_ref());
             let customers: Vec<String> = triaged
                 .triage
                 .unwrap_or_default()
