@@ -70,7 +70,11 @@ pub async fn home(
         None
     };
     let now = crate::now();
-    let roles: Vec<&str> = viewer.roles.iter().map(|role| role.as_str()).collect();
+    let roles: Vec<String> = viewer
+        .roles
+        .iter()
+        .map(|role| lang.t(&format!("role-{}", role.as_str().replace('_', "-"))))
+        .collect();
     let body = html! {
         h1 { (lang.t_with("home-welcome", &[("name", text(viewer.name.clone()))])) }
         @if shown.failed_before > 0 {

@@ -130,9 +130,9 @@ pub async fn report_submit(
     let description = match form.system.trim() {
         "" => form.description.clone(),
         system => format!(
-            "{}\n\n{}: {system}",
+            "{}\n\n{}",
             form.description,
-            lang.t("report-system")
+            lang.t_with("report-system-line", &[("system", text(system))])
         ),
     };
     let request = ReportIncidentRequest {
@@ -229,22 +229,24 @@ pub async fn list(
         @if answer.incidents.is_empty() {
             p { (lang.t("incidents-none")) }
         } @else {
-            table.list {
-                thead { tr {
-                    th scope="col" { (lang.t("incidents-heading")) }
-                    th scope="col" { (lang.t("incidents-kind")) }
-                    th scope="col" { (lang.t("incidents-status")) }
-                    th scope="col" { (lang.t("incidents-severity")) }
-                    th scope="col" { (lang.t("incidents-reported")) }
-                } }
-                tbody {
-                    @for incident in &answer.incidents {
-                        tr {
-                            td { a href={ "/incidents/" (incident.incident_id) } { (incident.title) } }
-                            td { (word(lang, "kind", incident.kind())) }
-                            td { (word(lang, "status", incident.status())) }
-                            td { (severity_of(lang, incident)) }
-                            td { (incident.reported_at.as_ref().map(when).unwrap_or_default()) }
+            div.table-wrap {
+                table.list {
+                    thead { tr {
+                        th scope="col" { (lang.t("incidents-heading")) }
+                        th scope="col" { (lang.t("incidents-kind")) }
+                        th scope="col" { (lang.t("incidents-status")) }
+                        th scope="col" { (lang.t("incidents-severity")) }
+                        th scope="col" { (lang.t("incidents-reported")) }
+                    } }
+                    tbody {
+                        @for incident in &answer.incidents {
+                            tr {
+                                td { a href={ "/incidents/" (incident.incident_id) } { (incident.title) } }
+                                td { (word(lang, "kind", incident.kind())) }
+                                td { (word(lang, "status", incident.status())) }
+                                td { (severity_of(lang, incident)) }
+                                td { (incident.reported_at.as_ref().map(when).unwrap_or_default()) }
+                            }
                         }
                     }
                 }
@@ -365,7 +367,7 @@ async fn detail_page(
                     @for entry in &answer.timeline {
                         li {
                             span.muted { (entry.recorded_at.as_ref().map(when).unwrap_or_default()) } " "
-                            (entry.command.rsplit('.').next().unwrap_or_default())
+                            (command_words(lang, &entry.command))
                         }
                     }
                 }
@@ -457,6 +459,14 @@ fn refused(lang: Lang, status: &tonic::Status) -> Response {
             errors::unavailable(lang, "part-incidents")
         }
     }
+}
+
+/// A timeline entry's command in the user's language (`Triaged`), else its name.
+fn command_words(lang: Lang, command: &str) -> String {
+    let name = command.rsplit('.').next().unwrap_or_default();
+    let key = format!("command-{name}");
+    let words = lang.t(&key);
+    if words == key { name.to_owned() } else { words }
 }
 
 /// A vocabulary word in the user's language (`status-triaged`, …).

@@ -67,7 +67,7 @@ pub fn assessment(lang: Lang, form: &TriageForm) -> (TriageAssessment, Problems)
         match raw.trim() {
             "" => 0,
             raw => raw.parse().unwrap_or_else(|_| {
-                problems.push((field.to_owned(), lang.t("reason-MALFORMED")));
+                problems.push((field.to_owned(), lang.t("triage-whole-number")));
                 0
             }),
         }
