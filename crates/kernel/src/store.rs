@@ -396,13 +396,16 @@ impl EventStore {
         &self,
         request: impl Future<Output = T>,
     ) -> Result<T, KernelError> {
-        tokio::time::timeout(self.config.request_timeout, request)
-            .await
-            .map_err(|_| {
-                KernelError::Unavailable(format!(
-                    "NATS did not answer within {:?}",
-                    self.config.request_timeout
-                ))
-            })
+        within(self.config.request_timeout, request).await
     }
+}
+
+/// `request`, or UNAVAILABLE when NATS does not answer within `timeout`.
+pub(crate) async fn within<T>(
+    timeout: Duration,
+    request: impl Future<Output = T>,
+) -> Result<T, KernelError> {
+    tokio::time::timeout(timeout, request)
+        .await
+        .map_err(|_| KernelError::Unavailable(format!("NATS did not answer within {timeout:?}")))
 }

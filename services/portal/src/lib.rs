@@ -184,14 +184,7 @@ pub async fn signed_in(
     jar: PrivateCookieJar,
     path: &str,
 ) -> Result<(PrivateCookieJar, Session), Response> {
-    let to_signin = |jar: PrivateCookieJar| {
-        let next = urlencode(session::safe_next(path));
-        (
-            session::clear(jar),
-            Redirect::to(&format!("/signin?next={next}")),
-        )
-            .into_response()
-    };
+    let to_signin = |jar: PrivateCookieJar| to_signin(jar, path);
     let Some(current) = session::session(&jar) else {
         return Err(to_signin(jar));
     };
@@ -219,6 +212,17 @@ pub async fn signed_in(
         }
         Err(_) => Err(to_signin(jar)),
     }
+}
+
+/// Signed out here (the session cookie cleared) and sent to sign in, coming back to
+/// `path` afterwards: a missing, unreadable, expired or revoked session.
+pub fn to_signin(jar: PrivateCookieJar, path: &str) -> Response {
+    let next = urlencode(session::safe_next(path));
+    (
+        session::clear(jar),
+        Redirect::to(&format!("/signin?next={next}")),
+    )
+        .into_response()
 }
 
 /// Unix seconds now.

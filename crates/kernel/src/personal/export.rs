@@ -2,7 +2,7 @@
 //! the subject (as actor, as the aggregate, named in an event, or whose personal values
 //! are sealed under its key), opened, as JSON.
 
-use prost_reflect::{DynamicMessage, Value};
+use prost_reflect::DynamicMessage;
 use tillit_proto::kernel::Commit;
 
 use super::plan::Plan;
@@ -52,7 +52,7 @@ fn concerns(commit: &Commit, subject: &str) -> bool {
             return false;
         };
         let mut found = false;
-        visit_strings(&mut message, &mut |value| {
+        super::vault::every_string(&mut message, &mut |value| {
             found |= value == subject
                 || token::parse(value).is_some_and(|sealed| sealed.key_id == subject);
         });
@@ -89,20 +89,4 @@ fn record(stream: &str, sequence: u64, commit: &Commit) -> Result<serde_json::Va
         "aggregate": format!("{}/{}/{}", commit.tenant, commit.aggregate_type, commit.aggregate_id),
         "events": events,
     }))
-}
-
-fn visit_strings(message: &mut DynamicMessage, visit: &mut dyn FnMut(&str)) {
-    for (_, value) in message.fields_mut() {
-        visit_value(value, visit);
-    }
-}
-
-fn visit_value(value: &mut Value, visit: &mut dyn FnMut(&str)) {
-    match value {
-        Value::String(text) => visit(text),
-        Value::Message(inner) => visit_strings(inner, visit),
-        Value::List(values) => values.iter_mut().for_each(|v| visit_value(v, visit)),
-        Value::Map(entries) => entries.values_mut().for_each(|v| visit_value(v, visit)),
-        _ => {}
-    }
 }

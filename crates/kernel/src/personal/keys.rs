@@ -398,11 +398,7 @@ impl KeyStore {
     }
 
     async fn bounded<T>(&self, request: impl Future<Output = T>) -> Result<T, KernelError> {
-        tokio::time::timeout(self.timeout, request)
-            .await
-            .map_err(|_| {
-                KernelError::Unavailable(format!("NATS did not answer within {:?}", self.timeout))
-            })
+        crate::store::within(self.timeout, request).await
     }
 }
 

@@ -330,7 +330,7 @@ fn open_each(
 }
 
 /// Calls `visit` with every string anywhere in `message`.
-fn every_string(message: &mut DynamicMessage, visit: &mut dyn FnMut(&mut String)) {
+pub(super) fn every_string(message: &mut DynamicMessage, visit: &mut dyn FnMut(&mut String)) {
     for (_, value) in message.fields_mut() {
         every_string_in(value, visit);
     }

@@ -13,7 +13,7 @@ use tonic::Code;
 use super::layout::{Frame, page};
 use super::viewer;
 use crate::i18n::text;
-use crate::{State as Shared, bearer, language, session};
+use crate::{State as Shared, bearer, language};
 
 #[derive(serde::Deserialize)]
 pub struct Shown {
@@ -41,7 +41,7 @@ pub async fn home(
         .await
         .map(|answer| answer.into_inner().reminders);
     match &tasks {
-        Err(status) if status.code() == Code::Unauthenticated => return signed_in_again(jar),
+        Err(status) if status.code() == Code::Unauthenticated => return crate::to_signin(jar, "/"),
         Err(status) => tracing::warn!(%status, "reporting did not answer the tasks"),
         Ok(_) => {}
     }
@@ -134,12 +134,4 @@ pub async fn home(
         path: "/",
     };
     (jar, page(&frame, &lang.t("home-title"), body)).into_response()
-}
-
-fn signed_in_again(jar: PrivateCookieJar) -> Response {
-    (
-        session::clear(jar),
-        axum::response::Redirect::to("/signin?next=%2F"),
-    )
-        .into_response()
 }

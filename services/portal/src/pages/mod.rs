@@ -45,12 +45,7 @@ pub async fn viewer(
     let (jar, current) = signed_in(state, jar, path).await?;
     let me = who_am_i(state, &current.access).await.map_err(|status| {
         if status.code() == Code::Unauthenticated {
-            let next = crate::urlencode(session::safe_next(path));
-            (
-                session::clear(jar.clone()),
-                axum::response::Redirect::to(&format!("/signin?next={next}")),
-            )
-                .into_response()
+            crate::to_signin(jar.clone(), path)
         } else {
             tracing::warn!(%status, "identity did not answer");
             (jar.clone(), errors::unavailable(lang, "part-identity")).into_response()
