@@ -19,7 +19,7 @@ pub mod reveal;
 pub mod text;
 pub mod vocabulary;
 
-pub use refusal::Refusal;
+pub use refusal::{Condition, Refusal};
 
 /// Implements `From<tillit_kernel::KernelError>` for a service's domain error that has
 /// `Invalid { field: String, code: Reason, reason: String }` and `Kernel(KernelError)`

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use tillit_api::Refusal;
 use tillit_auth::Permission;
 use tillit_auth::layer::caller;
 use tillit_incidents_views::register::{IncidentRegister, Reader};
@@ -182,9 +183,10 @@ impl IdentityApi {
             .load(&self.identity.users.address(&tenant, id))
             .await?;
         if user.active {
-            return Err(Status::failed_precondition(
-                "the user is active: deactivate the account before erasing it",
-            ));
+            return Err(Refusal::Precondition(format!(
+                "user {user_id} is active: deactivate the account before erasing it"
+            ))
+            .into());
         }
         Ok(())
     }
@@ -240,9 +242,10 @@ impl IdentityApi {
         })?;
         for (incident, _) in linked {
             if let Some(hold) = hold_of(&incident, now) {
-                return Err(Status::failed_precondition(format!(
-                    "legal hold: {hold}; erase after it ends"
-                )));
+                return Err(Refusal::Precondition(format!(
+                    "legal hold on {subject}: {hold}; erase after it ends"
+                ))
+                .into());
             }
         }
         Ok(())

@@ -16,6 +16,14 @@ impl From<DomainError> for Status {
                 reason,
             } => KernelError::refused(&field, code, reason).into(),
             DomainError::Precondition(reason) => Refusal::Precondition(reason).into(),
+            DomainError::Unmet {
+                message,
+                conditions,
+            } => Refusal::Unmet {
+                message,
+                conditions,
+            }
+            .into(),
             DomainError::Kernel(error) => error.into(),
         }
     }

@@ -27,6 +27,16 @@ pub enum DomainError {
     /// current state, or what is missing.
     #[error("{0}")]
     Precondition(String),
+    /// Not yet: the message names the incident, and each condition still unmet has its
+    /// documented code and subject (closing without the review, with an open action or a
+    /// pending obligation).
+    #[error("{message}")]
+    Unmet {
+        /// The whole refusal, in English.
+        message: String,
+        /// What is missing.
+        conditions: Vec<tillit_api::Condition>,
+    },
     /// The kernel failed (its bad-input errors become [`DomainError::Invalid`]:
     /// `tillit_api::invalid_from_kernel`).
     #[error(transparent)]

@@ -2,6 +2,7 @@
 //! obligation a command names is still open. The fold itself ([`super::apply`]) lives in
 //! `tillit-incidents-views`, shared with the register projections.
 
+use tillit_api::Condition;
 use tillit_kernel::Reason;
 use tillit_proto::incidents::{Action, Incident, Obligation};
 
@@ -35,34 +36,49 @@ pub(super) fn open_action<'a>(
     }
 }
 
-/// What still stands in the way of closing, in words; empty when nothing does.
-pub fn closing_blockers(incident: &Incident) -> Vec<String> {
+/// What still stands in the way of closing, each with its documented code and subject;
+/// empty when nothing does.
+pub fn closing_blockers(incident: &Incident) -> Vec<Condition> {
+    let id = &incident.incident_id;
     let mut missing = Vec::new();
     if incident.root_cause.trim().is_empty() {
-        missing.push("the root cause".to_owned());
+        missing.push(Condition {
+            kind: "ROOT_CAUSE_MISSING",
+            subject: format!("incident/{id}"),
+            description: "the root cause".to_owned(),
+        });
     }
     if incident.lessons_learned.trim().is_empty() {
-        missing.push("the lessons learned".to_owned());
+        missing.push(Condition {
+            kind: "LESSONS_LEARNED_MISSING",
+            subject: format!("incident/{id}"),
+            description: "the lessons learned".to_owned(),
+        });
     }
     for action in incident
         .actions
         .iter()
         .filter(|a| a.status() == ActionStatus::Open)
     {
-        missing.push(format!(
-            "open action {:?} ({})",
-            action.title, action.action_id
-        ));
+        missing.push(Condition {
+            kind: "ACTION_OPEN",
+            subject: format!("action/{}", action.action_id),
+            description: format!("open action {:?} ({})", action.title, action.action_id),
+        });
     }
     for obligation in incident
         .obligations
         .iter()
         .filter(|o| o.status() == ObligationStatus::Pending)
     {
-        missing.push(format!(
-            "pending obligation {} ({} to {})",
-            obligation.obligation_id, obligation.article, obligation.recipient
-        ));
+        missing.push(Condition {
+            kind: "OBLIGATION_PENDING",
+            subject: format!("obligation/{}", obligation.obligation_id),
+            description: format!(
+                "pending obligation {} ({} to {})",
+                obligation.obligation_id, obligation.article, obligation.recipient
+            ),
+        });
     }
     missing
 }

@@ -236,11 +236,16 @@ impl Decider for IncidentDecider {
                     if missing.is_empty() {
                         Ok(vec![IncidentEvent::Closed(IncidentClosed { at })])
                     } else {
-                        Err(DomainError::Precondition(format!(
-                            "incident {} cannot close yet: missing {}",
-                            incident.incident_id,
-                            missing.join(", ")
-                        )))
+                        let words: Vec<&str> =
+                            missing.iter().map(|c| c.description.as_str()).collect();
+                        Err(DomainError::Unmet {
+                            message: format!(
+                                "incident {} cannot close yet: missing {}",
+                                incident.incident_id,
+                                words.join(", ")
+                            ),
+                            conditions: missing,
+                        })
                     }
                 }
                 _ => refused(&IncidentCommand::Close),

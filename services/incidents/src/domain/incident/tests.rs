@@ -179,7 +179,10 @@ fn closing_needs_root_cause_lessons_and_every_action_done_and_names_what_is_miss
         IncidentCommand::Resolve(String::new()),
     )
     .unwrap();
-    let Err(DomainError::Precondition(message)) = run(resolved.clone(), IncidentCommand::Close)
+    let Err(DomainError::Unmet {
+        message,
+        conditions,
+    }) = run(resolved.clone(), IncidentCommand::Close)
     else {
         panic!("closed without review")
     };
@@ -187,6 +190,8 @@ fn closing_needs_root_cause_lessons_and_every_action_done_and_names_what_is_miss
         message.contains("root cause") && message.contains("lessons learned"),
         "{message}"
     );
+    let kinds: Vec<&str> = conditions.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, ["ROOT_CAUSE_MISSING", "LESSONS_LEARNED_MISSING"]);
 
     let with_action = run(
         in_state(IncidentStatus::Resolved),
@@ -197,11 +202,20 @@ fn closing_needs_root_cause_lessons_and_every_action_done_and_names_what_is_miss
         }),
     )
     .unwrap();
-    let Err(DomainError::Precondition(message)) = run(with_action.clone(), IncidentCommand::Close)
+    let Err(DomainError::Unmet {
+        message,
+        conditions,
+    }) = run(with_action.clone(), IncidentCommand::Close)
     else {
         panic!("closed with an open action")
     };
     assert!(message.contains("Enforce MFA"), "{message}");
+    assert!(
+        conditions
+            .iter()
+            .any(|c| c.kind == "ACTION_OPEN" && c.subject == "action/a1"),
+        "{conditions:?}"
+    );
 
     let done = run(
         with_action.clone(),
