@@ -2,12 +2,15 @@
 //! compiler, escaping every value by default) over the four services' gRPC APIs, with the
 //! signed-in user's own token. It keeps nothing of its own beyond the session cookie.
 //!
+//! - [`api`]: requests with the user's token, consistency tokens, and what the services'
+//!   refusals mean to a page (the portal's one error table).
 //! - [`config`]: the `TILLIT_PORTAL_*` settings.
 //! - [`session`]: the encrypted session cookie and the CSRF tokens.
 //! - [`i18n`]: Swedish and English from Fluent catalogues.
 //! - [`web`]: security headers and the embedded stylesheet.
 //! - [`pages`]: sign-in, password change, home, the error pages.
 
+pub mod api;
 pub mod config;
 pub mod i18n;
 pub mod pages;
@@ -31,6 +34,7 @@ use tillit_runtime::{Metrics, StartError};
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 
+pub use api::bearer;
 pub use config::PortalConfig;
 
 use crate::i18n::Lang;
@@ -166,15 +170,6 @@ async fn switch_language(
 
 async fn not_found(jar: PrivateCookieJar, headers: HeaderMap) -> Response {
     pages::errors::not_found(language(&jar, &headers))
-}
-
-/// A gRPC request carrying `access` as its bearer token.
-pub fn bearer<T>(access: &str, body: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(body);
-    if let Ok(value) = format!("Bearer {access}").parse() {
-        request.metadata_mut().insert("authorization", value);
-    }
-    request
 }
 
 /// The signed-in session of this request, its access token refreshed when it expires

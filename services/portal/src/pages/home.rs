@@ -8,7 +8,6 @@ use axum_extra::extract::PrivateCookieJar;
 use maud::html;
 use tillit_proto::incidents::ListObligationsDueRequest;
 use tillit_proto::reporting::ListMyTasksRequest;
-use tonic::Code;
 
 use super::layout::{Frame, page};
 use super::viewer;
@@ -41,7 +40,9 @@ pub async fn home(
         .await
         .map(|answer| answer.into_inner().reminders);
     match &tasks {
-        Err(status) if status.code() == Code::Unauthenticated => return crate::to_signin(jar, "/"),
+        Err(status) if crate::api::Failure::of(&status) == crate::api::Failure::SignIn => {
+            return crate::to_signin(jar, "/");
+        }
         Err(status) => tracing::warn!(%status, "reporting did not answer the tasks"),
         Ok(_) => {}
     }

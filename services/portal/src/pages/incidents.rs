@@ -4,22 +4,22 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use maud::{Markup, html};
 use tillit_proto::Vocabulary;
-use tillit_proto::common::{ConsistencyToken, PageRequest, Position, Severity};
+use tillit_proto::common::{ConsistencyToken, PageRequest, Severity};
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::incidents::{
     GetIncidentRequest, Incident, IncidentKind, IncidentStatus, ListIncidentsRequest,
     ObligationStatus, ReportIncidentRequest, TriageIncidentRequest,
 };
-use tonic::Code;
 use tonic::transport::Channel;
 
 use super::layout::{Frame, Viewer, page};
 use super::{errors, viewer, violations, when};
+use crate::api::{Failure, after_text, parse_after};
 use crate::i18n::{Lang, text};
 use crate::{State as Shared, bearer, language};
 
@@ -81,11 +81,7 @@ pub async fn report_form(
         Err(response) => return response,
     };
     if !viewer.may_report() {
-        return (
-            jar,
-            errors::error(lang, StatusCode::FORBIDDEN, &lang.t("error-forbidden")),
-        )
-            .into_response();
+        return (jar, errors::forbidden(lang)).into_response();
     }
     let form = ReportForm::default();
     (jar, report_page(lang, &viewer, &form, &Problems::default())).into_response()
@@ -116,14 +112,8 @@ pub async fn report_submit(
                     noticed: Some(lang.t("reason-MALFORMED")),
                     ..Problems::default()
                 };
-                return (
-                    jar,
-                    (
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        report_page(lang, &viewer, &form, &problems),
-                    ),
-                )
-                    .into_response();
+                let page = report_page(lang, &viewer, &form, &problems);
+                return (jar, errors::refused_form(page)).into_response();
             }
         },
     };
@@ -143,10 +133,10 @@ pub async fn report_submit(
         aware_at: noticed,
         consistency: None,
     };
-    match incidents(&state)
+    let answer = incidents(&state)
         .report_incident(bearer(&access, request))
-        .await
-    {
+        .await;
+    match answer.map_err(|status| Failure::of(&status)) {
         Ok(answer) => {
             let answer = answer.into_inner();
             let after = after_text(answer.consistency.as_ref());
@@ -156,9 +146,9 @@ pub async fn report_submit(
             );
             (jar, Redirect::to(&target)).into_response()
         }
-        Err(status) if status.code() == Code::InvalidArgument => {
+        Err(Failure::Invalid(refused)) => {
             let mut problems = Problems::default();
-            for (field, problem) in violations(lang, &status) {
+            for (field, problem) in violations(lang, &refused) {
                 match field.as_str() {
                     "kind" => problems.kind = Some(problem),
                     "title" => problems.title = Some(problem),
@@ -167,16 +157,10 @@ pub async fn report_submit(
                     _ => problems.general = Some(problem),
                 }
             }
-            (
-                jar,
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    report_page(lang, &viewer, &form, &problems),
-                ),
-            )
-                .into_response()
+            let page = report_page(lang, &viewer, &form, &problems);
+            (jar, errors::refused_form(page)).into_response()
         }
-        Err(status) => (jar, refused(lang, &status)).into_response(),
+        Err(failure) => errors::failed(lang, jar, "/report", &failure, PART),
     }
 }
 
@@ -193,11 +177,7 @@ pub async fn list(
         Err(response) => return response,
     };
     if !viewer.may_list_incidents() {
-        return (
-            jar,
-            errors::error(lang, StatusCode::FORBIDDEN, &lang.t("error-forbidden")),
-        )
-            .into_response();
+        return (jar, errors::forbidden(lang)).into_response();
     }
     let request = ListIncidentsRequest {
         status: IncidentStatus::from_word(&filters.status).map_or(0, Into::into),
@@ -215,7 +195,9 @@ pub async fn list(
         .await
     {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return (jar, refused(lang, &status)).into_response(),
+        Err(status) => {
+            return errors::failed(lang, jar, "/incidents", &Failure::of(&status), PART);
+        }
     };
     let next = answer.page.map(|p| p.next_page_token).unwrap_or_default();
     let body = html! {
@@ -308,7 +290,7 @@ async fn detail_page(
         .await
     {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return (jar, refused(lang, &status)).into_response(),
+        Err(status) => return errors::failed(lang, jar, &path, &Failure::of(&status), PART),
     };
     let Some(incident) = answer.incident else {
         return (jar, errors::not_found(lang)).into_response();
@@ -406,60 +388,39 @@ pub async fn triage_submit(
             triage: Some(triage),
             consistency: None,
         };
-        match state
+        let answer = state
             .incidents
             .clone()
             .triage_incident(bearer(&access, request))
-            .await
-        {
+            .await;
+        match answer.map_err(|status| Failure::of(&status)) {
             Ok(answer) => {
                 let after = after_text(answer.into_inner().consistency.as_ref());
                 let target = format!("{path}?done=triage&after={after}");
                 return (jar, Redirect::to(&target)).into_response();
             }
-            Err(status) if status.code() == Code::InvalidArgument => {
-                problems = violations(lang, &status)
+            Err(Failure::Invalid(refused)) => {
+                problems = violations(lang, &refused)
                     .into_iter()
                     .map(|(field, text)| (field.trim_start_matches("triage.").to_owned(), text))
                     .collect();
             }
-            Err(status) => return (jar, refused(lang, &status)).into_response(),
+            Err(failure) => return errors::failed(lang, jar, &path, &failure, PART),
         }
     }
     // Shown again on the incident's page, the problems next to their fields.
-    let mut page =
+    let page =
         super::incidents::detail_page(&state, jar, lang, &id, None, None, Some((&form, &problems)))
             .await;
-    if page.status() == StatusCode::OK {
-        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    page
+    errors::with_refused_status(page)
 }
 
 fn incidents(state: &crate::Portal) -> IncidentsServiceClient<Channel> {
     state.incidents.clone()
 }
 
-/// A refused or failed call as a page: 404 for what is not there or not the user's to
-/// see (the service answers both the same), 403, and the 503 page for a service that is
-/// down.
-fn refused(lang: Lang, status: &tonic::Status) -> Response {
-    match status.code() {
-        Code::NotFound => errors::not_found(lang),
-        Code::PermissionDenied => {
-            errors::error(lang, StatusCode::FORBIDDEN, &lang.t("error-forbidden"))
-        }
-        Code::Unauthenticated => Redirect::to("/signin").into_response(),
-        code => {
-            tracing::warn!(
-                ?code,
-                message = status.message(),
-                "incidents did not answer"
-            );
-            errors::unavailable(lang, "part-incidents")
-        }
-    }
-}
+/// The part of the platform these pages call, for the 503 page.
+const PART: &str = "part-incidents";
 
 /// A timeline entry's command in the user's language (`Triaged`), else its name.
 fn command_words(lang: Lang, command: &str) -> String {
@@ -556,32 +517,4 @@ fn report_page(lang: Lang, viewer: &Viewer, form: &ReportForm, problems: &Proble
         path: "/report",
     };
     page(&frame, &lang.t("report-title"), body)
-}
-
-/// A consistency token as the query string carries it: `STREAM.SEQUENCE,…`.
-fn after_text(token: Option<&ConsistencyToken>) -> String {
-    token
-        .map(|t| {
-            t.positions
-                .iter()
-                .map(|p| format!("{}.{}", p.stream, p.sequence))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default()
-}
-
-/// The token of `after`; malformed parts are left out (the service validates the rest).
-fn parse_after(after: &str) -> Option<ConsistencyToken> {
-    let positions: Vec<Position> = after
-        .split(',')
-        .filter_map(|part| {
-            let (stream, sequence) = part.split_once('.')?;
-            Some(Position {
-                stream: stream.to_owned(),
-                sequence: sequence.parse().ok()?,
-            })
-        })
-        .collect();
-    (!positions.is_empty()).then_some(ConsistencyToken { positions })
 }

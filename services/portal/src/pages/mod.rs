@@ -10,8 +10,9 @@ pub mod triage;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
 use tillit_proto::identity::{WhoAmIRequest, WhoAmIResponse};
-use tonic::Code;
 
+use crate::api::Failure;
+use crate::api::errors::Violation;
 use crate::i18n::Lang;
 use crate::{Portal, bearer, session, signed_in};
 
@@ -44,7 +45,7 @@ pub async fn viewer(
 ) -> Result<(PrivateCookieJar, layout::Viewer, String), Response> {
     let (jar, current) = signed_in(state, jar, path).await?;
     let me = who_am_i(state, &current.access).await.map_err(|status| {
-        if status.code() == Code::Unauthenticated {
+        if Failure::of(&status) == Failure::SignIn {
             crate::to_signin(jar.clone(), path)
         } else {
             tracing::warn!(%status, "identity did not answer");
@@ -121,13 +122,8 @@ pub fn parse_local(raw: &str) -> Option<prost_types::Timestamp> {
 /// The field violations of an INVALID_ARGUMENT, each as (field, what to show next to it):
 /// the documented reason code in the user's language, the service's English description
 /// for a code the catalogue does not know.
-pub fn violations(lang: Lang, status: &tonic::Status) -> Vec<(String, String)> {
-    use tonic_types::StatusExt as _;
-    let Some(bad_request) = status.get_details_bad_request() else {
-        return vec![(String::new(), status.message().to_owned())];
-    };
-    bad_request
-        .field_violations
+pub fn violations(lang: Lang, violations: &[Violation]) -> Vec<(String, String)> {
+    violations
         .iter()
         .map(|violation| {
             let key = format!("reason-{}", violation.reason);

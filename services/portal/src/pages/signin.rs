@@ -4,15 +4,15 @@
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use maud::{Markup, html};
 use tillit_proto::identity::{ChangePasswordRequest, LoginRequest, LoginResponse, LogoutRequest};
-use tonic::Code;
 
 use super::errors;
 use super::layout::{Frame, page};
+use crate::api::Failure;
 use crate::i18n::{Lang, text};
 use crate::session::{self, Session};
 use crate::{State as Shared, language, now};
@@ -105,7 +105,7 @@ pub async fn submit(
     match answer {
         Ok(login) => signed_in(&state, jar, login.into_inner(), &next),
         // A temporary password: it must be changed before anything else.
-        Err(status) if status.code() == Code::FailedPrecondition => (
+        Err(status) if matches!(Failure::of(&status), Failure::Precondition { .. }) => (
             jar,
             password_page(lang, &csrf, &next, &form.email, &Problems::default()),
         )
@@ -116,7 +116,7 @@ pub async fn submit(
                 None => return (jar, unavailable(lang, &status)).into_response(),
             };
             let page = signin_page(lang, &csrf, &next, &form.email, &problems);
-            (jar, (StatusCode::UNPROCESSABLE_ENTITY, page)).into_response()
+            (jar, errors::refused_form(page)).into_response()
         }
     }
 }
@@ -139,7 +139,7 @@ pub async fn change_password(
             ..Problems::default()
         };
         let page = password_page(lang, &csrf, &next, &form.email, &problems);
-        return (jar, (StatusCode::UNPROCESSABLE_ENTITY, page)).into_response();
+        return (jar, errors::refused_form(page)).into_response();
     }
     let mut identity = state.identity.clone();
     let changed = identity
@@ -159,7 +159,7 @@ pub async fn change_password(
             problems.general = Some(field);
         }
         let page = password_page(lang, &csrf, &next, &form.email, &problems);
-        return (jar, (StatusCode::UNPROCESSABLE_ENTITY, page)).into_response();
+        return (jar, errors::refused_form(page)).into_response();
     }
     match identity
         .login(LoginRequest {
@@ -239,28 +239,21 @@ fn signed_in(
 /// The problems of a refused sign-in or password change, in the user's language; `None`
 /// when the service is down (a 503 page, not a form error).
 fn refused(lang: Lang, status: &tonic::Status) -> Option<Problems> {
-    match status.code() {
-        Code::Unauthenticated | Code::NotFound => Some(Problems {
+    match Failure::of(status) {
+        Failure::SignIn | Failure::NotFound => Some(Problems {
             general: Some(lang.t("signin-wrong")),
             ..Problems::default()
         }),
-        Code::ResourceExhausted => {
-            use tonic_types::StatusExt as _;
-            let seconds = status
-                .get_details_retry_info()
-                .and_then(|info| info.retry_delay)
-                .map_or(60, |delay| delay.as_secs());
-            Some(Problems {
-                general: Some(lang.t_with(
-                    "signin-throttled",
-                    &[("seconds", text(seconds.to_string()))],
-                )),
-                ..Problems::default()
-            })
-        }
-        Code::InvalidArgument => {
+        Failure::Throttled(seconds) => Some(Problems {
+            general: Some(lang.t_with(
+                "signin-throttled",
+                &[("seconds", text(seconds.to_string()))],
+            )),
+            ..Problems::default()
+        }),
+        Failure::Invalid(refused) => {
             let mut problems = Problems::default();
-            for (field, problem) in crate::pages::violations(lang, status) {
+            for (field, problem) in crate::pages::violations(lang, &refused) {
                 match field.as_str() {
                     "email" => problems.email = Some(problem),
                     "password" | "current_password" => problems.password = Some(problem),
@@ -270,11 +263,13 @@ fn refused(lang: Lang, status: &tonic::Status) -> Option<Problems> {
             }
             Some(problems)
         }
-        Code::Unavailable | Code::DeadlineExceeded | Code::Unknown | Code::Internal => None,
-        _ => Some(Problems {
-            general: Some(status.message().to_owned()),
-            ..Problems::default()
-        }),
+        Failure::Down => None,
+        Failure::Forbidden(_) | Failure::Precondition { .. } | Failure::Conflict(_) => {
+            Some(Problems {
+                general: Some(status.message().to_owned()),
+                ..Problems::default()
+            })
+        }
     }
 }
 
