@@ -40,7 +40,7 @@ pub async fn home(
         .await
         .map(|answer| answer.into_inner().reminders);
     match &tasks {
-        Err(status) if crate::api::Failure::of(&status) == crate::api::Failure::SignIn => {
+        Err(status) if crate::api::Failure::of(status) == crate::api::Failure::SignIn => {
             return crate::to_signin(jar, "/");
         }
         Err(status) => tracing::warn!(%status, "reporting did not answer the tasks"),
