@@ -282,6 +282,38 @@ async fn login_import_incidents_audit_export_and_annual_report_from_the_command_
     let assets = count(cli.run(&["assets", "list", "--json"], "").await);
     let again = cli.run(&["demo", "seed"], "").await;
     assert!(again.status.success(), "{}", text(&again.stderr));
+    // One demo user per role, each printed with a temporary password that signs in (the
+    // second run gave them new ones).
+    let printed = text(&again.stdout);
+    for role in [
+        "security_officer",
+        "manager",
+        "employee",
+        "auditor",
+        "customer",
+    ] {
+        assert!(printed.contains(role), "no {role} user:\n{printed}");
+    }
+    let officer = printed
+        .lines()
+        .find(|l| l.contains("officer@tillit.local"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("the officer's password");
+    let mut identity = platform._identity.client().await;
+    let signed = identity
+        .login(tillit_proto::identity::LoginRequest {
+            email: "officer@tillit.local".into(),
+            password: officer.into(),
+            ..Default::default()
+        })
+        .await;
+    // A temporary password: identity asks for it to be changed, which proves it is right.
+    let refused = signed.expect_err("a temporary password must be changed first");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::FailedPrecondition,
+        "{refused:?}"
+    );
     assert_eq!(
         count(cli.run(&["incidents", "list", "--json"], "").await),
         incidents

@@ -1,13 +1,19 @@
 //! `tillit demo seed`: a small, realistic data set through the public API — two customers,
-//! a dozen assets, incidents in several states. Every create carries an idempotency key
-//! and incidents already handled are left alone, so seeding twice adds nothing.
+//! a dozen assets, incidents in several states, and one user per role. Every create
+//! carries an idempotency key and incidents already handled are left alone, so seeding
+//! twice adds nothing; the demo users get a fresh temporary password on every run, printed
+//! so a newcomer can sign in to the portal as each of them.
 
 use clap::Subcommand;
+use tillit_proto::Vocabulary as _;
 use tillit_proto::assets::assets_service_client::AssetsServiceClient;
 use tillit_proto::assets::{AssetKind, Classification, ListAssetsRequest, RegisterAssetRequest};
 use tillit_proto::common::Severity;
 use tillit_proto::common::{ConsistencyToken, PageRequest};
-use tillit_proto::identity::{Contact, ContractTerms, CreateTenantRequest};
+use tillit_proto::identity::{
+    Contact, ContractTerms, CreateTenantRequest, CreateUserRequest, ListUsersRequest,
+    ResetPasswordRequest, Role,
+};
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::incidents::{
     AssetImpact, DataSubjectRisk, GetIncidentRequest, IncidentKind, IncidentStatus,
@@ -22,7 +28,8 @@ use crate::session::Service;
 /// `tillit demo`.
 #[derive(Subcommand)]
 pub enum Demo {
-    /// Load demo data (an admin or security officer's login; safe to run twice).
+    /// Load demo data and one user per role (an admin's login; safe to run twice: the demo
+    /// users get new temporary passwords).
     #[command(
         after_help = "Example:\n  tillit login --email admin@tillit.local && tillit demo seed"
     )]
@@ -172,6 +179,7 @@ pub async fn run(ctx: &Context, Demo::Seed: Demo) -> Result<(), Failure> {
             Err(status) => return Err(status.into()),
         }
     }
+    let users = demo_users(ctx, &mut identity).await?;
     let mut token = ConsistencyToken::default();
     let mut assets = AssetsServiceClient::new(ctx.channel(Service::Assets).await?);
     let mut ids = Vec::new();
@@ -348,11 +356,147 @@ pub async fn run(ctx: &Context, Demo::Seed: Demo) -> Result<(), Failure> {
                 .await?;
         }
     }
-    if !ctx.json {
+    if ctx.json {
+        let users: Vec<_> = users
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "email": u.email, "tenant_id": u.tenant, "role": u.role.word(),
+                    "temporary_password": u.password,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "users": users }));
+    } else {
         println!(
             "Demo data loaded: 2 customers, {} assets, 5 incidents.",
             ASSETS.len()
         );
+        println!("Demo users (each changes the temporary password at first sign-in):");
+        for user in &users {
+            println!(
+                "  {:<17} {:<26} {}",
+                user.role.word(),
+                user.email,
+                user.password
+            );
+        }
     }
     Ok(())
+}
+
+/// (tenant, e-mail, display name, role) of the demo users: one per role, and a customer
+/// user of each demo customer.
+const USERS: [(&str, &str, &str, Role); 6] = [
+    (
+        "internal",
+        "officer@tillit.local",
+        "Sara Säker",
+        Role::SecurityOfficer,
+    ),
+    (
+        "internal",
+        "manager@tillit.local",
+        "Maja Chef",
+        Role::Manager,
+    ),
+    (
+        "internal",
+        "employee@tillit.local",
+        "Erik Anställd",
+        Role::Employee,
+    ),
+    (
+        "internal",
+        "auditor@tillit.local",
+        "Anna Revisor",
+        Role::Auditor,
+    ),
+    ("acme", "alice@acme.example", "Alice Acme", Role::Customer),
+    ("globex", "bob@globex.example", "Bob Globex", Role::Customer),
+];
+
+/// A demo user as seeded, with the temporary password it was given.
+struct DemoUser {
+    tenant: &'static str,
+    email: &'static str,
+    role: Role,
+    password: String,
+}
+
+/// Creates each demo user, or gives an existing one a new temporary password: a password
+/// is never stored by the CLI, so printing one means setting it.
+async fn demo_users(
+    ctx: &Context,
+    identity: &mut tillit_proto::identity::identity_service_client::IdentityServiceClient<
+        tonic::transport::Channel,
+    >,
+) -> Result<Vec<DemoUser>, Failure> {
+    let mut seeded = Vec::new();
+    for (tenant, email, name, role) in USERS {
+        let password = temporary_password();
+        let existing = identity
+            .list_users(
+                ctx.request(ListUsersRequest {
+                    tenant_id: tenant.into(),
+                    page: Some(PageRequest {
+                        page_size: 500,
+                        page_token: String::new(),
+                    }),
+                    ..Default::default()
+                })
+                .await?,
+            )
+            .await?
+            .into_inner()
+            .users
+            .into_iter()
+            .find(|u| u.email == email);
+        match existing {
+            Some(user) => {
+                identity
+                    .reset_password(
+                        ctx.request(ResetPasswordRequest {
+                            user_id: user.user_id,
+                            temporary_password: password.clone(),
+                            consistency: None,
+                        })
+                        .await?,
+                    )
+                    .await?;
+            }
+            None => {
+                identity
+                    .create_user(
+                        ctx.request(CreateUserRequest {
+                            tenant_id: tenant.into(),
+                            email: email.into(),
+                            display_name: name.into(),
+                            roles: vec![role.into()],
+                            temporary_password: password.clone(),
+                            consistency: None,
+                        })
+                        .await?,
+                    )
+                    .await?;
+            }
+        }
+        seeded.push(DemoUser {
+            tenant,
+            email,
+            role,
+            password,
+        });
+    }
+    Ok(seeded)
+}
+
+/// 20 characters from an alphabet without look-alikes (no 0/O, 1/l/I).
+fn temporary_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    use rand::Rng as _;
+    let mut rng = rand::thread_rng();
+    (0..20)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
 }
