@@ -78,7 +78,15 @@ impl Failure {
                     .and_then(|info| info.retry_delay)
                     .map_or(60, |delay| delay.as_secs()),
             ),
-            _ => Self::Down,
+            code => {
+                // The page says only which part is down; the operator's log says why.
+                tracing::warn!(
+                    ?code,
+                    message = status.message(),
+                    "a service did not answer"
+                );
+                Self::Down
+            }
         }
     }
 

@@ -69,10 +69,7 @@ pub fn failed(
         Failure::SignIn => crate::to_signin(jar, path),
         Failure::NotFound => (jar, not_found(lang)).into_response(),
         Failure::Forbidden(_) => (jar, forbidden(lang)).into_response(),
-        Failure::Down => {
-            tracing::warn!(part, "a service did not answer");
-            (jar, unavailable(lang, part)).into_response()
-        }
+        Failure::Down => (jar, unavailable(lang, part)).into_response(),
         Failure::Throttled(seconds) => {
             let message = lang.t_with("error-throttled", &[("seconds", text(seconds.to_string()))]);
             (jar, error(lang, failure.http(), &message)).into_response()

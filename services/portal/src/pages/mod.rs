@@ -44,14 +44,20 @@ pub async fn viewer(
     path: &str,
 ) -> Result<(PrivateCookieJar, layout::Viewer, String), Response> {
     let (jar, current) = signed_in(state, jar, path).await?;
-    let me = who_am_i(state, &current.access).await.map_err(|status| {
-        if Failure::of(&status) == Failure::SignIn {
-            crate::to_signin(jar.clone(), path)
-        } else {
-            tracing::warn!(%status, "identity did not answer");
-            (jar.clone(), errors::unavailable(lang, "part-identity")).into_response()
-        }
-    })?;
+    let me =
+        who_am_i(state, &current.access)
+            .await
+            .map_err(|status| match Failure::of(&status) {
+                Failure::SignIn => crate::to_signin(jar.clone(), path),
+                // Down is logged where it is read; anything else from WhoAmI is unexpected.
+                Failure::Down => {
+                    (jar.clone(), errors::unavailable(lang, "part-identity")).into_response()
+                }
+                other => {
+                    tracing::warn!(?other, "identity refused WhoAmI");
+                    (jar.clone(), errors::unavailable(lang, "part-identity")).into_response()
+                }
+            })?;
     let (jar, visitor) = session::visitor(jar, &state.keys);
     let viewer = layout::Viewer {
         name: if me.display_name.is_empty() {
