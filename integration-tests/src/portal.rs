@@ -61,6 +61,18 @@ impl Page {
     }
 
     /// The value of the first hidden input `name` in the page (a form's CSRF token).
+    /// Asserts the page is a form shown again (422) with a problem next to `field`.
+    #[track_caller]
+    pub fn assert_refused_at(&self, field: &str) {
+        assert_eq!(self.status, 422, "{}", self.body);
+        let marker = format!("id=\"{field}-problem\"");
+        assert!(
+            self.body.contains(&marker),
+            "no problem at {field}: {}",
+            self.body
+        );
+    }
+
     pub fn hidden(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         self.body

@@ -109,9 +109,6 @@ pub const REFUSED: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
 /// A POST whose CSRF token is missing or not the visitor's: 403, nothing changed.
 pub const FORGED: StatusCode = StatusCode::FORBIDDEN;
 
-/// A page that answers normally.
-pub const SHOWN: StatusCode = StatusCode::OK;
-
 fn violations(status: &Status) -> Vec<Violation> {
     let Some(bad_request) = status.get_details_bad_request() else {
         return vec![Violation {
