@@ -16,8 +16,8 @@ use tillit_testkit::NatsServer;
 use tillit_testkit::harness::Service;
 
 pub use tillit_testkit::harness::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, ISSUER, Identity, WAIT, bearer, http_get, user_password,
-    wait_serving,
+    ADMIN_EMAIL, ADMIN_PASSWORD, ISSUER, Identity, PERSONAL_DATA_KEY, WAIT, bearer, http_get,
+    serving, user_password, wait_serving,
 };
 
 /// Settings for tests: cheap argon2, a known admin, the given NATS and data directory.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 
-use crate::identity::{ISSUER, wait_serving};
+use crate::identity::{ISSUER, PERSONAL_DATA_KEY, serving};
 
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
@@ -162,36 +162,43 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// Starts aiosmtpd on a free port and waits until it accepts connections.
+    /// Starts aiosmtpd on a free port and waits until it accepts connections. A port
+    /// taken between choosing and binding it makes aiosmtpd exit: it is tried again on
+    /// another.
     pub async fn start() -> Self {
         let python = venv_python();
         let dir = tempfile::tempdir().expect("dir");
-        let port = free_port();
-        let mut child = Command::new(&python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(dir.path().join("mail"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start aiosmtpd");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Self {
-                    url: format!("smtp://127.0.0.1:{port}"),
-                    dir,
-                    child,
-                };
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(&python)
+                .args(["-m", "aiosmtpd", "-n", "-l"])
+                .arg(format!("127.0.0.1:{port}"))
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(dir.path().join("mail"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start aiosmtpd");
+            for _ in 0..100 {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+                {
+                    return Self {
+                        url: format!("smtp://127.0.0.1:{port}"),
+                        dir,
+                        child,
+                    };
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("aiosmtpd did not listen on {port}");
+        panic!("aiosmtpd did not listen on any of five free ports");
     }
 
     /// Every message received, as text.
@@ -227,11 +234,15 @@ pub struct ReportingProcess {
 
 impl ReportingProcess {
     /// Starts it against `nats_url` with its data in `data_dir` and `extra` settings, and
-    /// waits until its health says SERVING.
+    /// waits until its health says SERVING. It binds port 0 and its log says which ports it
+    /// got, so no other test can take a port between choosing and binding it.
+    ///
+    /// # Panics
+    /// When it exits or does not serve in time; the message holds its log.
     pub async fn start(nats_url: &str, data_dir: &Path, extra: &[(&str, String)]) -> Self {
         let binary = built_binary("tillit-reporting");
-        let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let log = std::fs::File::create(data_dir.join("reporting.log")).expect("log file");
+        let log_path = data_dir.join("reporting.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
         let mut command = Command::new(binary);
         command
             .env_clear()
@@ -239,19 +250,40 @@ impl ReportingProcess {
             .env("TILLIT_NATS_URL", nats_url)
             .env("TILLIT_DATA_DIR", data_dir)
             .env("TILLIT_ISSUER", ISSUER)
-            .env("TILLIT_REPORTING_GRPC_ADDR", grpc.to_string())
-            .env(
-                "TILLIT_REPORTING_ADMIN_ADDR",
-                format!("127.0.0.1:{}", free_port()),
-            )
+            // The platform's secret: every replica must seal and open personal data alike.
+            .env("TILLIT_PERSONAL_DATA_KEY", PERSONAL_DATA_KEY)
+            .env("TILLIT_REPORTING_GRPC_ADDR", "127.0.0.1:0")
+            .env("TILLIT_REPORTING_ADMIN_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "info")
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
         for (name, value) in extra {
             command.env(name, value);
         }
-        let child = command.spawn().expect("start tillit-reporting");
-        wait_serving(grpc, "tillit.reporting.v1.ReportingService").await;
+        let mut child = command.spawn().expect("start tillit-reporting");
+        let failed = |why: &str| {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            format!("tillit-reporting {why}; its log:\n{log}")
+        };
+        let mut grpc = None;
+        for _ in 0..300 {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{}", failed(&format!("exited with {status}")));
+            }
+            grpc = listening_at(&log_path);
+            if grpc.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let Some(grpc) = grpc else {
+            let _ = child.kill();
+            panic!("{}", failed("never said where it listens"));
+        };
+        if !serving(grpc, "tillit.reporting.v1.ReportingService").await {
+            let _ = child.kill();
+            panic!("{}", failed("did not become SERVING"));
+        }
         Self { grpc, child }
     }
 
@@ -265,6 +297,19 @@ impl ReportingProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The gRPC address in a service log's "listening" line, once it is written.
+fn listening_at(log: &Path) -> Option<SocketAddr> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines().find_map(|line| {
+        let entry: serde_json::Value = serde_json::from_str(line).ok()?;
+        let fields = entry.get("fields")?;
+        if fields.get("message")?.as_str()? != "listening" {
+            return None;
+        }
+        fields.get("grpc")?.as_str()?.parse().ok()
+    })
 }
 
 impl Drop for ReportingProcess {

@@ -44,7 +44,14 @@ where
     let (grpc_addr, admin_addr) = config.addrs();
     let listeners = async { Ok((bind(grpc_addr).await?, bind(admin_addr).await?)) };
     let result = match listeners.await {
-        Ok((grpc, admin)) => run(config, grpc, admin).await,
+        Ok((grpc, admin)) => {
+            // The addresses actually bound: with port 0 in the settings, this line is how
+            // a supervisor (or a test) learns them.
+            if let (Ok(grpc), Ok(admin)) = (grpc.local_addr(), admin.local_addr()) {
+                tracing::info!(%grpc, %admin, "listening");
+            }
+            run(config, grpc, admin).await
+        }
         Err(e) => Err(e),
     };
     match result {

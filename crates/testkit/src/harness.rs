@@ -298,9 +298,17 @@ fn with_base<'a>(
 /// # Panics
 /// When it does not within [`WAIT`].
 pub async fn wait_serving(grpc: SocketAddr, service: &str) {
+    assert!(
+        serving(grpc, service).await,
+        "{service} did not become SERVING"
+    );
+}
+
+/// Whether the gRPC server at `grpc` reports `service` SERVING within [`WAIT`].
+pub async fn serving(grpc: SocketAddr, service: &str) -> bool {
     use tonic_health::pb::health_check_response::ServingStatus;
     let url = format!("http://{grpc}");
-    let serving = crate::eventually(WAIT, || {
+    crate::eventually(WAIT, || {
         let url = url.clone();
         async move {
             let Ok(channel) = Channel::from_shared(url).expect("url").connect().await else {
@@ -311,8 +319,7 @@ pub async fn wait_serving(grpc: SocketAddr, service: &str) {
             matches!(health.check(request).await, Ok(r) if r.get_ref().status == ServingStatus::Serving as i32)
         }
     })
-    .await;
-    assert!(serving, "{service} did not become SERVING");
+    .await
 }
 
 /// A raw HTTP/1.0 GET; answers the status line and body.
