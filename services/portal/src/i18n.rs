@@ -88,6 +88,25 @@ impl Lang {
         LOCALES.lookup(&self.id(), key)
     }
 
+    /// The message `key`, or `None` when neither catalogue has it (a code word the
+    /// catalogue does not know: the caller shows the service's words instead).
+    pub fn find(self, key: &str) -> Option<String> {
+        LOCALES.try_lookup(&self.id(), key)
+    }
+
+    /// The message `key` with its arguments, or `None` when no catalogue has it.
+    pub fn find_with(
+        self,
+        key: &str,
+        args: &[(&'static str, FluentValue<'static>)],
+    ) -> Option<String> {
+        let args: HashMap<Cow<'static, str>, FluentValue<'static>> = args
+            .iter()
+            .map(|(name, value)| (Cow::Borrowed(*name), value.clone()))
+            .collect();
+        LOCALES.try_lookup_with_args(&self.id(), key, &args)
+    }
+
     /// The message `key` with its arguments.
     pub fn t_with(self, key: &str, args: &[(&'static str, FluentValue<'static>)]) -> String {
         let args: HashMap<Cow<'static, str>, FluentValue<'static>> = args
@@ -139,8 +158,14 @@ mod tests {
             include_str!("pages/signin.rs"),
             include_str!("pages/home.rs"),
             include_str!("pages/errors.rs"),
-            include_str!("pages/incidents.rs"),
-            include_str!("pages/triage.rs"),
+            include_str!("pages/incidents/mod.rs"),
+            include_str!("pages/incidents/list.rs"),
+            include_str!("pages/incidents/report.rs"),
+            include_str!("pages/incidents/detail.rs"),
+            include_str!("pages/incidents/triage.rs"),
+            include_str!("pages/incidents/steps.rs"),
+            include_str!("pages/incidents/submit.rs"),
+            include_str!("pages/incidents/print.rs"),
             include_str!("pages/mod.rs"),
         ] {
             for (at, _) in source

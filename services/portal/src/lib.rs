@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::PrivateCookieJar;
 use axum_extra::extract::cookie::Key;
+use tillit_proto::assets::assets_service_client::AssetsServiceClient;
 use tillit_proto::identity::RefreshRequest;
 use tillit_proto::identity::identity_service_client::IdentityServiceClient;
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
@@ -49,6 +50,8 @@ pub struct Portal {
     pub keys: Keys,
     /// Identity, over gRPC.
     pub identity: IdentityServiceClient<Channel>,
+    /// Assets, over gRPC.
+    pub assets: AssetsServiceClient<Channel>,
     /// Incidents, over gRPC.
     pub incidents: IncidentsServiceClient<Channel>,
     /// Reporting, over gRPC.
@@ -95,6 +98,7 @@ pub async fn run(
     let state = State(Arc::new(Portal {
         keys: Keys::new(&material, !config.plain_http),
         identity: IdentityServiceClient::new(channel(&config.identity_url)?),
+        assets: AssetsServiceClient::new(channel(&config.assets_url)?),
         incidents: IncidentsServiceClient::new(channel(&config.incidents_url)?),
         reporting: ReportingServiceClient::new(channel(&config.reporting_url)?),
     }));
@@ -120,13 +124,21 @@ pub fn router(state: State) -> Router {
         .route("/signout", post(pages::signin::sign_out))
         .route(
             "/report",
-            get(pages::incidents::report_form).post(pages::incidents::report_submit),
+            get(pages::incidents::report::form).post(pages::incidents::report::submit),
         )
-        .route("/incidents", get(pages::incidents::list))
-        .route("/incidents/{id}", get(pages::incidents::detail))
+        .route("/incidents", get(pages::incidents::list::list))
+        .route("/incidents/{id}", get(pages::incidents::detail::detail))
+        .route(
+            "/incidents/{id}/report",
+            get(pages::incidents::print::report),
+        )
         .route(
             "/incidents/{id}/triage",
-            post(pages::incidents::triage_submit),
+            post(pages::incidents::submit::triage),
+        )
+        .route(
+            "/incidents/{id}/{step}",
+            post(pages::incidents::submit::step),
         )
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))

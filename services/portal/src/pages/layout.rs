@@ -7,6 +7,8 @@ use crate::i18n::Lang;
 
 /// Who is signed in, as the header shows them.
 pub struct Viewer {
+    /// The user's id (`sub`).
+    pub subject: String,
     /// Display name.
     pub name: String,
     /// The CSRF token of every form on the page.
@@ -37,6 +39,7 @@ impl Viewer {
         [
             ManageIncidents,
             ReadEverything,
+            ReadReports,
             ReadOwnReportedIncidents,
             ReadAffectingIncidents,
         ]

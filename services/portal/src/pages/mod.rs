@@ -5,7 +5,6 @@ pub mod home;
 pub mod incidents;
 pub mod layout;
 pub mod signin;
-pub mod triage;
 
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
@@ -60,6 +59,7 @@ pub async fn viewer(
             })?;
     let (jar, visitor) = session::visitor(jar, &state.keys);
     let viewer = layout::Viewer {
+        subject: me.subject.clone(),
         name: if me.display_name.is_empty() {
             me.email.clone()
         } else {
@@ -125,6 +125,38 @@ pub fn parse_local(raw: &str) -> Option<prost_types::Timestamp> {
     })
 }
 
+/// A time as a `datetime-local` value in Stockholm time (`2026-03-30T10:00`).
+pub fn local_input(at: impl Into<Timestamped>) -> String {
+    let Timestamped(seconds) = at.into();
+    let Ok(utc) = time::OffsetDateTime::from_unix_timestamp(seconds) else {
+        return String::new();
+    };
+    let local = utc.to_offset(stockholm_offset(utc).0);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// Unix seconds, from a timestamp or from a number of seconds.
+pub struct Timestamped(pub i64);
+
+impl From<i64> for Timestamped {
+    fn from(seconds: i64) -> Self {
+        Self(seconds)
+    }
+}
+
+impl From<prost_types::Timestamp> for Timestamped {
+    fn from(at: prost_types::Timestamp) -> Self {
+        Self(at.seconds)
+    }
+}
+
 /// The field violations of an INVALID_ARGUMENT, each as (field, what to show next to it):
 /// the documented reason code in the user's language, the service's English description
 /// for a code the catalogue does not know.
@@ -132,13 +164,11 @@ pub fn violations(lang: Lang, violations: &[Violation]) -> Vec<(String, String)>
     violations
         .iter()
         .map(|violation| {
-            let key = format!("reason-{}", violation.reason);
-            let translated = lang.t(&key);
-            let text = if translated == key || violation.reason.is_empty() {
-                violation.description.clone()
-            } else {
-                translated
-            };
+            let text = match violation.reason.as_str() {
+                "" => None,
+                reason => lang.find(&format!("reason-{reason}")),
+            }
+            .unwrap_or_else(|| violation.description.clone());
             (violation.field.clone(), text)
         })
         .collect()
@@ -234,6 +264,12 @@ mod tests {
             Some(1_768_478_400)
         );
         assert!(parse_local("yesterday").is_none());
+        for seconds in [1_774_857_600, 1_768_478_400] {
+            assert_eq!(
+                parse_local(&local_input(seconds)).map(|t| t.seconds),
+                Some(seconds)
+            );
+        }
     }
 
     #[test]
@@ -243,7 +279,7 @@ mod tests {
             for value in V::VALUES {
                 for lang in [Lang::Sv, Lang::En] {
                     let key = format!("{group}-{}", value.word().replace('_', "-"));
-                    assert_ne!(lang.t(&key), key, "{key} in {lang:?}");
+                    assert!(lang.find(&key).is_some(), "{key} in {lang:?}");
                 }
             }
         }
@@ -251,6 +287,12 @@ mod tests {
         check::<tillit_proto::incidents::IncidentStatus>("status");
         check::<tillit_proto::common::Severity>("severity");
         check::<tillit_proto::incidents::ObligationStatus>("obligation");
+        check::<tillit_proto::incidents::ActionStatus>("action");
+        check::<tillit_proto::incidents::NotificationStage>("stage");
+        check::<tillit_proto::incidents::IncidentTransition>("transition");
+        check::<tillit_proto::incidents::DataRole>("role-data");
+        check::<tillit_proto::incidents::DataSubjectRisk>("risk");
+        check::<tillit_proto::incidents::SecurityProperty>("triage");
     }
 
     #[test]
@@ -258,7 +300,7 @@ mod tests {
         for reason in tillit_kernel::Reason::ALL {
             for lang in [Lang::Sv, Lang::En] {
                 let key = format!("reason-{}", reason.code());
-                assert_ne!(lang.t(&key), key, "{key} in {lang:?}");
+                assert!(lang.find(&key).is_some(), "{key} in {lang:?}");
             }
         }
     }

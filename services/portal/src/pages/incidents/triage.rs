@@ -6,16 +6,22 @@
 use maud::{Markup, html};
 use tillit_proto::Vocabulary;
 use tillit_proto::common::Severity;
-use tillit_proto::incidents::{DataSubjectRisk, Incident, SecurityProperty, TriageAssessment};
+use tillit_proto::incidents::{
+    AssetImpact, DataSubjectRisk, Incident, SecurityProperty, TriageAssessment,
+};
 
-use super::parse_local;
+use super::Problems;
 use crate::i18n::Lang;
+use crate::pages::{local_input, parse_local};
 
-/// The triage form's fields; a checkbox is present only when ticked.
+/// The triage form's fields; a checkbox is present only when ticked, and `asset` once
+/// per asset ticked.
 #[derive(serde::Deserialize, Default)]
 pub struct TriageForm {
     #[serde(default)]
     severity: String,
+    #[serde(default, rename = "asset")]
+    assets: Vec<String>,
     #[serde(default)]
     prop_availability: Option<String>,
     #[serde(default)]
@@ -55,9 +61,6 @@ pub struct TriageForm {
     #[serde(default)]
     pub(super) csrf: String,
 }
-
-/// The problems of a triage, by the service's field names.
-pub type Problems = Vec<(String, String)>;
 
 /// The assessment the form describes, and the problems found before asking the service
 /// (numbers and times that do not parse).
@@ -105,6 +108,14 @@ pub fn assessment(lang: Lang, form: &TriageForm) -> (TriageAssessment, Problems)
             .filter(|(_, ticked)| ticked.is_some())
             .map(|(property, _)| (*property).into())
             .collect(),
+        affected_assets: form
+            .assets
+            .iter()
+            .map(|id| AssetImpact {
+                asset_id: id.clone(),
+                ..Default::default()
+            })
+            .collect(),
         personal_data_breach: form.personal_data_breach.is_some(),
         data_categories: form
             .data_categories
@@ -136,6 +147,7 @@ pub fn form(
     lang: Lang,
     csrf: &str,
     incident: &Incident,
+    assets: &[(String, String)],
     refused: Option<(&TriageForm, &Problems)>,
 ) -> Markup {
     let current = incident.triage.clone().unwrap_or_default();
@@ -157,6 +169,10 @@ pub fn form(
     };
     let ticked = |posted: &dyn Fn(&TriageForm) -> bool, stored: bool| -> bool {
         refused.map_or(stored, |(form, _)| posted(form))
+    };
+    let linked = |id: &str| match refused {
+        Some((form, _)) => form.assets.iter().any(|a| a == id),
+        None => current.affected_assets.iter().any(|a| a.asset_id == id),
     };
     let has = |p: SecurityProperty| current.affected_properties().any(|q| q == p);
     let severity = value(
@@ -204,6 +220,18 @@ pub fn form(
                     (checkbox("prop_traceability", "triage-traceability", ticked(&|f| f.prop_traceability.is_some(), has(SecurityProperty::Traceability))))
                     (problem("affected_properties"))
                 }
+                @if !assets.is_empty() {
+                    fieldset {
+                        legend { (lang.t("triage-assets")) }
+                        @for (id, name) in assets {
+                            div.choice {
+                                input type="checkbox" id={ "asset-" (super::dom_id(id)) } name="asset" value=(id) checked[linked(id)];
+                                label for={ "asset-" (super::dom_id(id)) } { (name) }
+                            }
+                        }
+                        (problem("affected_assets"))
+                    }
+                }
                 fieldset {
                     legend { (lang.t("triage-personal-data")) }
                     (checkbox("personal_data_breach", "triage-breach", ticked(&|f| f.personal_data_breach.is_some(), current.personal_data_breach)))
@@ -232,10 +260,10 @@ pub fn form(
                     (checkbox("data_compromised", "triage-compromised", ticked(&|f| f.data_compromised.is_some(), current.data_compromised)))
                     (checkbox("planned_maintenance", "triage-maintenance", ticked(&|f| f.planned_maintenance.is_some(), current.planned_maintenance)))
                     label for="outage_start" { (lang.t("triage-outage-start")) }
-                    input #outage_start type="datetime-local" name="outage_start" value=(value(&|f| f.outage_start.clone(), String::new()));
+                    input #outage_start type="datetime-local" name="outage_start" value=(value(&|f| f.outage_start.clone(), current.outage_start.map(local_input).unwrap_or_default()));
                     (problem("outage_start"))
                     label for="outage_end" { (lang.t("triage-outage-end")) }
-                    input #outage_end type="datetime-local" name="outage_end" value=(value(&|f| f.outage_end.clone(), String::new()));
+                    input #outage_end type="datetime-local" name="outage_end" value=(value(&|f| f.outage_end.clone(), current.outage_end.map(local_input).unwrap_or_default()));
                     (problem("outage_end"))
                     label for="users_affected_percent" { (lang.t("triage-users")) }
                     input #users_affected_percent type="text" inputmode="numeric" name="users_affected_percent" value=(value(&|f| f.users_affected_percent.clone(), number(current.users_affected_percent.into())));
@@ -254,8 +282,9 @@ pub fn form(
 }
 
 /// The fields the form shows a problem next to; any other problem goes above it.
-const KNOWN: [&str; 11] = [
+const KNOWN: [&str; 12] = [
     "severity",
+    "affected_assets",
     "affected_properties",
     "data_categories",
     "approx_data_subjects",
