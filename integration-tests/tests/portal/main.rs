@@ -7,6 +7,8 @@ use tillit_integration_tests::portal::{Browser, start_portal};
 use tillit_proto::identity::{CreateUserRequest, Role};
 use tillit_testkit::harness::Service;
 
+mod flow;
+
 struct Stack {
     platform: Platform,
     _reporting: (Service, tempfile::TempDir),

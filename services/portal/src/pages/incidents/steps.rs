@@ -348,7 +348,7 @@ pub fn actions(
                         } @else {
                             (add.select("owner_user_id", "action-owner-label", &owners, ""))
                         }
-                        (add.input("datetime-local", "due_at", "action-due-label", String::new(), false))
+                        (add.input("datetime-local", "due_at", "action-due-label", String::new(), true))
                         button.primary type="submit" { (lang.t("action-add-submit")) }
                     }))
                 }
