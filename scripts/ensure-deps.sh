@@ -6,7 +6,9 @@
 #   smtp   a Python virtual environment in .tools/venv with aiosmtpd (the SMTP receiver
 #          the reminder tests start)
 #   grpc   grpcio and grpcio-tools in .tools/venv (the Python example client's test)
-# Usage: scripts/ensure-deps.sh nats buf just smtp grpc
+#   browser Chromium and its WebDriver from Debian's packages (the portal's browser tests),
+#          and axe-core from npm into .tools/ (their accessibility check)
+# Usage: scripts/ensure-deps.sh nats buf just smtp grpc browser
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +57,17 @@ for dep in "$@"; do
         echo "ensure-deps: installing grpcio and grpcio-tools (PyPI) into .tools/venv"
         [ -x .tools/venv/bin/python ] || python3 -m venv .tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .tools/venv; }
         .tools/venv/bin/python -m pip install --quiet grpcio grpcio-tools
+      fi
+      ;;
+    browser)
+      if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+        echo "ensure-deps: installing chromium and chromium-driver (Debian packages)"
+        apt_install chromium chromium-driver
+      fi
+      if [ ! -f .tools/node_modules/axe-core/axe.min.js ]; then
+        command -v npm >/dev/null || { echo "ensure-deps: installing npm"; apt_install npm; }
+        echo "ensure-deps: installing axe-core (npm) into .tools/"
+        npm install --silent --no-audit --no-fund --prefix .tools axe-core@4 >/dev/null
       fi
       ;;
     *) echo "ensure-deps: unknown dependency $dep" >&2; exit 2 ;;

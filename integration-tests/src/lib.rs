@@ -3,6 +3,7 @@
 //! `run(config, listeners, shutdown)`, and gRPC clients with tokens.
 
 pub mod assets;
+pub mod browser;
 pub mod identity;
 pub mod platform;
 pub mod portal;
