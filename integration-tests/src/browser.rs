@@ -161,10 +161,23 @@ impl Chrome {
             .expect("keys");
     }
 
-    /// Saves a screenshot as `target/portal-screenshots/<name>.png` at `width` pixels.
+    /// Saves a screenshot of the whole page (up to 6000 pixels tall) as
+    /// `target/portal-screenshots/<name>.png` at `width` pixels.
     pub async fn screenshot(&self, name: &str, width: u32) -> PathBuf {
         self.client
             .set_window_size(width, 900)
+            .await
+            .expect("window size");
+        let height = self
+            .client
+            .execute("return document.documentElement.scrollHeight", vec![])
+            .await
+            .expect("page height")
+            .as_u64()
+            .unwrap_or(900)
+            .clamp(900, 6000);
+        self.client
+            .set_window_size(width, u32::try_from(height).unwrap_or(900))
             .await
             .expect("window size");
         let png = self.client.screenshot().await.expect("screenshot");

@@ -182,7 +182,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         .await;
     chrome.click("#personal_data_breach").await;
     chrome.choose("#risk", "risk").await;
-    chrome.click("form[action$='/triage'] button.primary").await;
+    chrome.click("form[action*='/triage'] button.primary").await;
     arrives(&chrome, &format!("/incidents/{id}?done=triage")).await;
     let obligation = "#obligation-gdpr-33-2-acme";
     let shown = chrome.text(obligation).await;
@@ -202,7 +202,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         .await;
     chrome
         .click(&format!(
-            "{obligation} form[action$='/notify'] button.primary"
+            "{obligation} form[action*='/notify'] button.primary"
         ))
         .await;
     arrives(&chrome, &format!("/incidents/{id}?done=notify")).await;
@@ -221,7 +221,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         .await;
     chrome.click("#personal_data_breach").await;
     chrome.choose("#risk", "unlikely").await;
-    chrome.click("form[action$='/triage'] button.primary").await;
+    chrome.click("form[action*='/triage'] button.primary").await;
     arrives(&chrome, &format!("/incidents/{old}?done=triage")).await;
     assert!(chrome.text(obligation).await.contains(" late"));
     chrome.click(&format!("{obligation} details summary")).await;
@@ -230,7 +230,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         .await;
     chrome
         .click(&format!(
-            "{obligation} form[action$='/notify'] button.primary"
+            "{obligation} form[action*='/notify'] button.primary"
         ))
         .await;
     arrives(&chrome, &format!("/incidents/{old}/notify")).await;
@@ -258,7 +258,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         .await;
     chrome
         .click(&format!(
-            "{obligation} form[action$='/notify'] button.primary"
+            "{obligation} form[action*='/notify'] button.primary"
         ))
         .await;
     arrives(&chrome, &format!("/incidents/{old}?done=notify")).await;
@@ -271,11 +271,11 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
     // Resolved, then closing with the contract's notice still pending says what is missing.
     chrome.click("#transition-resolve").await;
     chrome
-        .click("form[action$='/transition'] button.primary")
+        .click("form[action*='/transition'] button.primary")
         .await;
     arrives(&chrome, &format!("/incidents/{old}?done=transition")).await;
     chrome
-        .click("form[action$='/transition'] button.primary")
+        .click("form[action*='/transition'] button.primary")
         .await;
     arrives(&chrome, &format!("/incidents/{old}/transition")).await;
     let missing = chrome.text("#transition-unmet").await;

@@ -149,10 +149,11 @@ impl<'a> Draw<'a> {
     }
 }
 
-/// A form posting to `/incidents/{incident}/{step}` with the CSRF token.
-fn form(incident: &str, step: &str, csrf: &str, body: Markup) -> Markup {
+/// A form posting to `/incidents/{incident}/{step}` with the CSRF token; a refusal drawn
+/// in answer scrolls to `anchor`, the form's section.
+fn form(incident: &str, step: &str, anchor: &str, csrf: &str, body: Markup) -> Markup {
     html! {
-        form method="post" action={ "/incidents/" (incident) "/" (step) } {
+        form method="post" action={ "/incidents/" (incident) "/" (step) "#" (anchor) } {
             input type="hidden" name="csrf" value=(csrf);
             (body)
         }
@@ -185,8 +186,9 @@ pub fn obligation(
         .iter()
         .map(|s| (s.word().to_owned(), word(lang, "stage", *s)))
         .collect();
+    let anchor = format!("obligation-{}", dom_id(id));
     html! {
-        li.obligation #{ "obligation-" (dom_id(id)) } {
+        li.obligation #(anchor) {
             div {
                 strong { (obligation.recipient) } " · " (obligation.article)
             }
@@ -230,7 +232,7 @@ pub fn obligation(
                 details open[notify.refused()] {
                     summary { (lang.t("notify-title")) }
                     (notify.general(&NOTIFY_FIELDS))
-                    (form(&incident.incident_id, "notify", &viewer.csrf, html! {
+                    (form(&incident.incident_id, "notify", &anchor, &viewer.csrf, html! {
                         input type="hidden" name="obligation" value=(id);
                         (notify.select("stage", "notify-stage", &stages, NotificationStage::Initial.word()))
                         (notify.input("datetime-local", "sent_at", "notify-sent-at", local_input(now), true))
@@ -245,7 +247,7 @@ pub fn obligation(
                 details open[waive.refused()] {
                     summary { (lang.t("waive-title")) }
                     (waive.general(&["reason"]))
-                    (form(&incident.incident_id, "waive", &viewer.csrf, html! {
+                    (form(&incident.incident_id, "waive", &anchor, &viewer.csrf, html! {
                         input type="hidden" name="obligation" value=(id);
                         (waive.textarea("reason", "waive-reason", Some("waive-hint"), true))
                         button.primary type="submit" { (lang.t("waive-submit")) }
@@ -315,7 +317,7 @@ pub fn actions(
                                 details open[complete.refused()] {
                                     summary { (lang.t("complete-title")) }
                                     (complete.general(&["evidence"]))
-                                    (form(&incident.incident_id, "complete", &viewer.csrf, html! {
+                                    (form(&incident.incident_id, "complete", "actions", &viewer.csrf, html! {
                                         input type="hidden" name="action" value=(action.action_id);
                                         (complete.textarea("evidence", "complete-evidence", Some("complete-hint"), true))
                                         button.primary type="submit" { (lang.t("complete-submit")) }
@@ -326,7 +328,7 @@ pub fn actions(
                                 details open[risk.refused()] {
                                     summary { (lang.t("risk-title")) }
                                     (risk.general(&["reason"]))
-                                    (form(&incident.incident_id, "risk", &viewer.csrf, html! {
+                                    (form(&incident.incident_id, "risk", "actions", &viewer.csrf, html! {
                                         input type="hidden" name="action" value=(action.action_id);
                                         (risk.textarea("reason", "risk-reason", Some("risk-hint"), true))
                                         button.primary type="submit" { (lang.t("risk-submit")) }
@@ -341,7 +343,7 @@ pub fn actions(
                 details open[add.refused()] {
                     summary { (lang.t("action-add-title")) }
                     (add.general(&["title", "owner_user_id", "due_at"]))
-                    (form(&incident.incident_id, "action", &viewer.csrf, html! {
+                    (form(&incident.incident_id, "action", "actions", &viewer.csrf, html! {
                         (add.input("text", "title", "action-title", String::new(), true))
                         @if users.is_empty() {
                             (add.input("text", "owner_user_id", "action-owner-id", String::new(), true))
@@ -390,7 +392,7 @@ pub fn transitions(
                 }
             }
             (draw.general(&["transition", "note"]))
-            (form(&incident.incident_id, "transition", &viewer.csrf, html! {
+            (form(&incident.incident_id, "transition", "transition", &viewer.csrf, html! {
                 fieldset {
                     legend { (lang.t("transition-choose")) }
                     @for move_ in allowed {
@@ -441,7 +443,7 @@ pub fn review(lang: Lang, viewer: &Viewer, incident: &Incident, sent: Option<&Se
             h2 #review { (lang.t("review-title")) }
             @if allowed {
                 (draw.general(&["root_cause", "lessons_learned"]))
-                (form(&incident.incident_id, "review", &viewer.csrf, html! {
+                (form(&incident.incident_id, "review", "review", &viewer.csrf, html! {
                     (draw.textarea("root_cause", "review-root-cause", None, true))
                     (draw.textarea("lessons_learned", "review-lessons", None, true))
                     button.primary type="submit" { (lang.t("review-submit")) }

@@ -202,7 +202,7 @@ pub fn form(
         section.card aria-labelledby="triage" {
             h2 #triage { (lang.t("triage-title")) }
             @for text in &general { p.alert role="alert" { (text) } }
-            form method="post" action={ "/incidents/" (incident.incident_id) "/triage" } {
+            form method="post" action={ "/incidents/" (incident.incident_id) "/triage#triage" } {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="severity" { (lang.t("incidents-severity")) }
                 select #severity name="severity" required {
