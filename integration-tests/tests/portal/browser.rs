@@ -13,6 +13,8 @@ use tillit_proto::incidents::{
     AssetImpact, IncidentKind, ReportIncidentRequest, TriageAssessment, TriageIncidentRequest,
 };
 
+use tillit_portal::pages::incidents::dom_id;
+
 use super::stack;
 
 const ENTER: &str = "\u{E007}";
@@ -49,6 +51,18 @@ async fn leaves(chrome: &Chrome, prefix: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("still at {}", chrome.path().await);
+}
+
+/// Triages incident `id` on its page into a breach of `asset` with `risk` to the people
+/// concerned.
+async fn triage_breach(chrome: &Chrome, id: &str, asset: &str, risk: &str) {
+    chrome.open(&format!("/incidents/{id}")).await;
+    chrome.choose("#severity", "high").await;
+    chrome.click("#prop_confidentiality").await;
+    chrome.click(&format!("#asset-{}", dom_id(asset))).await;
+    chrome.click("#personal_data_breach").await;
+    chrome.choose("#risk", risk).await;
+    chrome.click("form[action*='/triage'] button.primary").await;
 }
 
 async fn sign_out(chrome: &Chrome) {
@@ -174,15 +188,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
     chrome
         .visit_checked("/incidents", "incidents-officer")
         .await;
-    chrome.open(&format!("/incidents/{id}")).await;
-    chrome.choose("#severity", "high").await;
-    chrome.click("#prop_confidentiality").await;
-    chrome
-        .click(&format!("#asset-{}", dom_id(&acme_asset)))
-        .await;
-    chrome.click("#personal_data_breach").await;
-    chrome.choose("#risk", "risk").await;
-    chrome.click("form[action*='/triage'] button.primary").await;
+    triage_breach(&chrome, &id, &acme_asset, "risk").await;
     arrives(&chrome, &format!("/incidents/{id}?done=triage")).await;
     let obligation = "#obligation-gdpr-33-2-acme";
     let shown = chrome.text(obligation).await;
@@ -213,15 +219,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         .await;
 
     // The old one: late without a reason is refused next to the field; with one, late.
-    chrome.open(&format!("/incidents/{old}")).await;
-    chrome.choose("#severity", "high").await;
-    chrome.click("#prop_confidentiality").await;
-    chrome
-        .click(&format!("#asset-{}", dom_id(&acme_asset)))
-        .await;
-    chrome.click("#personal_data_breach").await;
-    chrome.choose("#risk", "unlikely").await;
-    chrome.click("form[action*='/triage'] button.primary").await;
+    triage_breach(&chrome, &old, &acme_asset, "unlikely").await;
     arrives(&chrome, &format!("/incidents/{old}?done=triage")).await;
     assert!(chrome.text(obligation).await.contains(" late"));
     chrome.click(&format!("{obligation} details summary")).await;
@@ -399,17 +397,4 @@ async fn sign_in_with_a_new_password_in_swedish_and_english_in_chromium() {
     assert!(english.text("h1").await.contains("Welcome"));
     english.visit_checked("/no-such-page", "not-found-en").await;
     assert_eq!(english.text("h1").await, "Something went wrong");
-}
-
-/// The id the portal gives an asset's checkbox.
-fn dom_id(raw: &str) -> String {
-    raw.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
 }

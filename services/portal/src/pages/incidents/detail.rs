@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
 use maud::{Markup, html};
 use tillit_auth::{Permission, Role};
-use tillit_proto::assets::ListAssetsRequest;
 use tillit_proto::common::{ConsistencyToken, PageRequest};
 use tillit_proto::identity::{ListUsersRequest, PrincipalStatus};
 use tillit_proto::incidents::{DataRole, GetIncidentRequest, Incident, IncidentStatus};
@@ -243,28 +242,9 @@ async fn users(state: &crate::Portal, access: &str) -> Vec<(String, String)> {
 
 /// (id, "name · tenant") of the assets the user may link at triage.
 async fn assets(state: &crate::Portal, access: &str) -> Vec<(String, String)> {
-    let request = ListAssetsRequest {
-        page: Some(PageRequest {
-            page_size: 500,
-            page_token: String::new(),
-        }),
-        ..Default::default()
-    };
-    match state
-        .assets
-        .clone()
-        .list_assets(bearer(access, request))
+    super::visible_assets(state, access)
         .await
-    {
-        Ok(answer) => answer
-            .into_inner()
-            .assets
-            .into_iter()
-            .map(|a| (a.asset_id, format!("{} · {}", a.name, a.tenant_id)))
-            .collect(),
-        Err(status) => {
-            let _ = Failure::of(&status);
-            Vec::new()
-        }
-    }
+        .into_iter()
+        .map(|a| (a.asset_id, format!("{} · {}", a.name, a.tenant_id)))
+        .collect()
 }

@@ -52,8 +52,9 @@ pub(crate) fn problem_at(id: &str, problems: &Problems, field: &str) -> Markup {
     html! { @if let Some((_, text)) = found { p.problem id={ (id) "-problem" } { (text) } } }
 }
 
-/// A string fit for an HTML id (`gdpr-33-2:acme` → `gdpr-33-2-acme`).
-pub(crate) fn dom_id(raw: &str) -> String {
+/// A string fit for an HTML id (`gdpr-33-2:acme` → `gdpr-33-2-acme`): how the pages name
+/// the elements of an obligation, an action or an asset.
+pub fn dom_id(raw: &str) -> String {
     raw.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -63,6 +64,35 @@ pub(crate) fn dom_id(raw: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The assets the user may see (their own, their tenant's, or all for staff), up to 500;
+/// none when the register shows them none or cannot be reached: the forms then work
+/// without them.
+pub(crate) async fn visible_assets(
+    state: &crate::Portal,
+    access: &str,
+) -> Vec<tillit_proto::assets::Asset> {
+    let request = tillit_proto::assets::ListAssetsRequest {
+        page: Some(tillit_proto::common::PageRequest {
+            page_size: 500,
+            page_token: String::new(),
+        }),
+        ..Default::default()
+    };
+    match state
+        .assets
+        .clone()
+        .list_assets(crate::bearer(access, request))
+        .await
+    {
+        Ok(answer) => answer.into_inner().assets,
+        Err(status) => {
+            // Logged where it is read when the register is down.
+            let _ = crate::api::Failure::of(&status);
+            Vec::new()
+        }
+    }
 }
 
 /// A timeline entry's command in the user's language (`Triaged`), else its name.

@@ -9,8 +9,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::PrivateCookieJar;
 use maud::{Markup, html};
 use tillit_proto::Vocabulary;
-use tillit_proto::assets::ListAssetsRequest;
-use tillit_proto::common::PageRequest;
 use tillit_proto::incidents::{IncidentKind, ReportIncidentRequest};
 
 use super::{PART, Problems, client, problem_at};
@@ -144,39 +142,16 @@ pub async fn submit(
     }
 }
 
-/// The names of the assets the user may see (their own, their tenant's, or all for
-/// staff); none when the register shows them none or cannot be reached.
+/// The names of the assets the user may see, sorted, each once.
 async fn visible_assets(state: &crate::Portal, access: &str) -> Vec<String> {
-    let request = ListAssetsRequest {
-        page: Some(PageRequest {
-            page_size: 200,
-            page_token: String::new(),
-        }),
-        ..Default::default()
-    };
-    match state
-        .assets
-        .clone()
-        .list_assets(bearer(access, request))
+    let mut names: Vec<String> = super::visible_assets(state, access)
         .await
-    {
-        Ok(answer) => {
-            let mut names: Vec<String> = answer
-                .into_inner()
-                .assets
-                .into_iter()
-                .map(|a| a.name)
-                .collect();
-            names.sort();
-            names.dedup();
-            names
-        }
-        Err(status) => {
-            // The form still works: the system is named in words.
-            let _ = Failure::of(&status);
-            Vec::new()
-        }
-    }
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn report_page(
