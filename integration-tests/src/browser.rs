@@ -104,15 +104,18 @@ impl Chrome {
             .expect("select");
     }
 
-    /// The element `css`.
+    /// The element `css`, waiting up to 10 s for it (a click does not wait for the page
+    /// it leads to).
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
     }
 
-    /// Whether `css` is on the page.
+    /// Whether `css` is on the page now (no waiting).
     pub async fn has(&self, css: &str) -> bool {
         self.client.find(Locator::Css(css)).await.is_ok()
     }

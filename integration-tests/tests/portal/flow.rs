@@ -251,6 +251,22 @@ async fn a_breach_is_triaged_notified_late_with_a_reason_and_closed_only_when_no
         "a closed incident can be reopened"
     );
 
+    // Staff filter the list by tenant, from the tenants identity lists.
+    let acme = browser.get("/incidents?tenant=acme").await;
+    assert!(
+        acme.body
+            .contains("<option value=\"acme\" selected>acme AB</option>"),
+        "{}",
+        acme.body
+    );
+    assert!(acme.body.contains("Backups readable by anyone"));
+    let globex = browser.get("/incidents?tenant=globex").await;
+    assert!(
+        !globex.body.contains("Backups readable by anyone"),
+        "{}",
+        globex.body
+    );
+
     // The printable report.
     let report = browser.get(&format!("{page_path}/report")).await;
     assert_eq!(report.status, 200, "{}", report.body);

@@ -17,6 +17,8 @@
 //!     (near 1: the time tells nothing about whether an account exists).
 //! (f) personal data: commands whose event carries two personal values, sealed, against
 //!     the same bytes unsealed; a rebuild of sealed commits against the same unsealed.
+//! (g) the portal's incident list page and incident page with 1 000 incidents, median at
+//!     one signed-in client, against the gRPC calls they make.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +38,7 @@ use tillit_testkit::NatsServer;
 
 mod export;
 mod latency;
+mod portal;
 mod sealing;
 mod services;
 
@@ -66,6 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rows.push(latency::measure(&nats).await?);
     rows.push(latency::logins().await?);
     rows.extend(sealing::measure(&store).await?);
+    rows.extend(portal::measure().await?);
 
     println!();
     println!("Tillit benchmarks (release build; ratio = kernel / baseline, same run)");

@@ -139,6 +139,17 @@ impl IdentityApi {
     }
 
     /// May the caller read users (of the tenants it sees)?
+    /// Who reads other tenants: admins, auditors, and whoever manages obligations (the
+    /// security officer tells customers of a breach or an outage, by their contacts and
+    /// contract terms).
+    fn require_tenant_reader(caller: &Caller) -> Result<(), Status> {
+        Ok(caller.require_any(&[
+            Permission::ManageTenants,
+            Permission::ReadEverything,
+            Permission::ManageObligations,
+        ])?)
+    }
+
     fn require_user_reader(caller: &Caller) -> Result<(), Status> {
         Ok(caller.require_any(&[
             Permission::ManageUsers,
@@ -228,7 +239,7 @@ impl IdentityApi {
         let slug = tenant_id("tenant_id", &request.get_ref().tenant_id)?;
         caller.scope(&slug, "tenant")?;
         if caller.tenant != slug {
-            caller.require_any(&[Permission::ReadEverything, Permission::ManageTenants])?;
+            Self::require_tenant_reader(&caller)?;
         }
         let tenant = self
             .find("tenant", || self.identity.directory.tenant(slug.as_str()))
@@ -245,7 +256,7 @@ impl IdentityApi {
         self.wait(request.get_ref().consistency.as_ref()).await?;
         let caller = caller(&request)?;
         let only = if caller.tenant.is_internal() {
-            caller.require_any(&[Permission::ReadEverything, Permission::ManageTenants])?;
+            Self::require_tenant_reader(&caller)?;
             None
         } else {
             Some(caller.tenant.as_str().to_owned())

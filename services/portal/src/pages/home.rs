@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
 use maud::html;
 use tillit_proto::incidents::ListObligationsDueRequest;
-use tillit_proto::reporting::ListMyTasksRequest;
+use tillit_proto::reporting::{ListMyTasksRequest, ReminderKind};
 
+use super::incidents::word;
 use super::layout::{Frame, page};
 use super::viewer;
 use crate::i18n::text;
@@ -114,12 +115,24 @@ pub async fn home(
                 Ok(tasks) if tasks.is_empty() => p { (lang.t("home-no-tasks")) },
                 Ok(tasks) => ul.tasks {
                     @for task in tasks {
+                        @let incident = match task.kind() {
+                            ReminderKind::Obligation | ReminderKind::Action => task.item_id.split('/').next(),
+                            _ => None,
+                        };
                         li {
-                            strong { (task.title) }
+                            strong { (word(lang, "task", task.kind())) }
+                            " · " (word(lang, "task-stage", task.stage()))
                             @if let Some(due) = task.due_at.as_ref() {
                                 " — " span.muted { (lang.t_with("home-task-due", &[("due", text(crate::pages::when(due)))])) }
+                                " · " strong { (crate::pages::time_left(lang, due, now)) }
                             }
-                            @if !task.detail.is_empty() { br; span { (task.detail) } }
+                            br;
+                            @match incident {
+                                // The incident's page says everything in the user's language.
+                                Some(id) => a href={ "/incidents/" (id) } { (lang.t("task-open-incident")) },
+                                // The service's one line names the item, until part 2 gives it a page.
+                                None => span { (task.title) },
+                            }
                         }
                     }
                 },

@@ -293,6 +293,8 @@ mod tests {
         check::<tillit_proto::incidents::DataRole>("role-data");
         check::<tillit_proto::incidents::DataSubjectRisk>("risk");
         check::<tillit_proto::incidents::SecurityProperty>("triage");
+        check::<tillit_proto::reporting::ReminderKind>("task");
+        check::<tillit_proto::reporting::ReminderStage>("task-stage");
     }
 
     #[test]

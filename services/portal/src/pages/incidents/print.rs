@@ -106,7 +106,7 @@ pub async fn report(
                     (row(lang, "print-contact", html! { (string(&gdpr["contact_point"])) }))
                     (row(lang, "print-consequences", html! { (consequences) }))
                     (row(lang, "print-measures", html! {
-                        @if let Some(measures) = gdpr["measures"].as_array() {
+                        @if let Some(measures) = gdpr["measures"].as_array().filter(|m| !m.is_empty()) {
                             ul { @for m in measures { li { (string(&m["action"])) " (" (lang.t(&format!("action-{}", string(&m["status"]).replace('_', "-")))) ")" } } }
                         }
                     }))
@@ -173,7 +173,14 @@ pub async fn report(
     (jar, page(&frame, &incident.title, body)).into_response()
 }
 
+/// A label and its value; an empty value reads "Not recorded" (a report must not pass a
+/// blank off as a zero).
 fn row(lang: Lang, label: &str, value: Markup) -> Markup {
+    let value = if value.0.trim().is_empty() {
+        html! { span.muted { (lang.t("print-not-recorded")) } }
+    } else {
+        value
+    };
     html! { dt { (lang.t(label)) } dd { (value) } }
 }
 
@@ -181,8 +188,13 @@ fn string(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
 
+/// A count or amount; zero is what the form leaves when nothing was entered.
 fn number(value: &Value) -> String {
-    value.as_u64().map(|n| n.to_string()).unwrap_or_default()
+    value
+        .as_u64()
+        .filter(|n| *n > 0)
+        .map(|n| n.to_string())
+        .unwrap_or_default()
 }
 
 fn list(value: &Value) -> String {
