@@ -14,27 +14,32 @@ pub async fn start_portal(
     reporting: std::net::SocketAddr,
     data: &std::path::Path,
 ) -> Service {
-    let env = tillit_runtime::Env::from_pairs([
+    start_portal_with(platform, reporting, data, &[]).await
+}
+
+/// [`start_portal`] with `extra` settings over the usual ones (a service's address pointed
+/// elsewhere, say).
+pub async fn start_portal_with(
+    platform: &Platform,
+    reporting: std::net::SocketAddr,
+    data: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> Service {
+    let identity = format!("http://{}", platform._identity.grpc);
+    let assets = format!("http://{}", platform.assets.grpc);
+    let incidents = format!("http://{}", platform.incidents.grpc);
+    let reporting = format!("http://{reporting}");
+    let mut pairs = vec![
         ("TILLIT_DATA_DIR", data.to_str().expect("utf-8 path")),
         ("TILLIT_PORTAL_PLAIN_HTTP", "true"),
-        (
-            "TILLIT_PORTAL_IDENTITY_URL",
-            &format!("http://{}", platform._identity.grpc),
-        ),
-        (
-            "TILLIT_PORTAL_ASSETS_URL",
-            &format!("http://{}", platform.assets.grpc),
-        ),
-        (
-            "TILLIT_PORTAL_INCIDENTS_URL",
-            &format!("http://{}", platform.incidents.grpc),
-        ),
-        (
-            "TILLIT_PORTAL_REPORTING_URL",
-            &format!("http://{reporting}"),
-        ),
-    ]);
-    let config = tillit_portal::PortalConfig::from_env(&env).expect("portal settings");
+        ("TILLIT_PORTAL_IDENTITY_URL", identity.as_str()),
+        ("TILLIT_PORTAL_ASSETS_URL", assets.as_str()),
+        ("TILLIT_PORTAL_INCIDENTS_URL", incidents.as_str()),
+        ("TILLIT_PORTAL_REPORTING_URL", reporting.as_str()),
+    ];
+    pairs.extend(extra.iter().copied());
+    let config = tillit_portal::PortalConfig::from_env(&tillit_runtime::Env::from_pairs(pairs))
+        .expect("portal settings");
     Service::start_http(move |http, admin, shutdown| {
         tillit_portal::run(config, http, admin, shutdown)
     })
@@ -60,7 +65,6 @@ impl Page {
             .unwrap_or("")
     }
 
-    /// The value of the first hidden input `name` in the page (a form's CSRF token).
     /// Asserts the page is a form shown again (422) with a problem next to `field`.
     #[track_caller]
     pub fn assert_refused_at(&self, field: &str) {
@@ -73,6 +77,7 @@ impl Page {
         );
     }
 
+    /// The value of the first hidden input `name` in the page (a form's CSRF token).
     pub fn hidden(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         self.body

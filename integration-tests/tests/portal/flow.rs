@@ -321,3 +321,51 @@ async fn a_breach_is_triaged_notified_late_with_a_reason_and_closed_only_when_no
         .await;
     assert_ne!(forged.status, 303, "a customer cannot move it");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_that_is_down_gives_a_page_naming_it_and_the_portal_stays_ready() {
+    use tillit_integration_tests::portal::start_portal_with;
+    let stack = stack().await;
+    // Nothing listens where this portal looks for the incidents service.
+    let dead = format!(
+        "http://127.0.0.1:{}",
+        tillit_integration_tests::receivers::free_port()
+    );
+    let data = tempfile::tempdir().expect("dir");
+    let portal = start_portal_with(
+        &stack.platform,
+        stack._reporting.0.grpc,
+        data.path(),
+        &[("TILLIT_PORTAL_INCIDENTS_URL", &dead)],
+    )
+    .await;
+    let officer = "olle@tillit.test";
+    for (language, words) in [
+        (
+            "en",
+            "Incidents is unavailable at the moment. Nothing was lost",
+        ),
+        (
+            "sv",
+            "Incidenter går inte att nå just nu. Inget har gått förlorat",
+        ),
+    ] {
+        let mut browser = Browser::new(&portal);
+        browser.language = Some(language.into());
+        browser
+            .sign_in(officer, &tillit_testkit::harness::user_password(officer))
+            .await;
+        let page = browser.get("/incidents").await;
+        assert_eq!(page.status, 503, "{}", page.body);
+        assert!(page.body.contains(words), "{}", page.body);
+        for leak in ["Status {", "tonic", "transport error", "panicked", &dead] {
+            assert!(!page.body.contains(leak), "{leak} shown: {}", page.body);
+        }
+        // The home page still shows what it can, and says which part is missing.
+        let home = browser.get("/").await;
+        assert_eq!(home.status, 200, "{}", home.body);
+    }
+    // Its own readiness is the portal's process, not the services behind it.
+    let (status, _) = tillit_testkit::harness::http_get(portal.admin, "/readyz").await;
+    assert!(status.contains("200"), "{status}");
+}
