@@ -310,7 +310,8 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
     ] {
         assert!(!page.contains(hidden), "{hidden} shown to acme");
     }
-    // Its menu offers only what a customer may use: home, reporting, its incidents.
+    // Its menu offers only what a customer may use: home, reporting, its incidents, its
+    // tenant's assets.
     let menu = chrome
         .client
         .execute(
@@ -319,7 +320,10 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         )
         .await
         .expect("the menu");
-    assert_eq!(menu, serde_json::json!(["/", "/report", "/incidents"]));
+    assert_eq!(
+        menu,
+        serde_json::json!(["/", "/report", "/incidents", "/assets"])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@ use tillit_integration_tests::portal::{Browser, start_portal};
 use tillit_proto::identity::{CreateUserRequest, Role};
 use tillit_testkit::harness::Service;
 
+mod assets;
 mod browser;
 mod flow;
 
@@ -18,7 +19,11 @@ struct Stack {
 }
 
 async fn stack() -> Stack {
-    let platform = Platform::start().await;
+    stack_on(Platform::start().await).await
+}
+
+/// The portal and a reporting service beside `platform`.
+async fn stack_on(platform: Platform) -> Stack {
     let reporting = platform.reporting(time::Duration::ZERO).await;
     let data = tempfile::tempdir().expect("dir");
     let portal = start_portal(&platform, reporting.0.grpc, data.path()).await;

@@ -166,6 +166,8 @@ mod tests {
             include_str!("pages/incidents/steps.rs"),
             include_str!("pages/incidents/submit.rs"),
             include_str!("pages/incidents/print.rs"),
+            include_str!("pages/assets/mod.rs"),
+            include_str!("pages/assets/detail.rs"),
             include_str!("pages/mod.rs"),
         ] {
             for (at, _) in source

@@ -140,6 +140,9 @@ pub fn router(state: State) -> Router {
             "/incidents/{id}/{step}",
             post(pages::incidents::submit::step),
         )
+        .route("/assets", get(pages::assets::list))
+        .route("/assets/{id}", get(pages::assets::detail::detail))
+        .route("/assets/{id}/evidence", post(pages::assets::detail::record))
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))
         .fallback(not_found)

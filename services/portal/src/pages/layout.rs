@@ -33,6 +33,21 @@ impl Viewer {
             .any(|p| self.may(p))
     }
 
+    /// Whether the user may see a list of assets.
+    pub fn may_list_assets(&self) -> bool {
+        use tillit_auth::Permission::*;
+        [
+            ManageAssets,
+            ReadEverything,
+            ReadReports,
+            RegisterAssets,
+            ManageOwnAssets,
+            ReadOwnTenantAssets,
+        ]
+        .into_iter()
+        .any(|p| self.may(p))
+    }
+
     /// Whether the user may see a list of incidents.
     pub fn may_list_incidents(&self) -> bool {
         use tillit_auth::Permission::*;
@@ -84,6 +99,9 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 }
                                 @if viewer.may_list_incidents() {
                                     li { a href="/incidents" { (lang.t("nav-incidents")) } }
+                                }
+                                @if viewer.may_list_assets() {
+                                    li { a href="/assets" { (lang.t("nav-assets")) } }
                                 }
                             }
                         }

@@ -1,5 +1,6 @@
 //! The pages, one module per area.
 
+pub mod assets;
 pub mod errors;
 pub mod home;
 pub mod incidents;
@@ -81,6 +82,80 @@ async fn who_am_i(state: &Portal, access: &str) -> Result<WhoAmIResponse, tonic:
         .who_am_i(bearer(access, WhoAmIRequest::default()))
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// (slug, name) of the tenants identity shows the user; none when it shows none.
+pub(crate) async fn tenants(state: &crate::Portal, access: &str) -> Vec<(String, String)> {
+    let request = tillit_proto::identity::ListTenantsRequest {
+        page: Some(tillit_proto::common::PageRequest {
+            page_size: 200,
+            page_token: String::new(),
+        }),
+        ..Default::default()
+    };
+    match state
+        .identity
+        .clone()
+        .list_tenants(bearer(access, request))
+        .await
+    {
+        Ok(answer) => answer
+            .into_inner()
+            .tenants
+            .into_iter()
+            .map(|t| {
+                let name = if t.name.is_empty() {
+                    t.tenant_id.clone()
+                } else {
+                    t.name
+                };
+                (t.tenant_id, name)
+            })
+            .collect(),
+        Err(status) => {
+            // The list still works without the filter.
+            let _ = Failure::of(&status);
+            Vec::new()
+        }
+    }
+}
+
+/// (id, name) of the platform's active staff, for owners and actors; none when identity
+/// does not list them to this user.
+pub(crate) async fn staff(state: &crate::Portal, access: &str) -> Vec<(String, String)> {
+    let request = tillit_proto::identity::ListUsersRequest {
+        tenant_id: "internal".into(),
+        status: tillit_proto::identity::PrincipalStatus::Active.into(),
+        page: Some(tillit_proto::common::PageRequest {
+            page_size: 500,
+            page_token: String::new(),
+        }),
+        ..Default::default()
+    };
+    match state
+        .identity
+        .clone()
+        .list_users(bearer(access, request))
+        .await
+    {
+        Ok(answer) => answer
+            .into_inner()
+            .users
+            .into_iter()
+            .map(|u| {
+                let name = if u.display_name.is_empty() {
+                    u.email
+                } else {
+                    u.display_name
+                };
+                (u.user_id, name)
+            })
+            .collect(),
+        Err(status) => {
+            let _ = Failure::of(&status);
+            Vec::new()
+        }
+    }
 }
 
 /// How long until `due` from `now`, in words: "2 h 14 min left", "3 h 0 min late".
@@ -294,6 +369,8 @@ mod tests {
         check::<tillit_proto::incidents::DataSubjectRisk>("risk");
         check::<tillit_proto::incidents::SecurityProperty>("triage");
         check::<tillit_proto::reporting::ReminderKind>("task");
+        check::<tillit_proto::assets::AssetKind>("asset-kind");
+        check::<tillit_proto::assets::ControlGapState>("gap");
         check::<tillit_proto::reporting::ReminderStage>("task-stage");
     }
 

@@ -9,8 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
 use maud::{Markup, html};
 use tillit_auth::{Permission, Role};
-use tillit_proto::common::{ConsistencyToken, PageRequest};
-use tillit_proto::identity::{ListUsersRequest, PrincipalStatus};
+use tillit_proto::common::ConsistencyToken;
 use tillit_proto::incidents::{DataRole, GetIncidentRequest, Incident, IncidentStatus};
 
 use super::list::Filters;
@@ -75,7 +74,7 @@ pub async fn page(
     );
     // Names for owners and actors, and the assets to link, for those who handle it.
     let (users, assets) = if manage {
-        tokio::join!(users(state, &access), assets(state, &access))
+        tokio::join!(crate::pages::staff(state, &access), assets(state, &access))
     } else {
         (Vec::new(), Vec::new())
     };
@@ -198,44 +197,6 @@ fn affected(lang: Lang, incident: &Incident) -> Markup {
                     }
                 }
             }
-        }
-    }
-}
-
-/// (id, name) of the platform's active staff, for owners and actors; none when identity
-/// does not list them to this user.
-async fn users(state: &crate::Portal, access: &str) -> Vec<(String, String)> {
-    let request = ListUsersRequest {
-        tenant_id: "internal".into(),
-        status: PrincipalStatus::Active.into(),
-        page: Some(PageRequest {
-            page_size: 500,
-            page_token: String::new(),
-        }),
-        ..Default::default()
-    };
-    match state
-        .identity
-        .clone()
-        .list_users(bearer(access, request))
-        .await
-    {
-        Ok(answer) => answer
-            .into_inner()
-            .users
-            .into_iter()
-            .map(|u| {
-                let name = if u.display_name.is_empty() {
-                    u.email
-                } else {
-                    u.display_name
-                };
-                (u.user_id, name)
-            })
-            .collect(),
-        Err(status) => {
-            let _ = Failure::of(&status);
-            Vec::new()
         }
     }
 }

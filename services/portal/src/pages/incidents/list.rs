@@ -8,7 +8,6 @@ use maud::{Markup, html};
 use tillit_auth::Permission;
 use tillit_proto::Vocabulary;
 use tillit_proto::common::{PageRequest, Severity};
-use tillit_proto::identity::ListTenantsRequest;
 use tillit_proto::incidents::{IncidentKind, IncidentStatus, ListIncidentsRequest};
 
 use super::{PART, client, severity_of, word};
@@ -63,7 +62,7 @@ pub async fn list(
         || viewer.may(Permission::ReadEverything)
         || viewer.may(Permission::ReadReports);
     let tenants = if staff {
-        tenants(&state, &access).await
+        crate::pages::tenants(&state, &access).await
     } else {
         Vec::new()
     };
@@ -148,42 +147,6 @@ pub async fn list(
         path: "/incidents",
     };
     (jar, page(&frame, &lang.t("incidents-title"), body)).into_response()
-}
-
-/// (slug, name) of the tenants identity shows the user; none when it shows none.
-async fn tenants(state: &crate::Portal, access: &str) -> Vec<(String, String)> {
-    let request = ListTenantsRequest {
-        page: Some(PageRequest {
-            page_size: 200,
-            page_token: String::new(),
-        }),
-        ..Default::default()
-    };
-    match state
-        .identity
-        .clone()
-        .list_tenants(bearer(access, request))
-        .await
-    {
-        Ok(answer) => answer
-            .into_inner()
-            .tenants
-            .into_iter()
-            .map(|t| {
-                let name = if t.name.is_empty() {
-                    t.tenant_id.clone()
-                } else {
-                    t.name
-                };
-                (t.tenant_id, name)
-            })
-            .collect(),
-        Err(status) => {
-            // The list still works without the filter.
-            let _ = Failure::of(&status);
-            Vec::new()
-        }
-    }
 }
 
 fn choice<V: Vocabulary + Copy>(
