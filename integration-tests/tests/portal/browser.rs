@@ -8,7 +8,6 @@ use std::time::Duration;
 use tillit_integration_tests::browser::Chrome;
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::register_asset;
-use tillit_proto::identity::{CreateUserRequest, Role};
 use tillit_proto::incidents::{
     AssetImpact, IncidentKind, ReportIncidentRequest, TriageAssessment, TriageIncidentRequest,
 };
@@ -329,25 +328,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_with_a_new_password_in_swedish_and_english_in_chromium() {
     let stack = stack().await;
-    let admin = stack.platform._identity.admin_token().await;
-    stack
-        .platform
-        ._identity
-        .client()
-        .await
-        .create_user(bearer(
-            &admin,
-            CreateUserRequest {
-                tenant_id: "internal".into(),
-                email: "nora.ny@tillit.test".into(),
-                display_name: "Nora Ny".into(),
-                roles: vec![Role::Employee.into()],
-                temporary_password: "temporary-password-1".into(),
-                consistency: None,
-            },
-        ))
-        .await
-        .expect("create user");
+    super::new_employee(&stack).await;
     let base = format!("http://{}", stack.portal.grpc);
 
     // Swedish from the browser's language; the forced change of a temporary password.

@@ -22,6 +22,30 @@ async fn stack() -> Stack {
     stack_on(Platform::start().await).await
 }
 
+/// The admin creates Nora Ny, an employee, with the temporary password
+/// `temporary-password-1`, which she must change at her first sign-in.
+async fn new_employee(stack: &Stack) {
+    let admin = stack.platform._identity.admin_token().await;
+    stack
+        .platform
+        ._identity
+        .client()
+        .await
+        .create_user(bearer(
+            &admin,
+            CreateUserRequest {
+                tenant_id: "internal".into(),
+                email: "nora.ny@tillit.test".into(),
+                display_name: "Nora Ny".into(),
+                roles: vec![Role::Employee.into()],
+                temporary_password: "temporary-password-1".into(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("create user");
+}
+
 /// The portal and a reporting service beside `platform`.
 async fn stack_on(platform: Platform) -> Stack {
     let reporting = platform.reporting(time::Duration::ZERO).await;
@@ -240,25 +264,7 @@ async fn sign_in_lands_on_the_home_page_and_sign_out_ends_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_chooses_a_password_before_anything_else_and_input_is_shown_as_text() {
     let stack = stack().await;
-    let admin = stack.platform._identity.admin_token().await;
-    stack
-        .platform
-        ._identity
-        .client()
-        .await
-        .create_user(bearer(
-            &admin,
-            CreateUserRequest {
-                tenant_id: "internal".into(),
-                email: "nora.ny@tillit.test".into(),
-                display_name: "Nora Ny".into(),
-                roles: vec![Role::Employee.into()],
-                temporary_password: "temporary-password-1".into(),
-                consistency: None,
-            },
-        ))
-        .await
-        .expect("create user");
+    new_employee(&stack).await;
     let mut browser = Browser::new(&stack.portal);
     browser.language = Some("en".into());
     let forced = browser

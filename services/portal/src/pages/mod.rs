@@ -158,6 +158,30 @@ pub(crate) async fn staff(state: &crate::Portal, access: &str) -> Vec<(String, S
     }
 }
 
+/// The timeline of a record: when, what (the command in words) and who, oldest first.
+pub fn timeline(
+    lang: Lang,
+    entries: &[tillit_proto::common::TimelineEntry],
+    name_of: &dyn Fn(&str) -> String,
+) -> maud::Markup {
+    maud::html! {
+        @if !entries.is_empty() {
+            section.card aria-labelledby="timeline" {
+                h2 #timeline { (lang.t("incident-timeline")) }
+                ul.tasks {
+                    @for entry in entries {
+                        li {
+                            span.muted { (entry.recorded_at.as_ref().map(when).unwrap_or_default()) } " "
+                            (incidents::command_words(lang, &entry.command))
+                            @if !entry.actor.is_empty() { " · " span.muted { (name_of(&entry.actor)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// How long until `due` from `now`, in words: "2 h 14 min left", "3 h 0 min late".
 pub fn time_left(lang: Lang, due: &prost_types::Timestamp, now: i64) -> String {
     let seconds = due.seconds - now;

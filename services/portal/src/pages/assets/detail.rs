@@ -22,7 +22,7 @@ use tillit_proto::common::ConsistencyToken;
 use super::{PART, is_staff, levels_of, owner_name};
 use crate::api::{Failure, after_text, parse_after};
 use crate::i18n::{Lang, text};
-use crate::pages::incidents::{Problems, command_words, problem_at, word};
+use crate::pages::incidents::{Problems, problem_at, word};
 use crate::pages::layout::{Frame, Viewer, page as frame_page};
 use crate::pages::{checked_form, errors, local_input, parse_local, viewer, violations, when};
 use crate::{State as Shared, bearer, language};
@@ -196,20 +196,7 @@ async fn page(
         @if may_record {
             (forms(lang, &viewer, &asset, refused))
         }
-        @if !timeline.is_empty() {
-            section.card aria-labelledby="timeline" {
-                h2 #timeline { (lang.t("incident-timeline")) }
-                ul.tasks {
-                    @for entry in &timeline {
-                        li {
-                            span.muted { (entry.recorded_at.as_ref().map(when).unwrap_or_default()) } " "
-                            (command_words(lang, &entry.command))
-                            @if !entry.actor.is_empty() { " · " span.muted { (name_of(&entry.actor)) } }
-                        }
-                    }
-                }
-            }
-        }
+        (crate::pages::timeline(lang, &timeline, &name_of))
     };
     let frame = Frame {
         lang,

@@ -13,7 +13,7 @@ use tillit_proto::common::ConsistencyToken;
 use tillit_proto::incidents::{DataRole, GetIncidentRequest, Incident, IncidentStatus};
 
 use super::list::Filters;
-use super::{PART, Refused, client, command_words, severity_of, steps, triage, word};
+use super::{PART, Refused, client, severity_of, steps, triage, word};
 use crate::api::{Failure, parse_after};
 use crate::i18n::{Lang, text};
 use crate::pages::layout::{Frame, page as frame_page};
@@ -139,20 +139,7 @@ pub async fn page(
         }
         (steps::review(lang, &viewer, &incident, step_refused))
         (steps::transitions(lang, &viewer, &incident, step_refused))
-        @if !answer.timeline.is_empty() {
-            section.card aria-labelledby="timeline" {
-                h2 #timeline { (lang.t("incident-timeline")) }
-                ul.tasks {
-                    @for entry in &answer.timeline {
-                        li {
-                            span.muted { (entry.recorded_at.as_ref().map(when).unwrap_or_default()) } " "
-                            (command_words(lang, &entry.command))
-                            @if !entry.actor.is_empty() { " · " span.muted { (name_of(&entry.actor)) } }
-                        }
-                    }
-                }
-            }
-        }
+        (crate::pages::timeline(lang, &answer.timeline, &name_of))
     };
     let frame = Frame {
         lang,
