@@ -226,6 +226,96 @@ async fn a_breach_is_triaged_notified_late_with_a_reason_and_closed_only_when_no
         .and_then(|rest| rest.split('"').next())
         .expect("the action's id")
         .to_owned();
+    // A second action whose residual risk a manager accepts instead: the manager sees the
+    // form to accept the risk and none to complete it or to move the incident.
+    let second = browser
+        .post(
+            &format!("{page_path}/action"),
+            &[
+                ("title", "Move backups to another vendor"),
+                ("owner_user_id", &owner),
+                ("due_at", "2031-06-01T09:00"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(second.status, 303, "{}", second.body);
+    let admin = platform._identity.admin_token().await;
+    platform
+        ._identity
+        .create_user(&admin, "internal", "maja@tillit.test", &["manager"])
+        .await;
+    let mut maja = Browser::new(&stack.portal);
+    maja.language = Some("en".into());
+    maja.sign_in(
+        "maja@tillit.test",
+        &tillit_testkit::harness::user_password("maja@tillit.test"),
+    )
+    .await;
+    let seen = maja.get(&page_path).await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert!(
+        seen.body.contains("Accept the residual risk"),
+        "{}",
+        seen.body
+    );
+    assert!(
+        !seen.body.contains("/transition#transition\"") && !seen.body.contains("/triage#triage\""),
+        "no moves and no triage for a manager"
+    );
+    assert!(
+        !seen.body.contains("Mark as done"),
+        "not the manager's to complete"
+    );
+    let second_id = seen
+        .body
+        .split("name=\"action\" value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|id| *id != action)
+        .expect("the second action's id")
+        .to_owned();
+    let maja_csrf = seen.hidden("csrf");
+    let accepted = maja
+        .post(
+            &format!("{page_path}/risk"),
+            &[
+                ("action", second_id.as_str()),
+                (
+                    "reason",
+                    "The current vendor's contract ends in 2031; the risk is low until then.",
+                ),
+                ("csrf", &maja_csrf),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, 303, "{}", accepted.body);
+    let page = maja.get(accepted.location()).await;
+    assert!(
+        page.body.contains("Residual risk accepted"),
+        "{}",
+        page.body
+    );
+    // An action that is not there: refused, and said, though no form of it is drawn.
+    let unknown = maja
+        .post(
+            &format!("{page_path}/risk"),
+            &[
+                ("action", "no-such-action"),
+                ("reason", "x"),
+                ("csrf", &maja_csrf),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert!(
+        unknown.body.contains(
+            "<div class=\"alert\" role=\"alert\"><p>This refers to something that does not exist.</p>"
+        ),
+        "{}",
+        unknown.body
+    );
+
     let done = browser
         .post(
             &format!("{page_path}/complete"),

@@ -94,6 +94,30 @@ pub async fn page(
         None => (None, None),
     };
     let internal = !viewer.roles.contains(&Role::Customer);
+    // The forms of what the viewer may do next; a refusal of a form that is no longer
+    // drawn (the incident moved on meanwhile, or the post named something not there) is
+    // shown above them, so it never goes unsaid.
+    let handling = html! {
+        @if !incident.obligations.is_empty() {
+            section.card aria-labelledby="obligations" {
+                h2 #obligations { (lang.t("incident-obligations")) }
+                ul.tasks {
+                    @for obligation in &incident.obligations {
+                        (steps::obligation(lang, &viewer, &incident, obligation, step_refused))
+                    }
+                }
+            }
+        }
+        @if manage && open {
+            (triage::form(lang, &viewer.csrf, &incident, &assets, triage_refused))
+        }
+        @if internal {
+            (steps::actions(lang, &viewer, &incident, &users, step_refused))
+        }
+        (steps::review(lang, &viewer, &incident, step_refused))
+        (steps::transitions(lang, &viewer, &incident, step_refused))
+    };
+    let unplaced = step_refused.filter(|sent| !steps::drawn(&handling, sent));
     let body = html! {
         @if let Some(notice) = &notice { p.notice role="status" { (notice) } }
         h1 { (incident.title) }
@@ -121,24 +145,8 @@ pub async fn page(
             }
         }
         (affected(lang, &incident))
-        @if !incident.obligations.is_empty() {
-            section.card aria-labelledby="obligations" {
-                h2 #obligations { (lang.t("incident-obligations")) }
-                ul.tasks {
-                    @for obligation in &incident.obligations {
-                        (steps::obligation(lang, &viewer, &incident, obligation, step_refused))
-                    }
-                }
-            }
-        }
-        @if manage && open {
-            (triage::form(lang, &viewer.csrf, &incident, &assets, triage_refused))
-        }
-        @if internal {
-            (steps::actions(lang, &viewer, &incident, &users, step_refused))
-        }
-        (steps::review(lang, &viewer, &incident, step_refused))
-        (steps::transitions(lang, &viewer, &incident, step_refused))
+        @if let Some(sent) = unplaced { (steps::unplaced(lang, &incident, sent)) }
+        (handling)
         (crate::pages::timeline(lang, &answer.timeline, &name_of))
     };
     let frame = Frame {

@@ -35,6 +35,21 @@ pub struct Sent {
     pub unmet: Vec<Unmet>,
 }
 
+/// Whether the form `sent` came from is among those drawn in `forms`.
+pub fn drawn(forms: &Markup, sent: &Sent) -> bool {
+    forms.0.contains(&format!("id=\"{}-", dom_id(&sent.form)))
+}
+
+/// The problems of a refused form that is not drawn, as an alert.
+pub fn unplaced(lang: Lang, incident: &Incident, sent: &Sent) -> Markup {
+    html! {
+        div.alert role="alert" {
+            @for (_, text) in &sent.problems { p { (text) } }
+            @for condition in &sent.unmet { p { (unmet_words(lang, incident, condition)) } }
+        }
+    }
+}
+
 /// One form on the page: its key, and what was sent to it if it was refused.
 struct Draw<'a> {
     key: String,
