@@ -46,6 +46,20 @@ pub async fn start_portal_with(
     .await
 }
 
+/// A consistency token as the portal's `after` query parameter (`STREAM.SEQUENCE,…`): a page
+/// asked for with it waits until it has read those commits.
+pub fn after(token: Option<&tillit_proto::common::ConsistencyToken>) -> String {
+    token
+        .map(|t| {
+            t.positions
+                .iter()
+                .map(|p| format!("{}.{}", p.stream, p.sequence))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
 /// One answer: status, headers, body.
 pub struct Page {
     /// The status code.

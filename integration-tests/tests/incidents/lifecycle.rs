@@ -440,11 +440,28 @@ async fn customers_see_only_what_concerns_them_and_employees_only_what_they_repo
     );
 
     // An employee sees what it reported, and nothing else.
-    let own = report(&platform, &platform.employee.0, "Phishing mail").await;
+    let reported = client
+        .report_incident(bearer(
+            &platform.employee.0,
+            ReportIncidentRequest {
+                kind: IncidentKind::SecurityIncident.into(),
+                title: "Phishing mail".into(),
+                description: "Phishing mail: internal details".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("report")
+        .into_inner();
+    // With the report's token: the list reads what was just written.
+    let (own, seen) = (reported.incident_id, reported.consistency.expect("token"));
     let employee = client
         .list_incidents(bearer(
             &platform.employee.0,
-            ListIncidentsRequest::default(),
+            ListIncidentsRequest {
+                consistency: Some(seen),
+                ..Default::default()
+            },
         ))
         .await
         .expect("list")

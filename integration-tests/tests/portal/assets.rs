@@ -4,7 +4,7 @@
 use tillit_integration_tests::browser::Chrome;
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::{Platform, stream_messages};
-use tillit_integration_tests::portal::Browser;
+use tillit_integration_tests::portal::{Browser, after};
 use tillit_proto::assets::{AssetKind, Classification, RegisterAssetRequest};
 
 use tillit_kernel::Clock;
@@ -13,18 +13,18 @@ use super::{Stack, stack_on};
 
 /// A platform whose register was set up 100 days ago: the asset's 90-day restore test is
 /// overdue today.
-async fn stack_with_an_old_asset(name: &str) -> (Stack, String) {
+async fn stack_with_an_old_asset(name: &str) -> (Stack, String, String) {
     let clock = Clock::offset(-time::Duration::days(100));
     let stack = stack_on(Platform::start_with_clock(clock.clone()).await).await;
-    let id = own_asset(&stack.platform, name).await;
+    let (id, seen) = own_asset(&stack.platform, name).await;
     clock.advance(time::Duration::days(100));
-    (stack, id)
+    (stack, id, seen)
 }
 
 /// The employee registers an asset of its own at level 3 (the rules then ask for backups,
-/// restore tests, monitoring and more); answers its id.
-async fn own_asset(platform: &Platform, name: &str) -> String {
-    platform
+/// restore tests, monitoring and more); answers its id and the `after` of its commit.
+async fn own_asset(platform: &Platform, name: &str) -> (String, String) {
+    let registered = platform
         .assets()
         .await
         .register_asset(bearer(
@@ -44,15 +44,16 @@ async fn own_asset(platform: &Platform, name: &str) -> String {
         ))
         .await
         .expect("register")
-        .into_inner()
-        .asset
-        .expect("asset")
-        .asset_id
+        .into_inner();
+    (
+        registered.asset.expect("asset").asset_id,
+        after(registered.consistency.as_ref()),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_none_of_it() {
-    let (stack, id) = stack_with_an_old_asset("Invoice database").await;
+    let (stack, id, seen) = stack_with_an_old_asset("Invoice database").await;
     let platform = &stack.platform;
     let page_path = format!("/assets/{id}");
     let employee = "erik@tillit.test";
@@ -66,7 +67,7 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
         home.body.contains("href=\"/assets\""),
         "the menu offers the register"
     );
-    let list = browser.get("/assets?mine=on").await;
+    let list = browser.get(&format!("/assets?mine=on&after={seen}")).await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert!(list.body.contains("Invoice database") && list.body.contains("C3 I3 A3"));
     let page = browser.get(&page_path).await;
@@ -82,18 +83,13 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
         page.body
     );
     let csrf = page.hidden("csrf");
-    let action = format!("{page_path}/evidence");
+    let action = format!("{page_path}/restore_test");
 
     let before = stream_messages(&platform.nats, "ASSETS").await;
     let bad = browser
         .post(
             &action,
-            &[
-                ("kind", "restore_test"),
-                ("at", "last week"),
-                ("success", "on"),
-                ("csrf", &csrf),
-            ],
+            &[("at", "last week"), ("success", "on"), ("csrf", &csrf)],
         )
         .await;
     bad.assert_refused_at("restore_test-at");
@@ -108,12 +104,7 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
     let ahead = browser
         .post(
             &action,
-            &[
-                ("kind", "restore_test"),
-                ("at", &future),
-                ("success", "on"),
-                ("csrf", &csrf),
-            ],
+            &[("at", &future), ("success", "on"), ("csrf", &csrf)],
         )
         .await;
     ahead.assert_refused_at("restore_test-at");
@@ -124,7 +115,6 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
         .post(
             &action,
             &[
-                ("kind", "restore_test"),
                 ("at", &now),
                 ("success", "on"),
                 ("note", "Restored to staging, checksums match"),
@@ -160,13 +150,8 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
     let alice_csrf = alice.get("/").await.hidden("csrf");
     let forged = alice
         .post(
-            &action,
-            &[
-                ("kind", "backup_run"),
-                ("at", &now),
-                ("success", "on"),
-                ("csrf", &alice_csrf),
-            ],
+            &format!("{page_path}/backup_run"),
+            &[("at", &now), ("success", "on"), ("csrf", &alice_csrf)],
         )
         .await;
     assert_eq!(forged.status, 404, "{}", forged.body);
@@ -176,20 +161,81 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
         "only the owner's restore test was written"
     );
 
+    // Monitoring with an alert route closes that gap; a new classification is kept with
+    // its rationale; a retired asset takes no more evidence.
+    let monitored = browser
+        .post(
+            &format!("{page_path}/monitoring"),
+            &[
+                ("enabled", "on"),
+                ("alert_route", "ops pager"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(monitored.status, 303, "{}", monitored.body);
+    let page = browser.get(monitored.location()).await;
+    assert!(
+        !page.body.contains("id=\"gap-monitoring\""),
+        "{}",
+        page.body
+    );
+    let unexplained = browser
+        .post(
+            &format!("{page_path}/classify"),
+            &[
+                ("c", "4"),
+                ("i", "3"),
+                ("a", "2"),
+                ("note", ""),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    unexplained.assert_refused_at("classify-note");
+    let classified = browser
+        .post(
+            &format!("{page_path}/classify"),
+            &[
+                ("c", "4"),
+                ("i", "3"),
+                ("a", "2"),
+                ("note", "Holds card numbers now"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(classified.status, 303, "{}", classified.body);
+    let page = browser.get(classified.location()).await;
+    assert!(page.body.contains("C4 I3 A2") && page.body.contains("Holds card numbers now"));
+    let retired = browser
+        .post(
+            &format!("{page_path}/retire"),
+            &[("note", "Replaced by the new ledger"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(retired.status, 303, "{}", retired.body);
+    let page = browser.get(retired.location()).await;
+    assert!(
+        page.body.contains("retired") && !page.body.contains("/restore_test#record"),
+        "{}",
+        page.body
+    );
+
     // The security officer sees it with its owner's name and every tenant's filter.
     let officer = "olle@tillit.test";
     let mut olle = Browser::new(&stack.portal);
     olle.language = Some("en".into());
     olle.sign_in(officer, &tillit_testkit::harness::user_password(officer))
         .await;
-    let all = olle.get("/assets?tenant=internal").await;
+    let all = olle.get("/assets?tenant=internal&retired=on").await;
     assert!(all.body.contains("Invoice database"), "{}", all.body);
     assert!(all.body.contains("<option value=\"acme\">acme AB</option>"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_records_a_restore_test_in_chromium() {
-    let (stack, id) = stack_with_an_old_asset("Invoice database").await;
+    let (stack, id, seen) = stack_with_an_old_asset("Invoice database").await;
     let chrome = Chrome::start(&format!("http://{}", stack.portal.grpc), "en").await;
     chrome.open("/signin").await;
     chrome.fill("#email", "erik@tillit.test").await;
@@ -201,7 +247,9 @@ async fn an_owner_records_a_restore_test_in_chromium() {
         .await;
     chrome.click("form button.primary").await;
     chrome.find("nav a[href='/assets']").await;
-    chrome.visit_checked("/assets", "assets-employee").await;
+    chrome
+        .visit_checked(&format!("/assets?after={seen}"), "assets-employee")
+        .await;
     chrome.click(&format!("a[href='/assets/{id}']")).await;
     chrome.find("#gap-restore-test").await;
     chrome.check("asset-detail").await;
@@ -213,7 +261,7 @@ async fn an_owner_records_a_restore_test_in_chromium() {
         .fill("#restore_test-note", "Restored to staging, checksums match")
         .await;
     chrome
-        .click("form[action*='/evidence'] button.primary")
+        .click("form[action*='/restore_test'] button.primary")
         .await;
     chrome.find("p.notice").await;
     assert!(!chrome.has("#gap-restore-test").await, "the gap is gone");

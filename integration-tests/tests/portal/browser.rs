@@ -8,6 +8,7 @@ use std::time::Duration;
 use tillit_integration_tests::browser::Chrome;
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::register_asset;
+use tillit_integration_tests::portal::after;
 use tillit_proto::incidents::{
     AssetImpact, IncidentKind, ReportIncidentRequest, TriageAssessment, TriageIncidentRequest,
 };
@@ -130,8 +131,8 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         ))
         .await
         .expect("report")
-        .into_inner()
-        .incident_id;
+        .into_inner();
+    let (old, old_seen) = (old.incident_id, after(old.consistency.as_ref()));
 
     let chrome = Chrome::start(&format!("http://{}", stack.portal.grpc), "en").await;
     chrome.visit_checked("/signin", "signin").await;
@@ -218,6 +219,10 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         .await;
 
     // The old one: late without a reason is refused next to the field; with one, late.
+    // Its page waits for the report the test made behind the portal's back.
+    chrome
+        .open(&format!("/incidents/{old}?after={old_seen}"))
+        .await;
     triage_breach(&chrome, &old, &acme_asset, "unlikely").await;
     arrives(&chrome, &format!("/incidents/{old}?done=triage")).await;
     assert!(chrome.text(obligation).await.contains(" late"));

@@ -3,7 +3,7 @@
 
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::{register_asset, stream_messages};
-use tillit_integration_tests::portal::{Browser, Page};
+use tillit_integration_tests::portal::{Browser, Page, after};
 use tillit_proto::incidents::{IncidentKind, ReportIncidentRequest};
 
 use super::stack;
@@ -31,7 +31,7 @@ async fn a_breach_is_triaged_notified_late_with_a_reason_and_closed_only_when_no
         seconds: time::OffsetDateTime::now_utc().unix_timestamp() - 30 * 3600,
         nanos: 0,
     };
-    let id = platform
+    let reported = platform
         .incidents()
         .await
         .report_incident(bearer(
@@ -47,8 +47,8 @@ async fn a_breach_is_triaged_notified_late_with_a_reason_and_closed_only_when_no
         ))
         .await
         .expect("report")
-        .into_inner()
-        .incident_id;
+        .into_inner();
+    let (id, reported) = (reported.incident_id, after(reported.consistency.as_ref()));
     let page_path = format!("/incidents/{id}");
 
     let officer = "olle@tillit.test";
@@ -57,7 +57,7 @@ async fn a_breach_is_triaged_notified_late_with_a_reason_and_closed_only_when_no
     browser
         .sign_in(officer, &tillit_testkit::harness::user_password(officer))
         .await;
-    let page = browser.get(&page_path).await;
+    let page = browser.get(&format!("{page_path}?after={reported}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
         page.body.contains("Acme CRM · acme"),

@@ -168,6 +168,7 @@ mod tests {
             include_str!("pages/incidents/print.rs"),
             include_str!("pages/assets/mod.rs"),
             include_str!("pages/assets/detail.rs"),
+            include_str!("pages/assets/forms.rs"),
             include_str!("pages/mod.rs"),
         ] {
             for (at, _) in source

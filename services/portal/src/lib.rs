@@ -142,7 +142,7 @@ pub fn router(state: State) -> Router {
         )
         .route("/assets", get(pages::assets::list))
         .route("/assets/{id}", get(pages::assets::detail::detail))
-        .route("/assets/{id}/evidence", post(pages::assets::detail::record))
+        .route("/assets/{id}/{form}", post(pages::assets::detail::submit))
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))
         .fallback(not_found)

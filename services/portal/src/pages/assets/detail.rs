@@ -2,7 +2,7 @@
 //! evidence the control rules read (with when it was recorded), the control gaps with the
 //! rule, severity and since when, and the timeline. Its owner, or whoever manages assets,
 //! records a restore test or a backup run here; the page it lands on shows the gaps as
-//! they are after it.
+//! they are after it. The forms themselves are described in [`super::forms`].
 
 use std::collections::BTreeMap;
 
@@ -12,19 +12,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::{Form, PrivateCookieJar};
 use maud::{Markup, html};
 use tillit_auth::Permission;
-use tillit_proto::assets::record_evidence_request::Evidence;
 use tillit_proto::assets::{
-    Asset, BackupRunRecorded, GetAssetRequest, GetAssetTimelineRequest, GetControlGapsRequest,
-    RecordEvidenceRequest, RestoreTestRecorded,
+    Asset, GetAssetRequest, GetAssetTimelineRequest, GetControlGapsRequest,
 };
 use tillit_proto::common::ConsistencyToken;
 
+use super::forms::{self, Sent};
 use super::{PART, is_staff, levels_of, owner_name};
 use crate::api::{Failure, after_text, parse_after};
 use crate::i18n::{Lang, text};
-use crate::pages::incidents::{Problems, problem_at, word};
+use crate::pages::incidents::{Problems, word};
 use crate::pages::layout::{Frame, Viewer, page as frame_page};
-use crate::pages::{checked_form, errors, local_input, parse_local, viewer, violations, when};
+use crate::pages::{checked_form, errors, viewer, violations, when};
 use crate::{State as Shared, bearer, language};
 
 /// The query string of an asset's page.
@@ -35,12 +34,6 @@ pub struct Shown {
     #[serde(default)]
     done: String,
 }
-
-/// The evidence forms of the page, by the `kind` they post.
-const FORMS: [(&str, &str); 2] = [
-    ("restore_test", "evidence-restore"),
-    ("backup_run", "evidence-backup"),
-];
 
 /// `GET /assets/{id}`.
 pub async fn detail(
@@ -64,13 +57,6 @@ pub async fn detail(
     .await
 }
 
-/// A refused evidence form: its kind, what was typed, the problems by field.
-pub struct Refused {
-    kind: String,
-    posted: BTreeMap<String, String>,
-    problems: Problems,
-}
-
 async fn page(
     state: &crate::Portal,
     jar: PrivateCookieJar,
@@ -78,7 +64,7 @@ async fn page(
     id: &str,
     after: Option<ConsistencyToken>,
     notice: Option<String>,
-    refused: Option<&Refused>,
+    refused: Option<&Sent>,
 ) -> Response {
     let path = format!("/assets/{}", crate::urlencode(id));
     let (jar, viewer, access) = match viewer(state, jar, lang, &path).await {
@@ -254,54 +240,37 @@ fn evidence(lang: Lang, asset: &Asset) -> Markup {
     }
 }
 
-/// The forms to record a restore test or a backup run: when (now by default), whether it
-/// worked, a note.
-fn forms(lang: Lang, viewer: &Viewer, asset: &Asset, refused: Option<&Refused>) -> Markup {
-    let now = local_input(crate::now());
+/// The forms the viewer may send, filled with the asset's present values.
+fn forms(lang: Lang, viewer: &Viewer, asset: &Asset, refused: Option<&Sent>) -> Markup {
+    let mut current: BTreeMap<&str, String> = BTreeMap::new();
+    if let Some(s) = asset.backup_schedule.as_ref() {
+        current.insert("schedule", s.schedule.clone());
+        current.insert("interval_hours", s.interval_hours.to_string());
+    }
+    if let Some(p) = asset.patch_policy.as_ref() {
+        current.insert("days", p.critical_within_days.to_string());
+    }
+    if let Some(c) = asset.classification.as_ref() {
+        current.insert("c", c.confidentiality.to_string());
+        current.insert("i", c.integrity.to_string());
+        current.insert("a", c.availability.to_string());
+    }
     html! {
         section.card aria-labelledby="record" {
             h2 #record { (lang.t("evidence-record")) }
-            @for (kind, title) in FORMS {
-                @let sent = refused.filter(|r| r.kind == kind);
-                @let empty = Problems::new();
-                @let problems = sent.map_or(&empty, |r| &r.problems);
-                @let value = |field: &str, default: &str| sent.map_or(default.to_owned(), |r| r.posted.get(field).cloned().unwrap_or_default());
-                @let id = |field: &str| format!("{kind}-{field}");
-                details open[sent.is_some()] {
-                    summary { (lang.t(title)) }
-                    @for (field, text) in problems {
-                        @if !["at", "note"].contains(&field.as_str()) { p.alert role="alert" { (text) } }
-                    }
-                    form method="post" action={ "/assets/" (asset.asset_id) "/evidence#record" } {
-                        input type="hidden" name="csrf" value=(viewer.csrf);
-                        input type="hidden" name="kind" value=(kind);
-                        label for=(id("at")) { (lang.t("evidence-at")) }
-                        input id=(id("at")) type="datetime-local" name="at" value=(value("at", &now)) required
-                            aria-describedby=[problems.iter().any(|(f, _)| f == "at").then(|| format!("{}-problem", id("at")))];
-                        (problem_at(&id("at"), problems, "at"))
-                        div.choice {
-                            input id=(id("success")) type="checkbox" name="success"
-                                checked[sent.map_or(true, |r| r.posted.contains_key("success"))];
-                            label for=(id("success")) { (lang.t("evidence-success")) }
-                        }
-                        label for=(id("note")) { (lang.t("evidence-note")) }
-                        textarea id=(id("note")) name="note" rows="2"
-                            aria-describedby=[problems.iter().any(|(f, _)| f == "note").then(|| format!("{}-problem", id("note")))] { (value("note", "")) }
-                        (problem_at(&id("note"), problems, "note"))
-                        button.primary type="submit" { (lang.t("evidence-submit")) }
-                    }
-                }
+            @for spec in forms::SPECS {
+                (forms::draw(lang, &viewer.csrf, &asset.asset_id, spec, &current, refused))
             }
         }
     }
 }
 
-/// `POST /assets/{id}/evidence`.
-pub async fn record(
+/// `POST /assets/{id}/{form}`: one of the page's forms.
+pub async fn submit(
     State(state): State<Shared>,
     jar: PrivateCookieJar,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path((id, key)): Path<(String, String)>,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
     let csrf = posted.get("csrf").map_or("", String::as_str);
@@ -309,78 +278,70 @@ pub async fn record(
         Ok(checked) => checked,
         Err(refused) => return *refused,
     };
+    let Some(spec) = forms::spec(&key) else {
+        return (jar, errors::not_found(lang)).into_response();
+    };
     let path = format!("/assets/{}", crate::urlencode(&id));
     let (jar, _, access) = match viewer(&state, jar, lang, &path).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    let field = |name: &str| posted.get(name).cloned().unwrap_or_default();
-    let kind = field("kind");
-    let success = posted.contains_key("success");
-    let mut refused = Refused {
-        kind: kind.clone(),
-        posted: posted.clone(),
+    let mut sent = Sent {
+        key: key.clone(),
+        posted,
         problems: Problems::new(),
     };
-    let at = parse_local(field("at").trim());
-    if at.is_none() {
-        refused
-            .problems
-            .push(("at".into(), lang.t("reason-MALFORMED")));
-    }
-    let evidence = match kind.as_str() {
-        "restore_test" => Evidence::RestoreTest(RestoreTestRecorded {
-            tested_at: at,
-            success,
-            note: field("note"),
-        }),
-        "backup_run" => Evidence::BackupRun(BackupRunRecorded {
-            ran_at: at,
-            success,
-            note: field("note"),
-        }),
-        _ => return (jar, errors::not_found(lang)).into_response(),
-    };
-    if refused.problems.is_empty() {
-        let request = RecordEvidenceRequest {
-            asset_id: id.clone(),
-            evidence: Some(evidence),
-            consistency: None,
-        };
-        match state
-            .assets
-            .clone()
-            .record_evidence(bearer(&access, request))
-            .await
-            .map_err(|status| Failure::of(&status))
-        {
-            Ok(answer) => {
-                let after = after_text(answer.into_inner().consistency.as_ref());
+    match forms::read(lang, spec, &id, &sent.posted) {
+        Err(problems) => sent.problems = problems,
+        Ok(request) => match send(&state, &access, request).await {
+            Ok(consistency) => {
+                let after = after_text(consistency.as_ref());
                 let target = format!("{path}?done=evidence&after={after}#gaps");
                 return (jar, Redirect::to(&target)).into_response();
             }
             Err(Failure::Invalid(problems)) => {
-                refused.problems = violations(lang, &problems)
+                sent.problems = violations(lang, &problems)
                     .into_iter()
-                    .map(|(field, text)| {
-                        let field = match field.rsplit('.').next().unwrap_or_default() {
-                            "tested_at" | "ran_at" => "at".to_owned(),
-                            "note" => "note".to_owned(),
-                            _ => field,
-                        };
-                        (field, text)
-                    })
+                    .map(|(field, text)| (forms::field_of(&field), text))
                     .collect();
             }
             Err(Failure::Precondition { message, .. } | Failure::Conflict(message)) => {
-                refused.problems = vec![(
+                sent.problems = vec![(
                     String::new(),
                     lang.t_with("step-refused", &[("message", text(message))]),
                 )];
             }
             Err(failure) => return errors::failed(lang, jar, &path, &failure, PART),
-        }
+        },
     }
-    let page = page(&state, jar, lang, &id, None, None, Some(&refused)).await;
+    let page = page(&state, jar, lang, &id, None, None, Some(&sent)).await;
     errors::with_refused_status(page)
+}
+
+/// Sends a form's request; answers its consistency token.
+async fn send(
+    state: &crate::Portal,
+    access: &str,
+    request: forms::Request,
+) -> Result<Option<ConsistencyToken>, Failure> {
+    let mut assets = state.assets.clone();
+    let answer = match request {
+        forms::Request::Evidence(r) => assets
+            .record_evidence(bearer(access, r))
+            .await
+            .map(|a| a.into_inner().consistency),
+        forms::Request::Classify(r) => assets
+            .classify_asset(bearer(access, r))
+            .await
+            .map(|a| a.into_inner().consistency),
+        forms::Request::Review(r) => assets
+            .review_asset(bearer(access, r))
+            .await
+            .map(|a| a.into_inner().consistency),
+        forms::Request::Retire(r) => assets
+            .retire_asset(bearer(access, r))
+            .await
+            .map(|a| a.into_inner().consistency),
+    };
+    answer.map_err(|status| Failure::of(&status))
 }

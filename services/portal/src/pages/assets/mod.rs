@@ -4,9 +4,11 @@
 //! answers for their token: an employee its own assets, a customer its tenant's.
 //!
 //! - this module: the list.
-//! - [`detail`]: one asset and its evidence forms.
+//! - [`detail`]: one asset.
+//! - [`forms`]: the forms of its page, described once as data.
 
 pub mod detail;
+pub mod forms;
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
