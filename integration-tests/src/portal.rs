@@ -47,18 +47,8 @@ pub async fn start_portal_with(
 }
 
 /// A consistency token as the portal's `after` query parameter (`STREAM.SEQUENCE,…`): a page
-/// asked for with it waits until it has read those commits.
-pub fn after(token: Option<&tillit_proto::common::ConsistencyToken>) -> String {
-    token
-        .map(|t| {
-            t.positions
-                .iter()
-                .map(|p| format!("{}.{}", p.stream, p.sequence))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default()
-}
+/// asked for with it waits until it has read those commits. The portal's own encoding.
+pub use tillit_portal::api::after_text as after;
 
 /// One answer: status, headers, body.
 pub struct Page {
@@ -185,6 +175,18 @@ impl Browser {
             headers: response.headers().clone(),
             body: response.text().await.expect("a body"),
         }
+    }
+
+    /// A browser asking for English, signed in as the test user `email` (whose password is
+    /// the harness's).
+    pub async fn signed_in(portal: &Service, email: &str) -> Self {
+        let mut browser = Self::new(portal);
+        browser.language = Some("en".into());
+        let landed = browser
+            .sign_in(email, &tillit_testkit::harness::user_password(email))
+            .await;
+        assert_eq!(landed.status, 303, "{email} signs in: {}", landed.body);
+        browser
     }
 
     /// Signs in through the form; answers the page the sign-in redirected to.

@@ -57,11 +57,7 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
     let platform = &stack.platform;
     let page_path = format!("/assets/{id}");
     let employee = "erik@tillit.test";
-    let mut browser = Browser::new(&stack.portal);
-    browser.language = Some("en".into());
-    browser
-        .sign_in(employee, &tillit_testkit::harness::user_password(employee))
-        .await;
+    let mut browser = Browser::signed_in(&stack.portal, employee).await;
     let home = browser.get("/").await;
     assert!(
         home.body.contains("href=\"/assets\""),
@@ -138,11 +134,7 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
 
     // Another employee's asset is not this one's to see or change; a customer sees none.
     let customer = "alice@acme.example";
-    let mut alice = Browser::new(&stack.portal);
-    alice.language = Some("en".into());
-    alice
-        .sign_in(customer, &tillit_testkit::harness::user_password(customer))
-        .await;
+    let mut alice = Browser::signed_in(&stack.portal, customer).await;
     assert_eq!(alice.get(&page_path).await.status, 404);
     let theirs = alice.get("/assets").await;
     assert_eq!(theirs.status, 200, "{}", theirs.body);
@@ -224,10 +216,7 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
 
     // The security officer sees it with its owner's name and every tenant's filter.
     let officer = "olle@tillit.test";
-    let mut olle = Browser::new(&stack.portal);
-    olle.language = Some("en".into());
-    olle.sign_in(officer, &tillit_testkit::harness::user_password(officer))
-        .await;
+    let mut olle = Browser::signed_in(&stack.portal, officer).await;
     let all = olle.get("/assets?tenant=internal&retired=on").await;
     assert!(all.body.contains("Invoice database"), "{}", all.body);
     assert!(all.body.contains("<option value=\"acme\">acme AB</option>"));

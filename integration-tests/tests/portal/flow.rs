@@ -52,11 +52,7 @@ async fn a_breach_is_triaged_notified_late_with_a_reason_and_closed_only_when_no
     let page_path = format!("/incidents/{id}");
 
     let officer = "olle@tillit.test";
-    let mut browser = Browser::new(&stack.portal);
-    browser.language = Some("en".into());
-    browser
-        .sign_in(officer, &tillit_testkit::harness::user_password(officer))
-        .await;
+    let mut browser = Browser::signed_in(&stack.portal, officer).await;
     let page = browser.get(&format!("{page_path}?after={reported}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
@@ -245,13 +241,7 @@ async fn a_breach_is_triaged_notified_late_with_a_reason_and_closed_only_when_no
         ._identity
         .create_user(&admin, "internal", "maja@tillit.test", &["manager"])
         .await;
-    let mut maja = Browser::new(&stack.portal);
-    maja.language = Some("en".into());
-    maja.sign_in(
-        "maja@tillit.test",
-        &tillit_testkit::harness::user_password("maja@tillit.test"),
-    )
-    .await;
+    let mut maja = Browser::signed_in(&stack.portal, "maja@tillit.test").await;
     let seen = maja.get(&page_path).await;
     assert_eq!(seen.status, 200, "{}", seen.body);
     assert!(
@@ -373,11 +363,7 @@ async fn a_breach_is_triaged_notified_late_with_a_reason_and_closed_only_when_no
     // Acme's customer sees the incident, its obligation and the notice it was sent, and
     // nothing of our payroll, the authority's filing or globex.
     let customer = "alice@acme.example";
-    let mut alice = Browser::new(&stack.portal);
-    alice.language = Some("en".into());
-    alice
-        .sign_in(customer, &tillit_testkit::harness::user_password(customer))
-        .await;
+    let mut alice = Browser::signed_in(&stack.portal, customer).await;
     let theirs = alice.get(&page_path).await;
     assert_eq!(theirs.status, 200, "{}", theirs.body);
     assert!(theirs.body.contains("Backups readable by anyone"));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::{Platform, register_asset};
-use tillit_integration_tests::portal::{Browser, start_portal};
+use tillit_integration_tests::portal::{Browser, after, start_portal};
 use tillit_proto::common::PageRequest;
 use tillit_proto::incidents::{
     AssetImpact, GetIncidentRequest, IncidentKind, ListIncidentsRequest, ReportIncidentRequest,
@@ -78,22 +78,8 @@ pub(crate) async fn measure() -> Result<Vec<Row>, Box<dyn std::error::Error>> {
         .into_inner()
         .consistency;
 
-    let mut browser = Browser::new(&portal);
-    browser.language = Some("en".into());
-    let email = "olle@tillit.test";
-    browser
-        .sign_in(email, &tillit_testkit::harness::user_password(email))
-        .await;
-    let after = triaged
-        .as_ref()
-        .map(|t| {
-            t.positions
-                .iter()
-                .map(|p| format!("{}.{}", p.stream, p.sequence))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let mut browser = Browser::signed_in(&portal, "olle@tillit.test").await;
+    let after = after(triaged.as_ref());
     let list_path = format!("/incidents?after={after}");
     let detail_path = format!("/incidents/{last}?after={after}");
     let first = browser.get(&list_path).await;
