@@ -5,10 +5,10 @@ use tillit_proto::Vocabulary as _;
 use tillit_proto::identity::AccessDecision;
 use tillit_proto::identity::{
     AcknowledgePolicyRequest, CreateServiceAccountRequest, DecideAccessReviewItemRequest,
-    GetAccessReviewRequest, GetPolicyCoverageRequest, GetTrainingGapsRequest,
-    IssueServiceTokenRequest, ListAccessReviewsRequest, PublishPolicyRequest,
-    RecordTrainingRequest, RotateServiceAccountSecretRequest, StartAccessReviewRequest,
-    WhoAmIRequest,
+    GetAccessReviewRequest, GetPolicyCoverageRequest, GetPolicyRequest, GetTrainingGapsRequest,
+    IssueServiceTokenRequest, ListAccessReviewsRequest, ListPoliciesRequest,
+    ListPolicyVersionsRequest, PublishPolicyRequest, RecordTrainingRequest,
+    RotateServiceAccountSecretRequest, StartAccessReviewRequest, WhoAmIRequest,
 };
 use tonic::Code;
 
@@ -531,4 +531,126 @@ async fn an_employee_may_neither_publish_nor_start_a_campaign_and_an_auditor_rea
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::InvalidArgument, "no such version");
+}
+
+#[tokio::test]
+async fn the_policy_list_says_where_the_caller_stands_and_every_version_stays_readable() {
+    let stack = Stack::start().await;
+    let admin = stack.identity.admin_token().await;
+    let (_, manager, _) = stack
+        .identity
+        .create_user(&admin, "internal", "mira@tillit.test", &["manager"])
+        .await;
+    let (_, employee, _) = stack
+        .identity
+        .create_user(&admin, "internal", "elis@tillit.test", &["employee"])
+        .await;
+    let mut client = stack.identity.client().await;
+    let publish = |text: &str| PublishPolicyRequest {
+        policy_id: "information-security".into(),
+        title: "Information security policy".into(),
+        text: text.into(),
+        consistency: None,
+    };
+    let v1 = client
+        .publish_policy(bearer(&manager.access_token, publish("# v1\nBe careful.")))
+        .await
+        .expect("v1")
+        .into_inner();
+    let acked = client
+        .acknowledge_policy(bearer(
+            &employee.access_token,
+            AcknowledgePolicyRequest {
+                policy_id: "information-security".into(),
+                version: 1,
+                consistency: v1.consistency,
+            },
+        ))
+        .await
+        .expect("acknowledge v1")
+        .into_inner();
+    let listed = |token| ListPoliciesRequest { consistency: token };
+    let mine = client
+        .list_policies(bearer(&employee.access_token, listed(acked.consistency)))
+        .await
+        .expect("list")
+        .into_inner()
+        .policies;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].acknowledged_version, 1);
+    assert!(mine[0].outstanding_since.is_none(), "v1 is covered");
+    assert!(
+        mine[0].policy.as_ref().is_some_and(|p| p.text.is_empty()),
+        "the list leaves the text out"
+    );
+
+    let v2 = client
+        .publish_policy(bearer(
+            &manager.access_token,
+            publish("# v2\nBe more careful."),
+        ))
+        .await
+        .expect("v2")
+        .into_inner();
+    let mine = client
+        .list_policies(bearer(
+            &employee.access_token,
+            listed(v2.consistency.clone()),
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .policies;
+    assert_eq!(mine[0].policy.as_ref().map(|p| p.version), Some(2));
+    assert_eq!(mine[0].acknowledged_version, 1);
+    assert_eq!(
+        mine[0].outstanding_since,
+        v2.policy.as_ref().and_then(|p| p.published_at),
+        "v2 is outstanding for the employee since it was published"
+    );
+
+    let versions = client
+        .list_policy_versions(bearer(
+            &employee.access_token,
+            ListPolicyVersionsRequest {
+                policy_id: "information-security".into(),
+                consistency: v2.consistency.clone(),
+            },
+        ))
+        .await
+        .expect("history")
+        .into_inner()
+        .versions;
+    let numbers: Vec<_> = versions
+        .iter()
+        .map(|v| (v.version, v.text.is_empty()))
+        .collect();
+    assert_eq!(numbers, vec![(1, true), (2, true)]);
+    let read = |version: u32| GetPolicyRequest {
+        policy_id: "information-security".into(),
+        consistency: v2.consistency.clone(),
+        version,
+    };
+    let first = client
+        .get_policy(bearer(&employee.access_token, read(1)))
+        .await
+        .expect("v1 is still readable")
+        .into_inner();
+    assert_eq!(first.current_version, 2);
+    assert_eq!(
+        first.policy.as_ref().map(|p| (p.version, p.text.as_str())),
+        Some((1, "# v1\nBe careful."))
+    );
+    let current = client
+        .get_policy(bearer(&employee.access_token, read(0)))
+        .await
+        .expect("current")
+        .into_inner();
+    assert_eq!(current.policy.as_ref().map(|p| p.version), Some(2));
+    let missing = client
+        .get_policy(bearer(&employee.access_token, read(7)))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::InvalidArgument);
+    assert_eq!(tillit_integration_tests::field_of(&missing), "version");
 }

@@ -26,6 +26,9 @@ use crate::events::{
 };
 
 const POLICIES: TableDefinition<&str, &[u8]> = TableDefinition::new("compliance_policies");
+/// Every version of every policy, by (policy id, version).
+const POLICY_VERSIONS: TableDefinition<(&str, u32), &[u8]> =
+    TableDefinition::new("compliance_policy_versions");
 const ACKNOWLEDGEMENTS: TableDefinition<(&str, &str), (u32, i64)> =
     TableDefinition::new("compliance_acknowledgements");
 const TRAININGS: TableDefinition<(&str, &str), (i64, i64)> =
@@ -50,9 +53,10 @@ impl Projection for Compliance {
         "identity_compliance"
     }
 
-    /// 2: campaign rows carry status and decisions as the API's enums.
+    /// 2: campaign rows carry status and decisions as the API's enums; 3: every version of
+    /// a policy is kept, not only the current one.
     fn schema_version(&self) -> u32 {
-        2
+        3
     }
 
     fn streams(&self) -> Vec<String> {
@@ -61,6 +65,7 @@ impl Projection for Compliance {
 
     fn reset(&self, tx: &WriteTransaction) -> Result<(), KernelError> {
         tx.delete_table(POLICIES)?;
+        tx.delete_table(POLICY_VERSIONS)?;
         tx.delete_table(ACKNOWLEDGEMENTS)?;
         tx.delete_table(TRAININGS)?;
         tx.delete_table(CAMPAIGNS)?;
@@ -85,8 +90,11 @@ impl Projection for Compliance {
                     text_sha256: e.text_sha256,
                     published_at: e.published_at,
                 };
+                let encoded = row.encode_to_vec();
                 tx.open_table(POLICIES)?
-                    .insert(e.policy_id.as_str(), row.encode_to_vec().as_slice())?;
+                    .insert(e.policy_id.as_str(), encoded.as_slice())?;
+                tx.open_table(POLICY_VERSIONS)?
+                    .insert((e.policy_id.as_str(), e.version), encoded.as_slice())?;
             } else if kind == POLICY_ACKNOWLEDGEMENT.as_str() {
                 let AcknowledgementEvent::Acknowledged(e) =
                     AcknowledgementEvent::from_event(event)?;
@@ -179,6 +187,52 @@ impl ComplianceReader {
             .get(policy_id)?
             .map(|row| PolicyRow::decode(row.value()).map_err(corrupt))
             .transpose()
+    }
+
+    /// One version of a policy.
+    pub fn policy_version(
+        &self,
+        policy_id: &str,
+        version: u32,
+    ) -> Result<Option<PolicyRow>, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, POLICY_VERSIONS)? else {
+            return Ok(None);
+        };
+        table
+            .get((policy_id, version))?
+            .map(|row| PolicyRow::decode(row.value()).map_err(corrupt))
+            .transpose()
+    }
+
+    /// Every version of a policy, oldest first (none for a policy never published).
+    pub fn policy_versions(&self, policy_id: &str) -> Result<Vec<PolicyRow>, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, POLICY_VERSIONS)? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for entry in table.range((policy_id, 0)..=(policy_id, u32::MAX))? {
+            let (_, value) = entry?;
+            found.push(PolicyRow::decode(value.value()).map_err(corrupt)?);
+        }
+        Ok(found)
+    }
+
+    /// A user's latest acknowledgement (version, time) of a policy.
+    pub fn acknowledgement(
+        &self,
+        policy_id: &str,
+        user_id: &str,
+    ) -> Result<Option<(u32, OffsetDateTime)>, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, ACKNOWLEDGEMENTS)? else {
+            return Ok(None);
+        };
+        Ok(table.get((policy_id, user_id))?.map(|row| {
+            let (version, at) = row.value();
+            (version, time_of(at))
+        }))
     }
 
     /// Every policy's current version, by policy id.

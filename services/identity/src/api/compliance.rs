@@ -1,36 +1,30 @@
-//! Policies and acknowledgements, trainings, and access-review campaigns.
+//! Trainings and access-review campaigns (policies are [`super::policies`]).
 
 use tillit_api::Refusal;
+use tillit_auth::Permission;
 use tillit_auth::layer::caller;
-use tillit_auth::{Caller, Permission};
 use tillit_kernel::Reason;
 use tillit_kernel::clock::{TimeWindow, parse_time, to_timestamp};
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
 use tillit_proto::Vocabulary as _;
 use tillit_proto::identity::{AccessDecision, AccessReviewStatus, PrincipalStatus};
 use tillit_proto::identity::{
-    AccessReview as CampaignRow, AccessReviewItem, AccessReviewStarted, AcknowledgePolicyRequest,
-    AcknowledgePolicyResponse, DecideAccessReviewItemRequest, DecideAccessReviewItemResponse,
-    GetAccessReviewRequest, GetAccessReviewResponse, GetPolicyCoverageRequest,
-    GetPolicyCoverageResponse, GetPolicyRequest, GetPolicyResponse, GetTrainingGapsRequest,
-    GetTrainingGapsResponse, ListAccessReviewsRequest, ListAccessReviewsResponse,
-    MissingAcknowledgement, Policy as PolicyRow, PolicyAcknowledged, PublishPolicyRequest,
-    PublishPolicyResponse, RecordTrainingRequest, RecordTrainingResponse, StartAccessReviewRequest,
-    StartAccessReviewResponse, TrainingGap, User as UserRow,
+    AccessReview as CampaignRow, AccessReviewItem, AccessReviewStarted,
+    DecideAccessReviewItemRequest, DecideAccessReviewItemResponse, GetAccessReviewRequest,
+    GetAccessReviewResponse, GetTrainingGapsRequest, GetTrainingGapsResponse,
+    ListAccessReviewsRequest, ListAccessReviewsResponse, RecordTrainingRequest,
+    RecordTrainingResponse, StartAccessReviewRequest, StartAccessReviewResponse, TrainingGap,
+    User as UserRow,
 };
 use tonic::{Request, Response, Status};
 
 use super::{IdentityApi, actor_of, meta, new_aggregate_id, status};
 use crate::domain::DomainError;
 use crate::domain::access_review::{AccessReviewCommand, AccessReviewEvent, Decision};
-use crate::domain::policy::{Acknowledge, PolicyEvent, Publish};
 use crate::domain::training::RecordTraining;
 use crate::domain::user::UserCommand;
 use crate::domain::validate;
-use tillit_identity_views::{UserFilter, policy_coverage};
-
-/// Most characters of a policy text.
-const MAX_POLICY_TEXT: usize = 1_000_000;
+use tillit_identity_views::UserFilter;
 
 /// Item kinds of an access review.
 const USER_ROLE: &str = "user_role";
@@ -58,184 +52,6 @@ impl IdentityApi {
             status: Some(PrincipalStatus::Active),
         };
         Ok(self.identity.directory.users(&filter, None, usize::MAX)?)
-    }
-
-    /// Policies are the consultancy's own: customers see none of them.
-    fn require_staff(caller: &Caller, what: &'static str) -> Result<(), Status> {
-        if caller.tenant.is_internal() {
-            Ok(())
-        } else {
-            Err(Refusal::NotFound(what).into())
-        }
-    }
-
-    pub(super) async fn publish_policy(
-        &self,
-        request: Request<PublishPolicyRequest>,
-    ) -> Result<Response<PublishPolicyResponse>, Status> {
-        self.wait(request.get_ref().consistency.as_ref()).await?;
-        let caller = caller(&request)?;
-        caller.require(Permission::PublishPolicies)?;
-        let body = request.get_ref();
-        let policy_id = validate::slug("policy_id", &body.policy_id)?;
-        let title = tillit_api::text::line("title", &body.title, 200)?;
-        let text = tillit_api::text::lines("text", &body.text, MAX_POLICY_TEXT)?;
-        let executed = self
-            .identity
-            .policies
-            .execute(CommandRequest {
-                tenant: TenantId::internal(),
-                target: Target::At(AggregateId::parse(&policy_id, "policy_id")?),
-                name: "tillit.identity.v1.PublishPolicy".into(),
-                command: Publish {
-                    policy_id,
-                    title,
-                    text,
-                },
-                meta: meta(&request, actor_of(&caller)),
-            })
-            .await
-            .map_err(status)?;
-        let policy = executed
-            .events
-            .first()
-            .map(|PolicyEvent::Published(e)| PolicyRow {
-                policy_id: e.policy_id.clone(),
-                version: e.version,
-                title: e.title.clone(),
-                text: e.text.clone(),
-                text_sha256: e.text_sha256.clone(),
-                published_at: e.published_at,
-            });
-        Ok(Response::new(PublishPolicyResponse {
-            policy,
-            consistency: Some(executed.consistency()),
-        }))
-    }
-
-    pub(super) async fn get_policy(
-        &self,
-        request: Request<GetPolicyRequest>,
-    ) -> Result<Response<GetPolicyResponse>, Status> {
-        self.wait(request.get_ref().consistency.as_ref()).await?;
-        let caller = caller(&request)?;
-        Self::require_staff(&caller, "policy")?;
-        let policy_id = validate::slug("policy_id", &request.get_ref().policy_id)?;
-        let policy = self
-            .find("policy", || self.identity.compliance.policy(&policy_id))
-            .await?;
-        Ok(Response::new(GetPolicyResponse {
-            policy: Some(policy),
-        }))
-    }
-
-    pub(super) async fn acknowledge_policy(
-        &self,
-        request: Request<AcknowledgePolicyRequest>,
-    ) -> Result<Response<AcknowledgePolicyResponse>, Status> {
-        self.wait(request.get_ref().consistency.as_ref()).await?;
-        let caller = caller(&request)?;
-        // G4: every member of staff acknowledges for themselves.
-        Self::require_staff(&caller, "policy")?;
-        let body = request.get_ref();
-        let policy_id = validate::slug("policy_id", &body.policy_id)?;
-        let (state, _) = self
-            .identity
-            .policies
-            .load(&self.identity.policies.address(
-                &TenantId::internal(),
-                AggregateId::parse(&policy_id, "policy_id")?,
-            ))
-            .await?;
-        if state.versions.is_empty() {
-            return Err(Refusal::NotFound("policy").into());
-        }
-        let version = state
-            .versions
-            .iter()
-            .find(|v| v.version == body.version)
-            .ok_or_else(|| {
-                Status::from(DomainError::refused(
-                    "version",
-                    Reason::UnknownReference,
-                    "no such version of this policy",
-                ))
-            })?;
-        let executed = self
-            .identity
-            .acknowledgements
-            .execute(CommandRequest {
-                tenant: caller.tenant.clone(),
-                target: Target::At(AggregateId::derived(
-                    &caller.tenant,
-                    "acknowledgement",
-                    &format!("{}/{policy_id}", caller.subject),
-                )),
-                name: "tillit.identity.v1.AcknowledgePolicy".into(),
-                command: Acknowledge {
-                    acknowledged: PolicyAcknowledged {
-                        policy_id: policy_id.clone(),
-                        version: version.version,
-                        text_sha256: version.text_sha256.clone(),
-                        user_id: caller.subject.clone(),
-                        acknowledged_at: None,
-                    },
-                },
-                meta: meta(&request, actor_of(&caller)),
-            })
-            .await
-            .map_err(status)?;
-        Ok(Response::new(AcknowledgePolicyResponse {
-            consistency: Some(executed.consistency()),
-        }))
-    }
-
-    pub(super) async fn get_policy_coverage(
-        &self,
-        request: Request<GetPolicyCoverageRequest>,
-    ) -> Result<Response<GetPolicyCoverageResponse>, Status> {
-        self.wait(request.get_ref().consistency.as_ref()).await?;
-        let caller = caller(&request)?;
-        caller.require_any(&[
-            Permission::ReadReports,
-            Permission::ReadEverything,
-            Permission::PublishPolicies,
-        ])?;
-        let body = request.get_ref();
-        let policy_id = validate::slug("policy_id", &body.policy_id)?;
-        let current = self
-            .find("policy", || self.identity.compliance.policy(&policy_id))
-            .await?;
-        let role = validate::role_filter("role", body.role)?;
-        let standings = policy_coverage(
-            &self.identity.directory,
-            &self.identity.compliance,
-            &current,
-            role,
-            self.identity.store.clock().now(),
-        )?;
-        let staff = standings.len();
-        let missing: Vec<_> = standings
-            .into_iter()
-            .filter_map(|(user, standing)| {
-                standing
-                    .outstanding_since
-                    .map(|since| MissingAcknowledgement {
-                        user_id: user.user_id,
-                        email: user.email,
-                        acknowledged_version: standing.last.map_or(0, |(v, _)| v),
-                        acknowledged_at: standing.last.map(|(_, at)| to_timestamp(at)),
-                        outstanding_since: Some(to_timestamp(since)),
-                    })
-            })
-            .collect();
-        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        Ok(Response::new(GetPolicyCoverageResponse {
-            version: current.version,
-            staff: count(staff),
-            covered: count(staff - missing.len()),
-            missing,
-        }))
     }
 
     pub(super) async fn record_training(

@@ -14,6 +14,7 @@ mod compliance;
 mod credentials;
 mod erasure;
 pub(crate) mod errors;
+mod policies;
 mod service_accounts;
 mod session;
 
@@ -449,6 +450,28 @@ impl IdentityService for IdentityApi {
         tillit_api::reveal::revealed(
             &self.identity.store,
             IdentityApi::get_policy(self, request).await,
+        )
+        .await
+    }
+
+    async fn list_policies(
+        &self,
+        request: Request<ListPoliciesRequest>,
+    ) -> Result<Response<ListPoliciesResponse>, Status> {
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::list_policies(self, request).await,
+        )
+        .await
+    }
+
+    async fn list_policy_versions(
+        &self,
+        request: Request<ListPolicyVersionsRequest>,
+    ) -> Result<Response<ListPolicyVersionsResponse>, Status> {
+        tillit_api::reveal::revealed(
+            &self.identity.store,
+            IdentityApi::list_policy_versions(self, request).await,
         )
         .await
     }
