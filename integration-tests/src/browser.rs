@@ -74,6 +74,23 @@ impl Chrome {
             .expect("goto");
     }
 
+    /// Signs in through the form as the test user `email` (the harness's password) and
+    /// waits for the home page's menu.
+    pub async fn sign_in(&self, email: &str) {
+        self.open("/signin").await;
+        self.fill("#email", email).await;
+        self.fill("#password", &tillit_testkit::harness::user_password(email))
+            .await;
+        self.click("form button.primary").await;
+        self.find("header nav").await;
+    }
+
+    /// Signs out with the header's button and waits for the sign-in form.
+    pub async fn sign_out(&self) {
+        self.click("form[action='/signout'] button").await;
+        self.find("#email").await;
+    }
+
     /// The path (and query) the browser is at.
     pub async fn path(&self) -> String {
         let url = self.client.current_url().await.expect("url");

@@ -226,15 +226,7 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
 async fn an_owner_records_a_restore_test_in_chromium() {
     let (stack, id, seen) = stack_with_an_old_asset("Invoice database").await;
     let chrome = Chrome::start(&format!("http://{}", stack.portal.grpc), "en").await;
-    chrome.open("/signin").await;
-    chrome.fill("#email", "erik@tillit.test").await;
-    chrome
-        .fill(
-            "#password",
-            &tillit_testkit::harness::user_password("erik@tillit.test"),
-        )
-        .await;
-    chrome.click("form button.primary").await;
+    chrome.sign_in("erik@tillit.test").await;
     chrome.find("nav a[href='/assets']").await;
     chrome
         .visit_checked(&format!("/assets?after={seen}"), "assets-employee")

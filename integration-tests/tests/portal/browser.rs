@@ -32,16 +32,6 @@ async fn arrives(chrome: &Chrome, prefix: &str) -> String {
     panic!("never reached {prefix}: at {}", chrome.path().await);
 }
 
-async fn sign_in(chrome: &Chrome, email: &str) {
-    chrome.open("/signin").await;
-    chrome.fill("#email", email).await;
-    chrome
-        .fill("#password", &tillit_testkit::harness::user_password(email))
-        .await;
-    chrome.click("form button.primary").await;
-    leaves(chrome, "/signin").await;
-}
-
 /// Waits until the browser is no longer at a path starting with `prefix`.
 async fn leaves(chrome: &Chrome, prefix: &str) {
     for _ in 0..200 {
@@ -138,7 +128,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
     chrome.visit_checked("/signin", "signin").await;
 
     // The employee reports a deviation with the keyboard alone and sees it in its list.
-    sign_in(&chrome, "erik@tillit.test").await;
+    chrome.sign_in("erik@tillit.test").await;
     chrome.check("home-employee").await;
     chrome.open("/report").await;
     chrome.check("report").await;
@@ -183,7 +173,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
     arrives(&chrome, "/signin").await;
 
     // The security officer triages it into a breach of acme's CRM and notifies acme in time.
-    sign_in(&chrome, "olle@tillit.test").await;
+    chrome.sign_in("olle@tillit.test").await;
     chrome.check("home-officer").await;
     chrome
         .visit_checked("/incidents", "incidents-officer")
@@ -290,7 +280,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
     sign_out(&chrome).await;
 
     // Acme's customer sees the incidents that affect acme, and nothing of globex.
-    sign_in(&chrome, "alice@acme.example").await;
+    chrome.sign_in("alice@acme.example").await;
     chrome.check("home-customer").await;
     chrome
         .visit_checked("/incidents", "incidents-customer")

@@ -10,6 +10,7 @@ use tillit_testkit::harness::Service;
 mod assets;
 mod browser;
 mod flow;
+mod policies;
 
 struct Stack {
     platform: Platform,

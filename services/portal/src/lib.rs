@@ -143,6 +143,15 @@ pub fn router(state: State) -> Router {
         .route("/assets", get(pages::assets::list))
         .route("/assets/{id}", get(pages::assets::detail::detail))
         .route("/assets/{id}/{form}", post(pages::assets::detail::submit))
+        .route(
+            "/policies",
+            get(pages::policies::list).post(pages::policies::detail::publish),
+        )
+        .route("/policies/{id}", get(pages::policies::detail::detail))
+        .route(
+            "/policies/{id}/acknowledge",
+            post(pages::policies::detail::acknowledge),
+        )
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))
         .fallback(not_found)

@@ -48,6 +48,11 @@ impl Viewer {
         .any(|p| self.may(p))
     }
 
+    /// Whether the user may read the consultancy's policies (staff, not customers).
+    pub fn may_read_policies(&self) -> bool {
+        !self.roles.is_empty() && !self.roles.contains(&tillit_auth::Role::Customer)
+    }
+
     /// Whether the user may see a list of incidents.
     pub fn may_list_incidents(&self) -> bool {
         use tillit_auth::Permission::*;
@@ -102,6 +107,9 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 }
                                 @if viewer.may_list_assets() {
                                     li { a href="/assets" { (lang.t("nav-assets")) } }
+                                }
+                                @if viewer.may_read_policies() {
+                                    li { a href="/policies" { (lang.t("nav-policies")) } }
                                 }
                             }
                         }

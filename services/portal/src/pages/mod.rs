@@ -2,9 +2,11 @@
 
 pub mod assets;
 pub mod errors;
+pub mod form;
 pub mod home;
 pub mod incidents;
 pub mod layout;
+pub mod policies;
 pub mod signin;
 
 use axum::response::{IntoResponse, Response};

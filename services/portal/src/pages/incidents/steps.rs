@@ -3,8 +3,6 @@
 //! moves of its life cycle, and the post-incident review. Each form is drawn only for the
 //! viewers the incidents service would let send it, and only in the states it allows.
 
-use std::collections::BTreeMap;
-
 use maud::{Markup, html};
 use tillit_auth::Permission;
 use tillit_proto::Vocabulary;
@@ -13,14 +11,14 @@ use tillit_proto::incidents::{
     ObligationStatus,
 };
 
-use super::{Problems, dom_id, problem_at, word};
+use super::{Problems, dom_id, word};
 use crate::api::errors::Unmet;
 use crate::i18n::{Lang, text};
+use crate::pages::form::Draw;
 use crate::pages::layout::Viewer;
 use crate::pages::{local_input, time_left, when};
 
-/// A posted form, field by field.
-pub type Posted = BTreeMap<String, String>;
+pub use crate::pages::form::Posted;
 
 /// A step form as it was sent, with what was wrong with it.
 pub struct Sent {
@@ -33,6 +31,20 @@ pub struct Sent {
     pub problems: Problems,
     /// What still stands in the way (a refused close).
     pub unmet: Vec<Unmet>,
+}
+
+impl crate::pages::form::Refused for Sent {
+    fn form(&self) -> &str {
+        &self.form
+    }
+
+    fn posted(&self) -> &Posted {
+        &self.posted
+    }
+
+    fn problems(&self) -> &Problems {
+        &self.problems
+    }
 }
 
 /// Whether the form `sent` came from is among those drawn in `forms`.
@@ -50,129 +62,10 @@ pub fn unplaced(lang: Lang, incident: &Incident, sent: &Sent) -> Markup {
     }
 }
 
-/// One form on the page: its key, and what was sent to it if it was refused.
-struct Draw<'a> {
-    key: String,
-    sent: Option<&'a Sent>,
-    lang: Lang,
-}
-
-impl<'a> Draw<'a> {
-    fn new(lang: Lang, key: &str, sent: Option<&'a Sent>) -> Self {
-        let key = dom_id(key);
-        Self {
-            sent: sent.filter(|s| dom_id(&s.form) == key),
-            key,
-            lang,
-        }
-    }
-
-    /// Whether it was sent and refused (drawn open, with its problems).
-    fn refused(&self) -> bool {
-        self.sent.is_some()
-    }
-
-    fn id(&self, field: &str) -> String {
-        format!("{}-{field}", self.key)
-    }
-
-    fn problems(&self) -> &Problems {
-        static NONE: Problems = Vec::new();
-        self.sent.map_or(&NONE, |s| &s.problems)
-    }
-
-    fn value(&self, field: &str, default: impl Into<String>) -> String {
-        match self.sent {
-            Some(sent) => sent.posted.get(field).cloned().unwrap_or_default(),
-            None => default.into(),
-        }
-    }
-
-    fn described(&self, field: &str, hint: bool) -> Option<String> {
-        let mut ids = Vec::new();
-        if hint {
-            ids.push(format!("{}-hint", self.id(field)));
-        }
-        if self.problems().iter().any(|(f, _)| f == field) {
-            ids.push(format!("{}-problem", self.id(field)));
-        }
-        (!ids.is_empty()).then(|| ids.join(" "))
-    }
-
-    /// The problems of no field of `known`, above the form.
-    fn general(&self, known: &[&str]) -> Markup {
-        html! {
-            @for (field, text) in self.problems() {
-                @if !known.contains(&field.as_str()) { p.alert role="alert" { (text) } }
-            }
-        }
-    }
-
-    fn problem(&self, field: &str) -> Markup {
-        problem_at(&self.id(field), self.problems(), field)
-    }
-
-    fn input(
-        &self,
-        kind: &str,
-        field: &str,
-        label: &str,
-        default: String,
-        required: bool,
-    ) -> Markup {
-        let id = self.id(field);
-        html! {
-            label for=(id) { (self.lang.t(label)) }
-            input id=(id) type=(kind) name=(field) value=(self.value(field, default)) required[required]
-                maxlength=[(kind == "text").then_some(200)]
-                aria-invalid=[self.problems().iter().any(|(f, _)| f == field).then_some("true")]
-                aria-describedby=[self.described(field, false)];
-            (self.problem(field))
-        }
-    }
-
-    fn textarea(&self, field: &str, label: &str, hint: Option<&str>, required: bool) -> Markup {
-        let id = self.id(field);
-        html! {
-            label for=(id) { (self.lang.t(label)) }
-            @if let Some(hint) = hint { p.muted id={ (id) "-hint" } { (self.lang.t(hint)) } }
-            textarea id=(id) name=(field) rows="3" required[required]
-                aria-invalid=[self.problems().iter().any(|(f, _)| f == field).then_some("true")]
-                aria-describedby=[self.described(field, hint.is_some())] { (self.value(field, "")) }
-            (self.problem(field))
-        }
-    }
-
-    fn select(
-        &self,
-        field: &str,
-        label: &str,
-        options: &[(String, String)],
-        default: &str,
-    ) -> Markup {
-        let id = self.id(field);
-        let chosen = self.value(field, default);
-        html! {
-            label for=(id) { (self.lang.t(label)) }
-            select id=(id) name=(field) aria-describedby=[self.described(field, false)] {
-                @for (value, words) in options {
-                    option value=(value) selected[*value == chosen] { (words) }
-                }
-            }
-            (self.problem(field))
-        }
-    }
-}
-
 /// A form posting to `/incidents/{incident}/{step}` with the CSRF token; a refusal drawn
 /// in answer scrolls to `anchor`, the form's section.
 fn form(incident: &str, step: &str, anchor: &str, csrf: &str, body: Markup) -> Markup {
-    html! {
-        form method="post" action={ "/incidents/" (incident) "/" (step) "#" (anchor) } {
-            input type="hidden" name="csrf" value=(csrf);
-            (body)
-        }
-    }
+    crate::pages::form::post(&format!("/incidents/{incident}/{step}"), anchor, csrf, body)
 }
 
 /// One obligation: recipient, article, due time and time left or how late, where it
@@ -396,7 +289,9 @@ pub fn transitions(
     }
     let draw = Draw::new(lang, "transition", sent);
     let chosen = draw.value("transition", allowed[0].word());
-    let unmet = draw.sent.map_or(&[][..], |s| s.unmet.as_slice());
+    let unmet = sent
+        .filter(|s| draw.refused() && s.form == "transition")
+        .map_or(&[][..], |s| s.unmet.as_slice());
     html! {
         section.card aria-labelledby="transition" {
             h2 #transition { (lang.t("transition-title")) }
@@ -449,10 +344,8 @@ pub fn review(lang: Lang, viewer: &Viewer, incident: &Incident, sent: Option<&Se
         problems: Problems::new(),
         unmet: Vec::new(),
     };
-    let mut draw = Draw::new(lang, "review", sent);
-    if draw.sent.is_none() {
-        draw.sent = Some(&stored);
-    }
+    let refused = sent.filter(|s| s.form == "review");
+    let draw = Draw::new(lang, "review", Some(refused.unwrap_or(&stored)));
     html! {
         section.card aria-labelledby="review" {
             h2 #review { (lang.t("review-title")) }
