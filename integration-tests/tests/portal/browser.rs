@@ -55,11 +55,6 @@ async fn triage_breach(chrome: &Chrome, id: &str, asset: &str, risk: &str) {
     chrome.click("form[action*='/triage'] button.primary").await;
 }
 
-async fn sign_out(chrome: &Chrome) {
-    chrome.click("header form button").await;
-    arrives(chrome, "/signin").await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() {
     let stack = stack().await;
@@ -168,7 +163,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
             .contains("Customer CRM export on a laptop")
     );
     // Sign-out ends the session: the next page asks to sign in again.
-    sign_out(&chrome).await;
+    chrome.sign_out().await;
     chrome.open("/incidents").await;
     arrives(&chrome, "/signin").await;
 
@@ -277,7 +272,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         "{missing}"
     );
     chrome.check("incident-close-refused").await;
-    sign_out(&chrome).await;
+    chrome.sign_out().await;
 
     // Acme's customer sees the incidents that affect acme, and nothing of globex.
     chrome.sign_in("alice@acme.example").await;

@@ -8,6 +8,7 @@ use tillit_proto::identity::{CreateUserRequest, Role};
 use tillit_testkit::harness::Service;
 
 mod assets;
+mod audit;
 mod browser;
 mod flow;
 mod policies;

@@ -152,6 +152,8 @@ pub fn router(state: State) -> Router {
             "/policies/{id}/acknowledge",
             post(pages::policies::detail::acknowledge),
         )
+        .route("/audit", get(pages::audit::search))
+        .route("/audit/export", get(pages::audit::export::export))
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))
         .fallback(not_found)

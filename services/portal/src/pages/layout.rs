@@ -111,6 +111,9 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 @if viewer.may_read_policies() {
                                     li { a href="/policies" { (lang.t("nav-policies")) } }
                                 }
+                                @if viewer.may(tillit_auth::Permission::ReadAuditTrail) {
+                                    li { a href="/audit" { (lang.t("nav-audit")) } }
+                                }
                             }
                         }
                     }

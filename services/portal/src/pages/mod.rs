@@ -1,6 +1,7 @@
 //! The pages, one module per area.
 
 pub mod assets;
+pub mod audit;
 pub mod errors;
 pub mod form;
 pub mod home;
@@ -125,39 +126,63 @@ pub(crate) async fn tenants(state: &crate::Portal, access: &str) -> Vec<(String,
 /// (id, name) of the platform's active staff, for owners and actors; none when identity
 /// does not list them to this user.
 pub(crate) async fn staff(state: &crate::Portal, access: &str) -> Vec<(String, String)> {
-    let request = tillit_proto::identity::ListUsersRequest {
-        tenant_id: "internal".into(),
-        status: tillit_proto::identity::PrincipalStatus::Active.into(),
-        page: Some(tillit_proto::common::PageRequest {
-            page_size: 500,
-            page_token: String::new(),
-        }),
-        ..Default::default()
-    };
-    match state
-        .identity
-        .clone()
-        .list_users(bearer(access, request))
-        .await
-    {
-        Ok(answer) => answer
-            .into_inner()
-            .users
-            .into_iter()
-            .map(|u| {
-                let name = if u.display_name.is_empty() {
-                    u.email
-                } else {
-                    u.display_name
-                };
-                (u.user_id, name)
-            })
-            .collect(),
-        Err(status) => {
-            let _ = Failure::of(&status);
-            Vec::new()
+    users(
+        state,
+        access,
+        "internal",
+        tillit_proto::identity::PrincipalStatus::Active,
+    )
+    .await
+}
+
+/// (id, name) of the users of `tenant` (empty: every tenant the user may list) in
+/// `status` (unspecified: any), up to 1000; none when identity does not list them.
+pub(crate) async fn users(
+    state: &crate::Portal,
+    access: &str,
+    tenant: &str,
+    status: tillit_proto::identity::PrincipalStatus,
+) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut page_token = String::new();
+    for _ in 0..2 {
+        let request = tillit_proto::identity::ListUsersRequest {
+            tenant_id: tenant.into(),
+            status: status.into(),
+            page: Some(tillit_proto::common::PageRequest {
+                page_size: 500,
+                page_token: page_token.clone(),
+            }),
+            ..Default::default()
+        };
+        match state
+            .identity
+            .clone()
+            .list_users(bearer(access, request))
+            .await
+        {
+            Ok(answer) => {
+                let answer = answer.into_inner();
+                found.extend(answer.users.into_iter().map(|u| {
+                    let name = if u.display_name.is_empty() {
+                        u.email
+                    } else {
+                        u.display_name
+                    };
+                    (u.user_id, name)
+                }));
+                page_token = answer.page.map(|p| p.next_page_token).unwrap_or_default();
+                if page_token.is_empty() {
+                    break;
+                }
+            }
+            Err(status) => {
+                let _ = Failure::of(&status);
+                break;
+            }
         }
     }
+    found
 }
 
 /// The timeline of a record: when, what (the command in words) and who, oldest first.
