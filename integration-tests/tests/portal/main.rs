@@ -12,6 +12,7 @@ mod audit;
 mod browser;
 mod flow;
 mod policies;
+mod review;
 
 struct Stack {
     platform: Platform,

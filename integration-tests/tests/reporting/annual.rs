@@ -429,6 +429,7 @@ async fn a_scripted_year_gives_known_figures_the_same_bytes_for_the_same_positio
         .into_inner();
     assert!(review.verified);
     assert_eq!(review.json, now.json);
+    assert_eq!(review.signed_by_name, "maja", "the signer by name, opened");
     let trail = reporting
         .query_audit(bearer(
             &platform.auditor,

@@ -53,6 +53,15 @@ impl Viewer {
         !self.roles.is_empty() && !self.roles.contains(&tillit_auth::Role::Customer)
     }
 
+    /// Whether the user may read annual reports and their sign-offs (the reporting
+    /// service's readers).
+    pub fn may_read_reports(&self) -> bool {
+        use tillit_auth::Permission::*;
+        [ReadReports, ReadEverything, ManageManagementReview]
+            .into_iter()
+            .any(|p| self.may(p))
+    }
+
     /// Whether the user may see a list of incidents.
     pub fn may_list_incidents(&self) -> bool {
         use tillit_auth::Permission::*;
@@ -110,6 +119,9 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 }
                                 @if viewer.may_read_policies() {
                                     li { a href="/policies" { (lang.t("nav-policies")) } }
+                                }
+                                @if viewer.may_read_reports() {
+                                    li { a href="/review" { (lang.t("nav-review")) } }
                                 }
                                 @if viewer.may(tillit_auth::Permission::ReadAuditTrail) {
                                     li { a href="/audit" { (lang.t("nav-audit")) } }

@@ -8,6 +8,7 @@ pub mod home;
 pub mod incidents;
 pub mod layout;
 pub mod policies;
+pub mod review;
 pub mod signin;
 
 use axum::response::{IntoResponse, Response};

@@ -96,7 +96,20 @@ impl ReportingApi {
         let report =
             report_as_of(&self.state.store, &self.state.rules, year, &signed.as_of).await?;
         let json = render::json(&report);
+        let signed_by_name = self
+            .state
+            .directory
+            .user(&signed.signed_by)?
+            .map(|user| {
+                if user.display_name.is_empty() {
+                    user.email
+                } else {
+                    user.display_name
+                }
+            })
+            .unwrap_or_default();
         Ok(Response::new(GetManagementReviewResponse {
+            signed_by_name,
             verified: sha256_hex(json.as_bytes()) == signed.report_sha256,
             signed_at: history.commits.first().and_then(|c| c.commit.recorded_at),
             sign_off: Some(signed),
