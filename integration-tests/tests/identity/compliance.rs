@@ -7,8 +7,9 @@ use tillit_proto::identity::{
     AcknowledgePolicyRequest, CreateServiceAccountRequest, DecideAccessReviewItemRequest,
     GetAccessReviewRequest, GetPolicyCoverageRequest, GetPolicyRequest, GetTrainingGapsRequest,
     IssueServiceTokenRequest, ListAccessReviewsRequest, ListPoliciesRequest,
-    ListPolicyVersionsRequest, PublishPolicyRequest, RecordTrainingRequest,
-    RotateServiceAccountSecretRequest, StartAccessReviewRequest, WhoAmIRequest,
+    ListPolicyVersionsRequest, ListTrainingCoursesRequest, PublishPolicyRequest,
+    RecordTrainingRequest, RotateServiceAccountSecretRequest, StartAccessReviewRequest,
+    WhoAmIRequest,
 };
 use tonic::Code;
 
@@ -297,6 +298,27 @@ async fn training_gaps_list_staff_without_a_valid_record() {
         "the expired record is a gap, the valid one is not"
     );
     assert!(gaps.gaps[0].last_valid_until.is_some());
+
+    let courses = client
+        .list_training_courses(bearer(
+            &admin,
+            ListTrainingCoursesRequest { consistency: None },
+        ))
+        .await
+        .expect("courses")
+        .into_inner()
+        .courses;
+    assert_eq!(courses.len(), 1);
+    assert_eq!(courses[0].course, "security-awareness");
+    assert_eq!(
+        courses[0].valid, 1,
+        "tina's record counts, lars's lapsed one does not"
+    );
+    assert_eq!(
+        courses[0].staff,
+        gaps.staff + 1,
+        "every active member of staff, the admin too"
+    );
 }
 
 #[tokio::test]

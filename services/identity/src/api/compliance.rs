@@ -12,8 +12,9 @@ use tillit_proto::identity::{
     AccessReview as CampaignRow, AccessReviewItem, AccessReviewStarted,
     DecideAccessReviewItemRequest, DecideAccessReviewItemResponse, GetAccessReviewRequest,
     GetAccessReviewResponse, GetTrainingGapsRequest, GetTrainingGapsResponse,
-    ListAccessReviewsRequest, ListAccessReviewsResponse, RecordTrainingRequest,
-    RecordTrainingResponse, StartAccessReviewRequest, StartAccessReviewResponse, TrainingGap,
+    ListAccessReviewsRequest, ListAccessReviewsResponse, ListTrainingCoursesRequest,
+    ListTrainingCoursesResponse, RecordTrainingRequest, RecordTrainingResponse,
+    StartAccessReviewRequest, StartAccessReviewResponse, TrainingCourse, TrainingGap,
     User as UserRow,
 };
 use tonic::{Request, Response, Status};
@@ -138,6 +139,40 @@ impl IdentityApi {
         Ok(Response::new(GetTrainingGapsResponse {
             staff: u32::try_from(staff.len()).unwrap_or(u32::MAX),
             gaps,
+        }))
+    }
+
+    pub(super) async fn list_training_courses(
+        &self,
+        request: Request<ListTrainingCoursesRequest>,
+    ) -> Result<Response<ListTrainingCoursesResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        caller.require_any(&[
+            Permission::ReadReports,
+            Permission::ReadEverything,
+            Permission::RecordTrainings,
+        ])?;
+        let staff: std::collections::BTreeSet<String> =
+            self.staff(0)?.into_iter().map(|u| u.user_id).collect();
+        let now = self.identity.store.clock().now();
+        let mut courses: std::collections::BTreeMap<String, u32> = Default::default();
+        for (course, user, until) in self.identity.compliance.all_trainings()? {
+            let valid = courses.entry(course).or_default();
+            if staff.contains(&user) && until > now {
+                *valid += 1;
+            }
+        }
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Response::new(ListTrainingCoursesResponse {
+            courses: courses
+                .into_iter()
+                .map(|(course, valid)| TrainingCourse {
+                    course,
+                    staff: count(staff.len()),
+                    valid,
+                })
+                .collect(),
         }))
     }
 
