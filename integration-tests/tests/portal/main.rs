@@ -10,6 +10,7 @@ use tillit_testkit::harness::Service;
 mod assets;
 mod audit;
 mod browser;
+mod compliance;
 mod flow;
 mod policies;
 mod review;

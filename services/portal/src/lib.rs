@@ -157,6 +157,19 @@ pub fn router(state: State) -> Router {
         .route("/review", get(pages::review::review))
         .route("/review/{year}/sign", post(pages::review::sign::sign))
         .route("/review/{year}/{file}", get(pages::review::sign::download))
+        .route(
+            "/trainings",
+            get(pages::trainings::trainings).post(pages::trainings::record),
+        )
+        .route(
+            "/access-reviews",
+            get(pages::access_reviews::list).post(pages::access_reviews::start),
+        )
+        .route("/access-reviews/{id}", get(pages::access_reviews::campaign))
+        .route(
+            "/access-reviews/{id}/decide",
+            post(pages::access_reviews::decide),
+        )
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))
         .fallback(not_found)

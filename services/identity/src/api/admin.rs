@@ -155,6 +155,8 @@ impl IdentityApi {
             Permission::ManageUsers,
             Permission::ReadEverything,
             Permission::RunAccessReviews,
+            // Recording a training names the person who took it.
+            Permission::RecordTrainings,
             Permission::ReadOwnTenantUsers,
         ])?)
     }

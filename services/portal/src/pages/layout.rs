@@ -62,6 +62,20 @@ impl Viewer {
             .any(|p| self.may(p))
     }
 
+    /// Whether the user may see the trainings and their gaps.
+    pub fn may_read_trainings(&self) -> bool {
+        use tillit_auth::Permission::*;
+        [RecordTrainings, ReadReports, ReadEverything]
+            .into_iter()
+            .any(|p| self.may(p))
+    }
+
+    /// Whether the user may see the access-review campaigns.
+    pub fn may_read_access_reviews(&self) -> bool {
+        use tillit_auth::Permission::*;
+        self.may(RunAccessReviews) || self.may(ReadEverything)
+    }
+
     /// Whether the user may see a list of incidents.
     pub fn may_list_incidents(&self) -> bool {
         use tillit_auth::Permission::*;
@@ -119,6 +133,12 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 }
                                 @if viewer.may_read_policies() {
                                     li { a href="/policies" { (lang.t("nav-policies")) } }
+                                }
+                                @if viewer.may_read_trainings() {
+                                    li { a href="/trainings" { (lang.t("nav-trainings")) } }
+                                }
+                                @if viewer.may_read_access_reviews() {
+                                    li { a href="/access-reviews" { (lang.t("nav-access-reviews")) } }
                                 }
                                 @if viewer.may_read_reports() {
                                     li { a href="/review" { (lang.t("nav-review")) } }

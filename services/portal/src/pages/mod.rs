@@ -1,5 +1,6 @@
 //! The pages, one module per area.
 
+pub mod access_reviews;
 pub mod assets;
 pub mod audit;
 pub mod errors;
@@ -10,6 +11,7 @@ pub mod layout;
 pub mod policies;
 pub mod review;
 pub mod signin;
+pub mod trainings;
 
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::PrivateCookieJar;
@@ -424,6 +426,8 @@ mod tests {
         check::<tillit_proto::assets::AssetKind>("asset-kind");
         check::<tillit_proto::assets::ControlGapState>("gap");
         check::<tillit_proto::reporting::ReminderStage>("task-stage");
+        check::<tillit_proto::identity::AccessDecision>("access-decision");
+        check::<tillit_proto::identity::AccessReviewStatus>("access-status");
     }
 
     #[test]
