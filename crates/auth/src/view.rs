@@ -23,7 +23,8 @@ use tillit_proto::identity::DataSubjectErased;
 use tillit_proto::identity::{
     AccessTokenLifetimeSet, RoleGranted, RoleRevoked, ServiceAccountCreated,
     ServiceAccountDeactivated, ServiceAccountSecretRotated, SessionEnded, SessionVersionRaised,
-    SigningKeyActivated, SigningKeyRetired, TenantCreated, UserCreated, UserDeactivated,
+    SigningKeyActivated, SigningKeyRetired, TenantCreated, TenantDetailsChanged, UserCreated,
+    UserDeactivated,
 };
 use tillit_proto::kernel::Commit;
 
@@ -53,6 +54,8 @@ tillit_kernel::event_enum! {
         DataSubjectErased(DataSubjectErased),
         /// A tenant exists.
         TenantCreated(TenantCreated),
+        /// A tenant's details, contacts and contract terms replaced.
+        TenantDetailsChanged(TenantDetailsChanged),
         /// A principal exists, session version 1, with its roles.
         UserCreated(UserCreated),
         /// A role added.
@@ -148,6 +151,20 @@ impl Projection for IdentityView {
                     tenants.insert(
                         e.tenant_id.as_str(),
                         prost::Message::encode_to_vec(&e).as_slice(),
+                    )?;
+                }
+                // Kept in the registration's shape: what services read is the terms now.
+                ViewEvent::TenantDetailsChanged(e) => {
+                    let current = TenantCreated {
+                        tenant_id: e.tenant_id,
+                        name: e.name,
+                        organisation_number: e.organisation_number,
+                        incident_contacts: e.incident_contacts,
+                        contract: e.contract,
+                    };
+                    tenants.insert(
+                        current.tenant_id.as_str(),
+                        prost::Message::encode_to_vec(&current).as_slice(),
                     )?;
                 }
                 ViewEvent::UserCreated(e) => {
@@ -343,7 +360,7 @@ impl ViewReader {
         Ok(self.tenant(tenant)?.is_some())
     }
 
-    /// A tenant's registration: name, contacts, contract terms.
+    /// A tenant's details as they are now: name, contacts, contract terms.
     pub fn tenant(&self, tenant: &str) -> Result<Option<TenantCreated>, KernelError> {
         let tx = self.db.begin_read()?;
         let Some(table) = open_read(&tx, TENANTS)? else {

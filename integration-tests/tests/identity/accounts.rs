@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use tillit_integration_tests::field_of;
 use tillit_proto::identity::{
-    Contact, CreateTenantRequest, CreateUserRequest, GetUserRequest, GrantRoleRequest,
-    ListUsersRequest, UnlockUserRequest,
+    Contact, CreateTenantRequest, CreateUserRequest, GetTenantRequest, GetUserRequest,
+    GrantRoleRequest, ListUsersRequest, UnlockUserRequest, UpdateTenantRequest,
 };
 use tonic::Code;
 
@@ -342,4 +342,158 @@ async fn invalid_input_names_the_field_and_appends_nothing() {
         .create_user(bearer(&admin, good))
         .await
         .expect("the valid request still works");
+}
+
+#[tokio::test]
+async fn an_admin_changes_a_customers_terms_keeping_its_contacts_and_bad_changes_change_nothing() {
+    let stack = Stack::start().await;
+    let admin = stack.identity.admin_token().await;
+    let mut client = stack.identity.client().await;
+    let created = client
+        .create_tenant(bearer(&admin, tenant_request("acme")))
+        .await
+        .expect("tenant")
+        .into_inner()
+        .tenant
+        .expect("tenant");
+    let (_, employee, _) = stack
+        .identity
+        .create_user(&admin, "internal", "emma@tillit.test", &["employee"])
+        .await;
+    let ops = created.incident_contacts[0].clone();
+    let update = |contacts: Vec<Contact>, hours: u32| UpdateTenantRequest {
+        tenant_id: "acme".into(),
+        name: "Acme Holding AB".into(),
+        organisation_number: created.organisation_number.clone(),
+        incident_contacts: contacts,
+        contract: Some(tillit_proto::identity::ContractTerms {
+            breach_notice_hours: hours,
+            dpa_reference: "DPA-2027".into(),
+            ..Default::default()
+        }),
+        consistency: None,
+    };
+    let newcomer = Contact {
+        name: "Security desk".into(),
+        email: "security@acme.example".into(),
+        phone: "+46 8 555 000".into(),
+        contact_id: String::new(),
+    };
+
+    let before = stream_messages(&stack.nats, "IDENTITY").await;
+    for (request, token, code, field) in [
+        (
+            update(vec![ops.clone()], 12),
+            &employee.access_token,
+            Code::PermissionDenied,
+            "",
+        ),
+        (
+            update(Vec::new(), 12),
+            &admin,
+            Code::InvalidArgument,
+            "incident_contacts",
+        ),
+        (
+            update(vec![ops.clone()], 9000),
+            &admin,
+            Code::InvalidArgument,
+            "contract.breach_notice_hours",
+        ),
+        (
+            update(
+                vec![Contact {
+                    contact_id: "not-one-of-acme".into(),
+                    ..ops.clone()
+                }],
+                12,
+            ),
+            &admin,
+            Code::InvalidArgument,
+            "incident_contacts.contact_id",
+        ),
+        (
+            UpdateTenantRequest {
+                tenant_id: "internal".into(),
+                ..update(vec![ops.clone()], 12)
+            },
+            &admin,
+            Code::InvalidArgument,
+            "tenant_id",
+        ),
+        (
+            UpdateTenantRequest {
+                tenant_id: "nobody".into(),
+                ..update(vec![ops.clone()], 12)
+            },
+            &admin,
+            Code::NotFound,
+            "",
+        ),
+    ] {
+        let refused = client
+            .update_tenant(bearer(token, request))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), code, "{field}: {}", refused.message());
+        assert_eq!(field_of(&refused), field);
+    }
+    assert_eq!(
+        stream_messages(&stack.nats, "IDENTITY").await,
+        before,
+        "nothing written"
+    );
+
+    let changed = client
+        .update_tenant(bearer(&admin, update(vec![ops.clone(), newcomer], 12)))
+        .await
+        .expect("update")
+        .into_inner();
+    let tenant = client
+        .get_tenant(bearer(
+            &admin,
+            GetTenantRequest {
+                tenant_id: "acme".into(),
+                consistency: changed.consistency,
+            },
+        ))
+        .await
+        .expect("get")
+        .into_inner()
+        .tenant
+        .expect("tenant");
+    assert_eq!(tenant.name, "Acme Holding AB");
+    assert_eq!(
+        tenant.contract.as_ref().map(|c| c.breach_notice_hours),
+        Some(12)
+    );
+    assert_eq!(
+        tenant.contract.as_ref().map(|c| c.outage_notice_hours),
+        Some(24),
+        "0 is the default"
+    );
+    assert_eq!(tenant.incident_contacts.len(), 2);
+    assert_eq!(
+        tenant.incident_contacts[0].contact_id, ops.contact_id,
+        "a staying contact keeps its id"
+    );
+    assert_eq!(
+        tenant.incident_contacts[0].email, ops.email,
+        "and is opened"
+    );
+    assert!(!tenant.incident_contacts[1].contact_id.is_empty());
+    assert_ne!(tenant.incident_contacts[1].contact_id, ops.contact_id);
+
+    let mut same = update(tenant.incident_contacts.clone(), 12);
+    same.contract = tenant.contract.clone();
+    let unchanged = client
+        .update_tenant(bearer(&admin, same))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unchanged.code(),
+        Code::FailedPrecondition,
+        "{}",
+        unchanged.message()
+    );
 }

@@ -67,16 +67,25 @@ impl Projection for Directory {
         if commit.aggregate_type == TENANT.as_str() {
             let mut tenants = tx.open_table(TENANTS)?;
             for event in &commit.events {
-                let TenantEvent::Created(created) = TenantEvent::from_event(event)?;
-                let row = TenantRow {
-                    tenant_id: created.tenant_id.clone(),
-                    name: created.name,
-                    organisation_number: created.organisation_number,
-                    incident_contacts: created.incident_contacts,
-                    contract: created.contract,
-                    status: tillit_proto::identity::TenantStatus::Active.into(),
+                let row = match TenantEvent::from_event(event)? {
+                    TenantEvent::Created(e) => TenantRow {
+                        tenant_id: e.tenant_id,
+                        name: e.name,
+                        organisation_number: e.organisation_number,
+                        incident_contacts: e.incident_contacts,
+                        contract: e.contract,
+                        status: tillit_proto::identity::TenantStatus::Active.into(),
+                    },
+                    TenantEvent::DetailsChanged(e) => TenantRow {
+                        tenant_id: e.tenant_id,
+                        name: e.name,
+                        organisation_number: e.organisation_number,
+                        incident_contacts: e.incident_contacts,
+                        contract: e.contract,
+                        status: tillit_proto::identity::TenantStatus::Active.into(),
+                    },
                 };
-                tenants.insert(created.tenant_id.as_str(), row.encode_to_vec().as_slice())?;
+                tenants.insert(row.tenant_id.as_str(), row.encode_to_vec().as_slice())?;
             }
         } else if commit.aggregate_type == SERVICE_ACCOUNT.as_str() {
             let mut accounts = tx.open_table(SERVICE_ACCOUNTS)?;

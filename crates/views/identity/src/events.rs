@@ -6,7 +6,8 @@ use tillit_proto::identity::{
     AccessReviewCompleted, AccessReviewItemDecided, AccessReviewStarted, DataSubjectErased,
     ErasureRequested, PolicyAcknowledged, PolicyVersionPublished, RoleGranted, RoleRevoked,
     ServiceAccountCreated, ServiceAccountDeactivated, ServiceAccountSecretRotated, SessionEnded,
-    SessionVersionRaised, TenantCreated, TrainingRecorded, UserCreated, UserDeactivated,
+    SessionVersionRaised, TenantCreated, TenantDetailsChanged, TrainingRecorded, UserCreated,
+    UserDeactivated,
 };
 
 /// The aggregate type of an erasure request's commits (under `internal`).
@@ -31,6 +32,8 @@ tillit_kernel::event_enum! {
     pub enum TenantEvent {
         /// The tenant was created.
         Created(TenantCreated),
+        /// Its details were replaced.
+        DetailsChanged(TenantDetailsChanged),
     }
 }
 

@@ -1,31 +1,26 @@
-//! Tenants, users, roles, deactivation, password reset, unlock and key retirement.
+//! Users, roles, deactivation, password reset, unlock and key retirement.
 
 use tillit_api::Refusal;
 use tillit_api::page::Page;
 use tillit_auth::caller::ListScope;
 use tillit_auth::layer::caller;
 use tillit_auth::{Caller, Permission};
-use tillit_kernel::Reason;
 use tillit_kernel::{AggregateId, CommandRequest, Target, TenantId};
 use tillit_proto::common::PageResponse;
 use tillit_proto::identity::PrincipalStatus;
 use tillit_proto::identity::{
-    Contact, ContractTerms, CreateTenantRequest, CreateTenantResponse, CreateUserRequest,
-    CreateUserResponse, DeactivateUserRequest, DeactivateUserResponse, GetTenantRequest,
-    GetTenantResponse, GetUserRequest, GetUserResponse, GrantRoleRequest, GrantRoleResponse,
-    ListTenantsRequest, ListTenantsResponse, ListUsersRequest, ListUsersResponse,
-    ResetPasswordRequest, ResetPasswordResponse, RetireSigningKeyRequest, RetireSigningKeyResponse,
-    RevokeRoleRequest, RevokeRoleResponse, Tenant as TenantRow, TenantCreated, TransferOutsideEu,
-    UnlockUserRequest, UnlockUserResponse, User as UserRow, UserCreated,
+    CreateUserRequest, CreateUserResponse, DeactivateUserRequest, DeactivateUserResponse,
+    GetUserRequest, GetUserResponse, GrantRoleRequest, GrantRoleResponse, ListUsersRequest,
+    ListUsersResponse, ResetPasswordRequest, ResetPasswordResponse, RetireSigningKeyRequest,
+    RetireSigningKeyResponse, RevokeRoleRequest, RevokeRoleResponse, UnlockUserRequest,
+    UnlockUserResponse, User as UserRow, UserCreated,
 };
 use tonic::{Request, Response, Status};
 
 use super::errors::reservation;
 use super::{IdentityApi, actor_of, email_key, meta, new_aggregate_id, status};
-use crate::domain::DomainError;
 use crate::domain::credential::CredentialCommand;
 use crate::domain::signing_key::SigningKeyCommand;
-use crate::domain::tenant::TenantCommand;
 use crate::domain::user::UserCommand;
 use crate::domain::validate;
 use tillit_identity_views::UserFilter;
@@ -34,76 +29,12 @@ use tillit_identity_views::UserFilter;
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
 
-/// Default notice hours when a contract leaves them at 0 (DOMAIN.md: 24).
-const DEFAULT_NOTICE_HOURS: u32 = 24;
-
-fn tenant_id(field: &'static str, raw: &str) -> Result<TenantId, Status> {
+pub(super) fn tenant_id(field: &'static str, raw: &str) -> Result<TenantId, Status> {
     TenantId::parse(raw, field).map_err(Status::from)
 }
 
 fn user_id(raw: &str) -> Result<AggregateId, Status> {
     AggregateId::parse(raw, "user_id").map_err(Status::from)
-}
-
-fn validate_contacts(contacts: &[Contact]) -> Result<Vec<Contact>, DomainError> {
-    if contacts.is_empty() {
-        return Err(DomainError::refused(
-            "incident_contacts",
-            Reason::Required,
-            "at least one contact is required",
-        ));
-    }
-    contacts
-        .iter()
-        .map(|c| {
-            Ok(Contact {
-                name: tillit_api::text::line("incident_contacts.name", &c.name, 200)?,
-                email: validate::email("incident_contacts.email", &c.email)?,
-                phone: tillit_api::text::line("incident_contacts.phone", &c.phone, 40)?,
-                // Each contact is a data subject of its own: their details are sealed
-                // under this id's key.
-                contact_id: uuid::Uuid::now_v7().to_string(),
-            })
-        })
-        .collect()
-}
-
-fn validate_contract(contract: Option<&ContractTerms>) -> Result<ContractTerms, DomainError> {
-    let contract = contract.cloned().unwrap_or_default();
-    let hours = |field: &'static str, value: u32| match value {
-        0 => Ok(DEFAULT_NOTICE_HOURS),
-        1..=8760 => Ok(value),
-        _ => Err(DomainError::refused(
-            field,
-            Reason::OutOfRange,
-            "must be between 1 and 8760 hours",
-        )),
-    };
-    let transfers = contract
-        .transfers_outside_eu
-        .iter()
-        .map(|t| {
-            Ok(TransferOutsideEu {
-                recipient: tillit_api::text::line(
-                    "contract.transfers_outside_eu.recipient",
-                    &t.recipient,
-                    200,
-                )?,
-                country: tillit_api::text::line(
-                    "contract.transfers_outside_eu.country",
-                    &t.country,
-                    60,
-                )?,
-                safeguard: t.safeguard.trim().to_owned(),
-            })
-        })
-        .collect::<Result<_, DomainError>>()?;
-    Ok(ContractTerms {
-        breach_notice_hours: hours("contract.breach_notice_hours", contract.breach_notice_hours)?,
-        outage_notice_hours: hours("contract.outage_notice_hours", contract.outage_notice_hours)?,
-        transfers_outside_eu: transfers,
-        ..contract
-    })
 }
 
 impl IdentityApi {
@@ -139,17 +70,6 @@ impl IdentityApi {
     }
 
     /// May the caller read users (of the tenants it sees)?
-    /// Who reads other tenants: admins, auditors, and whoever manages obligations (the
-    /// security officer tells customers of a breach or an outage, by their contacts and
-    /// contract terms).
-    fn require_tenant_reader(caller: &Caller) -> Result<(), Status> {
-        Ok(caller.require_any(&[
-            Permission::ManageTenants,
-            Permission::ReadEverything,
-            Permission::ManageObligations,
-        ])?)
-    }
-
     fn require_user_reader(caller: &Caller) -> Result<(), Status> {
         Ok(caller.require_any(&[
             Permission::ManageUsers,
@@ -186,94 +106,6 @@ impl IdentityApi {
             .await
             .map_err(status)?;
         Ok(executed.consistency())
-    }
-
-    pub(super) async fn create_tenant(
-        &self,
-        request: Request<CreateTenantRequest>,
-    ) -> Result<Response<CreateTenantResponse>, Status> {
-        self.wait(request.get_ref().consistency.as_ref()).await?;
-        let caller = caller(&request)?;
-        caller.require(Permission::ManageTenants)?;
-        let body = request.get_ref();
-        let slug = tenant_id("tenant_id", &body.tenant_id)?;
-        let created = TenantCreated {
-            tenant_id: slug.as_str().to_owned(),
-            name: tillit_api::text::line("name", &body.name, 200)?,
-            organisation_number: validate::organisation_number(
-                "organisation_number",
-                &body.organisation_number,
-            )?,
-            incident_contacts: validate_contacts(&body.incident_contacts)?,
-            contract: Some(validate_contract(body.contract.as_ref())?),
-        };
-        let executed = self
-            .identity
-            .tenants
-            .execute(CommandRequest {
-                tenant: TenantId::internal(),
-                target: Target::At(AggregateId::parse(slug.as_str(), "tenant_id")?),
-                name: "tillit.identity.v1.CreateTenant".into(),
-                command: TenantCommand::Create(created.clone()),
-                meta: meta(&request, actor_of(&caller)),
-            })
-            .await
-            .map_err(status)?;
-        Ok(Response::new(CreateTenantResponse {
-            tenant: Some(TenantRow {
-                tenant_id: created.tenant_id,
-                name: created.name,
-                organisation_number: created.organisation_number,
-                incident_contacts: created.incident_contacts,
-                contract: created.contract,
-                status: tillit_proto::identity::TenantStatus::Active.into(),
-            }),
-            consistency: Some(executed.consistency()),
-        }))
-    }
-
-    pub(super) async fn get_tenant(
-        &self,
-        request: Request<GetTenantRequest>,
-    ) -> Result<Response<GetTenantResponse>, Status> {
-        self.wait(request.get_ref().consistency.as_ref()).await?;
-        let caller = caller(&request)?;
-        let slug = tenant_id("tenant_id", &request.get_ref().tenant_id)?;
-        caller.scope(&slug, "tenant")?;
-        if caller.tenant != slug {
-            Self::require_tenant_reader(&caller)?;
-        }
-        let tenant = self
-            .find("tenant", || self.identity.directory.tenant(slug.as_str()))
-            .await?;
-        Ok(Response::new(GetTenantResponse {
-            tenant: Some(tenant),
-        }))
-    }
-
-    pub(super) async fn list_tenants(
-        &self,
-        request: Request<ListTenantsRequest>,
-    ) -> Result<Response<ListTenantsResponse>, Status> {
-        self.wait(request.get_ref().consistency.as_ref()).await?;
-        let caller = caller(&request)?;
-        let only = if caller.tenant.is_internal() {
-            Self::require_tenant_reader(&caller)?;
-            None
-        } else {
-            Some(caller.tenant.as_str().to_owned())
-        };
-        let page = Page::of(request.get_ref().page.as_ref(), DEFAULT_PAGE, MAX_PAGE)?;
-        let after = page.cursor(Some)?;
-        let tenants = self
-            .identity
-            .directory
-            .tenants(only.as_deref(), after, page.limit)?;
-        let next = page.next(&tenants, |t| t.tenant_id.clone());
-        Ok(Response::new(ListTenantsResponse {
-            tenants,
-            page: next,
-        }))
     }
 
     pub(super) async fn create_user(

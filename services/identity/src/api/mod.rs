@@ -18,6 +18,7 @@ mod policies;
 mod service;
 mod service_accounts;
 mod session;
+mod tenants;
 
 use std::sync::Arc;
 

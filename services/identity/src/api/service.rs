@@ -37,6 +37,7 @@ revealed! {
     change_password(ChangePasswordRequest) -> ChangePasswordResponse;
     who_am_i(WhoAmIRequest) -> WhoAmIResponse;
     create_tenant(CreateTenantRequest) -> CreateTenantResponse;
+    update_tenant(UpdateTenantRequest) -> UpdateTenantResponse;
     get_tenant(GetTenantRequest) -> GetTenantResponse;
     list_tenants(ListTenantsRequest) -> ListTenantsResponse;
     create_user(CreateUserRequest) -> CreateUserResponse;

@@ -2,7 +2,7 @@
 //! under tenant `internal`, with the slug as aggregate id.
 
 use tillit_kernel::{AggregateType, Decider};
-use tillit_proto::identity::TenantCreated;
+use tillit_proto::identity::{TenantCreated, TenantDetailsChanged};
 use time::OffsetDateTime;
 
 use super::DomainError;
@@ -14,6 +14,8 @@ pub use tillit_identity_views::events::{TENANT, TenantEvent};
 pub enum TenantCommand {
     /// Register it with validated details.
     Create(TenantCreated),
+    /// Replace its details with validated ones.
+    Update(TenantDetailsChanged),
 }
 
 /// What the rules know of a tenant.
@@ -21,6 +23,8 @@ pub enum TenantCommand {
 pub struct TenantState {
     /// Its registration, once made.
     pub created: Option<TenantCreated>,
+    /// Its details as they are now (the registration's until changed).
+    pub current: Option<TenantDetailsChanged>,
 }
 
 /// The tenant decider.
@@ -43,13 +47,31 @@ impl Decider for Tenant {
                 Err(DomainError::AlreadyExists("tenant"))
             }
             TenantCommand::Create(created) => Ok(vec![TenantEvent::Created(created)]),
+            TenantCommand::Update(_) if state.created.is_none() => Err(DomainError::Precondition(
+                "the tenant is not registered".into(),
+            )),
+            TenantCommand::Update(changed) if state.current.as_ref() == Some(&changed) => Err(
+                DomainError::Precondition("these are already the tenant's details".into()),
+            ),
+            TenantCommand::Update(changed) => Ok(vec![TenantEvent::DetailsChanged(changed)]),
         }
     }
 
-    fn evolve(_state: TenantState, event: &TenantEvent) -> TenantState {
+    fn evolve(state: TenantState, event: &TenantEvent) -> TenantState {
         match event {
             TenantEvent::Created(created) => TenantState {
                 created: Some(created.clone()),
+                current: Some(TenantDetailsChanged {
+                    tenant_id: created.tenant_id.clone(),
+                    name: created.name.clone(),
+                    organisation_number: created.organisation_number.clone(),
+                    incident_contacts: created.incident_contacts.clone(),
+                    contract: created.contract.clone(),
+                }),
+            },
+            TenantEvent::DetailsChanged(changed) => TenantState {
+                current: Some(changed.clone()),
+                ..state
             },
         }
     }
