@@ -7,6 +7,7 @@ use tillit_integration_tests::portal::{Browser, start_portal};
 use tillit_proto::identity::{CreateUserRequest, Role};
 use tillit_testkit::harness::Service;
 
+mod admin;
 mod assets;
 mod audit;
 mod browser;

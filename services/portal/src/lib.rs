@@ -170,8 +170,31 @@ pub fn router(state: State) -> Router {
             "/access-reviews/{id}/decide",
             post(pages::access_reviews::decide),
         )
+        .route(
+            "/admin/users",
+            get(pages::admin::users::list).post(pages::admin::users::create),
+        )
+        .route("/admin/users/{id}", get(pages::admin::users::user))
+        .route("/admin/users/{id}/{action}", post(pages::admin::users::act))
+        .route(
+            "/admin/tenants",
+            get(pages::admin::tenants::list).post(pages::admin::tenants::save),
+        )
+        .route(
+            "/admin/tenants/{id}",
+            get(pages::admin::tenants::tenant).post(pages::admin::tenants::save),
+        )
+        .route(
+            "/admin/service-accounts",
+            get(pages::admin::accounts::list).post(pages::admin::accounts::create),
+        )
+        .route(
+            "/admin/service-accounts/{id}/{action}",
+            post(pages::admin::accounts::act),
+        )
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))
+        .route(web::script_path(), get(web::script))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(web::headers))
         .with_state(state)

@@ -76,6 +76,19 @@ impl Viewer {
         self.may(RunAccessReviews) || self.may(ReadEverything)
     }
 
+    /// The first administration page the user may open, if any.
+    pub fn administration(&self) -> Option<&'static str> {
+        use tillit_auth::Permission::*;
+        [
+            (ManageUsers, "/admin/users"),
+            (ManageTenants, "/admin/tenants"),
+            (ManageServiceAccounts, "/admin/service-accounts"),
+        ]
+        .into_iter()
+        .find(|(p, _)| self.may(*p))
+        .map(|(_, path)| path)
+    }
+
     /// Whether the user may see a list of incidents.
     pub fn may_list_incidents(&self) -> bool {
         use tillit_auth::Permission::*;
@@ -113,6 +126,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (lang.t("app-name")) }
                 link rel="stylesheet" href=(crate::web::stylesheet_path());
+                script src=(crate::web::script_path()) defer {}
             }
             body {
                 a.skip href="#main" { (lang.t("skip-to-content")) }
@@ -145,6 +159,9 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 }
                                 @if viewer.may(tillit_auth::Permission::ReadAuditTrail) {
                                     li { a href="/audit" { (lang.t("nav-audit")) } }
+                                }
+                                @if let Some(path) = viewer.administration() {
+                                    li { a href=(path) { (lang.t("nav-admin")) } }
                                 }
                             }
                         }

@@ -1,6 +1,7 @@
 //! The pages, one module per area.
 
 pub mod access_reviews;
+pub mod admin;
 pub mod assets;
 pub mod audit;
 pub mod errors;
@@ -428,6 +429,8 @@ mod tests {
         check::<tillit_proto::reporting::ReminderStage>("task-stage");
         check::<tillit_proto::identity::AccessDecision>("access-decision");
         check::<tillit_proto::identity::AccessReviewStatus>("access-status");
+        check::<tillit_proto::identity::PrincipalStatus>("principal");
+        check::<tillit_proto::identity::Role>("role");
     }
 
     #[test]
