@@ -137,6 +137,14 @@ impl Chrome {
         self.client.find(Locator::Css(css)).await.is_ok()
     }
 
+    /// How many elements match `css` now (no waiting).
+    pub async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .map_or(0, |found| found.len())
+    }
+
     /// The text of `css`.
     pub async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.expect("text")

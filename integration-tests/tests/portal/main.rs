@@ -12,6 +12,7 @@ mod assets;
 mod audit;
 mod browser;
 mod compliance;
+mod dashboard;
 mod flow;
 mod policies;
 mod review;

@@ -139,6 +139,24 @@ async fn the_dashboard_joins_incidents_assets_and_policies_at_query_time() {
         gaps.len(),
         "the assets service agrees"
     );
+    let by_level: u32 = now.control_gaps_by_level.iter().map(|c| c.count).sum();
+    assert_eq!(by_level, now.control_gaps, "every gap under one level");
+    assert_eq!(
+        now.control_gaps_by_level
+            .iter()
+            .map(|c| c.label.as_str())
+            .collect::<Vec<_>>(),
+        ["1", "2", "3", "4", "unclassified"]
+    );
+    assert_eq!(
+        now.incidents_per_month_by_kind.last().map(|m| m
+            .counts
+            .iter()
+            .map(|c| c.count)
+            .sum::<u32>()),
+        Some(3),
+        "this month's incidents, by kind"
+    );
 
     let coverage = identity
         .get_policy_coverage(bearer(

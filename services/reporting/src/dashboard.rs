@@ -9,7 +9,7 @@ use tillit_proto::common::Severity;
 use tillit_proto::incidents::{
     ActionStatus, Incident, IncidentKind, IncidentStatus, ObligationStatus,
 };
-use tillit_proto::reporting::Count;
+use tillit_proto::reporting::{Count, MonthCounts};
 use tillit_rules::stockholm::offset_at;
 use time::OffsetDateTime;
 
@@ -28,7 +28,7 @@ pub const UNTRIAGED: &str = "untriaged";
 pub const MONTHS: usize = 12;
 
 /// The incident figures of the dashboard.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IncidentFigures {
     /// Open incidents per severity (labelled by its word, most severe first), then
     /// [`UNTRIAGED`].
@@ -39,6 +39,35 @@ pub struct IncidentFigures {
     pub overdue_actions: u32,
     /// Incidents reported per Stockholm calendar month, oldest first, the current last.
     pub per_month: Vec<Count>,
+    /// The same months, each by kind ([`KINDS`]).
+    pub per_month_by_kind: Vec<MonthCounts>,
+    /// Every obligation by outcome ([`OUTCOMES`]).
+    pub obligations_by_outcome: Vec<Count>,
+}
+
+/// The kinds of incident the monthly figures split by (proposals are not incidents).
+pub const KINDS: [IncidentKind; 2] = [IncidentKind::Deviation, IncidentKind::SecurityIncident];
+
+/// The outcomes obligations are counted by, in the dashboard's order.
+pub const OUTCOMES: [&str; 6] = [
+    "met",
+    "late",
+    "overdue",
+    "pending",
+    "waived",
+    "not_required",
+];
+
+/// The outcome label of an obligation at `now`.
+fn outcome(obligation: &tillit_proto::incidents::Obligation, now: OffsetDateTime) -> &'static str {
+    match obligation.status() {
+        ObligationStatus::Met => "met",
+        ObligationStatus::Late => "late",
+        ObligationStatus::Pending if past(obligation.due_at.as_ref(), now) => "overdue",
+        ObligationStatus::Pending | ObligationStatus::Unspecified => "pending",
+        ObligationStatus::Waived => "waived",
+        ObligationStatus::NotRequired => "not_required",
+    }
 }
 
 fn is_open(incident: &Incident) -> bool {
@@ -81,12 +110,19 @@ pub fn incident_figures<'a>(
 ) -> IncidentFigures {
     let months = months_up_to(now);
     let mut per_month = vec![0u32; months.len()];
+    let mut per_month_by_kind = vec![[0u32; KINDS.len()]; months.len()];
+    let mut outcomes = [0u32; OUTCOMES.len()];
     let mut by_severity = [0u32; SEVERITIES.len() + 1];
     let mut overdue_obligations = 0;
     let mut overdue_actions = 0;
     for incident in incidents {
         if incident.kind() == IncidentKind::ImprovementProposal {
             continue;
+        }
+        for obligation in &incident.obligations {
+            if let Some(slot) = OUTCOMES.iter().position(|o| *o == outcome(obligation, now)) {
+                outcomes[slot] += 1;
+            }
         }
         overdue_obligations += incident
             .obligations
@@ -110,8 +146,15 @@ pub fn incident_figures<'a>(
             && let Some(slot) = months.iter().position(|m| *m == local_month(reported))
         {
             per_month[slot] += 1;
+            if let Some(kind) = KINDS.iter().position(|k| *k == incident.kind()) {
+                per_month_by_kind[slot][kind] += 1;
+            }
         }
     }
+    let label = |label: &str, count: u32| Count {
+        label: label.to_owned(),
+        count,
+    };
     IncidentFigures {
         open_by_severity: SEVERITIES
             .iter()
@@ -132,6 +175,23 @@ pub fn incident_figures<'a>(
                 label: format!("{year:04}-{month:02}"),
                 count,
             })
+            .collect(),
+        per_month_by_kind: months
+            .iter()
+            .zip(per_month_by_kind)
+            .map(|((year, month), counts)| MonthCounts {
+                month: format!("{year:04}-{month:02}"),
+                counts: KINDS
+                    .iter()
+                    .zip(counts)
+                    .map(|(kind, count)| label(kind.word(), count))
+                    .collect(),
+            })
+            .collect(),
+        obligations_by_outcome: OUTCOMES
+            .iter()
+            .zip(outcomes)
+            .map(|(outcome, count)| label(outcome, count))
             .collect(),
     }
 }
@@ -215,6 +275,14 @@ mod tests {
             ]
         );
         assert_eq!(figures.per_month.last().map(|c| c.count), Some(5));
+        let november = figures.per_month_by_kind.last().expect("this month");
+        assert_eq!(november.month, "2026-11");
+        assert_eq!(
+            counts(&november.counts),
+            [("deviation", 3), ("security_incident", 2)],
+            "by kind, the proposal left out"
+        );
+        assert_eq!(figures.per_month_by_kind.len(), MONTHS);
     }
 
     #[test]
@@ -267,6 +335,18 @@ mod tests {
         let figures = incident_figures(&[open, closed], now);
         assert_eq!(figures.overdue_obligations, 1);
         assert_eq!(figures.overdue_actions, 1);
+        assert_eq!(
+            counts(&figures.obligations_by_outcome),
+            [
+                ("met", 0),
+                ("late", 1),
+                ("overdue", 1),
+                ("pending", 2),
+                ("waived", 0),
+                ("not_required", 0)
+            ],
+            "a pending obligation without a due time is not overdue"
+        );
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub struct Shown {
     /// Failed sign-ins before this one, to warn about once.
     #[serde(default)]
     failed_before: u32,
+    /// A consistency token of writes the figures should include.
+    #[serde(default)]
+    after: String,
 }
 
 /// `GET /`.
@@ -71,6 +74,11 @@ pub async fn home(
     } else {
         None
     };
+    let dashboard = if crate::pages::dashboard::may_see(&viewer) {
+        crate::pages::dashboard::section(&state, &access, lang, &shown.after).await
+    } else {
+        html! {}
+    };
     let now = crate::now();
     let roles: Vec<String> = viewer
         .roles
@@ -109,16 +117,16 @@ pub async fn home(
                 }
             }
         }
+        @if crate::pages::dashboard::may_see(&viewer) {
+            (dashboard)
+        }
         section.card aria-labelledby="tasks" {
             h2 #tasks { (lang.t("home-tasks")) }
             @match &tasks {
                 Ok(tasks) if tasks.is_empty() => p { (lang.t("home-no-tasks")) },
                 Ok(tasks) => ul.tasks {
                     @for task in tasks {
-                        @let incident = match task.kind() {
-                            ReminderKind::Obligation | ReminderKind::Action => task.item_id.split('/').next(),
-                            _ => None,
-                        };
+                        @let link = task_link(task);
                         li {
                             strong { (word(lang, "task", task.kind())) }
                             " · " (word(lang, "task-stage", task.stage()))
@@ -127,10 +135,11 @@ pub async fn home(
                                 " · " strong { (crate::pages::time_left(lang, due, now)) }
                             }
                             br;
-                            @match incident {
-                                // The incident's page says everything in the user's language.
-                                Some(id) => a href={ "/incidents/" (id) } { (lang.t("task-open-incident")) },
-                                // The service's one line names the item, until part 2 gives it a page.
+                            @match link {
+                                // The item's page says everything in the user's language.
+                                Some((href, label)) => a href=(href) { (lang.t(label)) },
+                                // A training has no page of the employee's: the service's
+                                // one line names it.
                                 None => span { (task.title) },
                             }
                         }
@@ -148,4 +157,25 @@ pub async fn home(
         path: "/",
     };
     (jar, page(&frame, &lang.t("home-title"), body)).into_response()
+}
+
+/// The page a task is about, and the words of the link to it.
+fn task_link(task: &tillit_proto::reporting::Reminder) -> Option<(String, &'static str)> {
+    let first = task.item_id.split('/').next().unwrap_or_default();
+    let encoded = crate::urlencode(first);
+    match task.kind() {
+        ReminderKind::Obligation | ReminderKind::Action => {
+            Some((format!("/incidents/{encoded}"), "task-open-incident"))
+        }
+        ReminderKind::AssetReview | ReminderKind::RestoreTest | ReminderKind::CriticalPatch => {
+            Some((format!("/assets/{encoded}"), "task-open-asset"))
+        }
+        ReminderKind::PolicyAcknowledgement => {
+            Some((format!("/policies/{encoded}"), "task-open-policy"))
+        }
+        ReminderKind::AccessReview => {
+            Some((format!("/access-reviews/{encoded}"), "task-open-campaign"))
+        }
+        ReminderKind::TrainingExpiry | ReminderKind::Unspecified => None,
+    }
 }

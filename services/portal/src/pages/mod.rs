@@ -4,6 +4,7 @@ pub mod access_reviews;
 pub mod admin;
 pub mod assets;
 pub mod audit;
+pub mod dashboard;
 pub mod errors;
 pub mod form;
 pub mod home;

@@ -83,16 +83,19 @@ fn dashboard(state: &Reporting) -> Result<GetDashboardResponse, KernelError> {
     let incidents = state.incidents.incidents(None, usize::MAX, |_| true)?;
     let figures = incident_figures(incidents.iter().map(|(incident, _)| incident), now);
     let mut control_gaps = 0usize;
+    let mut by_level = [0u32; 5];
     for asset in state
         .assets
         .assets(None, None, usize::MAX, |a| a.retired.is_none())?
     {
-        control_gaps += state
+        let gaps = state
             .rules
             .evaluate(&facts(&asset), now)
             .iter()
             .filter(|s| s.is_gap())
             .count();
+        control_gaps += gaps;
+        by_level[level_slot(&asset)] += u32::try_from(gaps).unwrap_or(u32::MAX);
     }
     let mut policy_coverage = Vec::new();
     for policy in state.compliance.policies()? {
@@ -108,7 +111,31 @@ fn dashboard(state: &Reporting) -> Result<GetDashboardResponse, KernelError> {
         control_gaps: count(control_gaps),
         policy_coverage,
         incidents_per_month: figures.per_month,
+        incidents_per_month_by_kind: figures.per_month_by_kind,
+        obligations_by_outcome: figures.obligations_by_outcome,
+        control_gaps_by_level: LEVELS
+            .iter()
+            .zip(by_level)
+            .map(|(label, count)| Count {
+                label: (*label).to_owned(),
+                count,
+            })
+            .collect(),
     })
+}
+
+/// The labels of [`GetDashboardResponse::control_gaps_by_level`].
+const LEVELS: [&str; 5] = ["1", "2", "3", "4", "unclassified"];
+
+/// An asset's slot in [`LEVELS`]: its highest level of C, I and A.
+fn level_slot(asset: &tillit_proto::assets::Asset) -> usize {
+    match asset.classification.as_ref() {
+        Some(c) => {
+            let level = c.confidentiality.max(c.integrity).max(c.availability);
+            usize::try_from(level.clamp(1, 4)).unwrap_or(1) - 1
+        }
+        None => LEVELS.len() - 1,
+    }
 }
 
 fn policy_coverage_of(
