@@ -107,6 +107,15 @@ impl Chrome {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Chooses the file at `path` in the file input `css`.
+    pub async fn attach(&self, css: &str, path: &std::path::Path) {
+        self.find(css)
+            .await
+            .send_keys(&path.display().to_string())
+            .await
+            .expect("attach");
+    }
+
     /// Clicks `css`.
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.expect("click");

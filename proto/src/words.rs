@@ -3,7 +3,7 @@
 //! had as a string, so stored commits read the same forever. This is the one conversion
 //! per vocabulary, in both directions, and the only place those words are spelt.
 
-use crate::assets::{AssetKind, ControlGapState};
+use crate::assets::{AssetKind, ControlGapState, ImportOutcome};
 use crate::common::Severity;
 use crate::identity::{AccessDecision, AccessReviewStatus, PrincipalStatus, Role, TenantStatus};
 use crate::incidents::{
@@ -84,6 +84,11 @@ words! {
     AccessDecision {
         Confirmed => "confirmed",
         Revoked => "revoked",
+    }
+    ImportOutcome {
+        Created => "created",
+        Unchanged => "unchanged",
+        Refused => "refused",
     }
     AssetKind {
         Service => "service",
@@ -226,6 +231,7 @@ mod tests {
         round_trips::<AccessReviewStatus>();
         round_trips::<AccessDecision>();
         round_trips::<AssetKind>();
+        round_trips::<ImportOutcome>();
         round_trips::<ControlGapState>();
         round_trips::<Severity>();
         round_trips::<IncidentKind>();

@@ -294,6 +294,32 @@ async fn importing_reports_bad_lines_imports_the_rest_and_a_reimport_appends_not
         first.errors
     );
     assert_eq!((first.created, first.unchanged), (2, 0));
+    let outcome = |lines: &[tillit_proto::assets::ImportLine]| -> Vec<(u32, String, &'static str)> {
+        lines
+            .iter()
+            .map(|l| {
+                (
+                    l.line,
+                    l.name.clone(),
+                    tillit_proto::Vocabulary::word(l.outcome()),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        outcome(&first.lines),
+        vec![
+            (2, "Mail relay".to_owned(), "created"),
+            (3, "Broken".to_owned(), "refused"),
+            (4, "Billing".to_owned(), "created"),
+            (5, "Levels".to_owned(), "refused"),
+        ],
+        "every line in file order"
+    );
+    assert!(
+        first.lines[0].asset_id.len() > 10,
+        "a created line names its asset"
+    );
 
     let count = stream_messages(&platform.nats, "ASSETS").await;
     let again = client
@@ -310,6 +336,13 @@ async fn importing_reports_bad_lines_imports_the_rest_and_a_reimport_appends_not
     assert_eq!(
         (again.created, again.unchanged, again.errors.len()),
         (0, 2, 2)
+    );
+    assert_eq!(
+        outcome(&again.lines)
+            .iter()
+            .map(|(_, _, o)| *o)
+            .collect::<Vec<_>>(),
+        ["unchanged", "refused", "unchanged", "refused"]
     );
     assert_eq!(
         stream_messages(&platform.nats, "ASSETS").await,

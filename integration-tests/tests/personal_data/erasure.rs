@@ -8,7 +8,7 @@ use tillit_integration_tests::platform::{Platform, everything, stream_messages};
 use tillit_kernel::personal::ERASED;
 use tillit_proto::identity::{
     ApproveErasureRequest, DeactivateUserRequest, EraseDataSubjectRequest,
-    ExportDataSubjectRequest, GetUserRequest, User,
+    ExportDataSubjectRequest, GetUserRequest, ListErasuresRequest, User,
 };
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
 use tillit_proto::incidents::{
@@ -314,7 +314,36 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
         reporting_view(&mut reporting, &people.admin, &ylva, &as_of, &[]).await;
     assert!(!audit_before.is_empty() && audit_before.iter().all(|erased| !erased));
 
-    // Requested but not approved: nothing is erased.
+    // Requested but not approved: it waits for the approver, and nothing is erased.
+    let listed = |pending_only| ListErasuresRequest {
+        pending_only,
+        consistency: None,
+    };
+    let mut identity = platform._identity.client().await;
+    let pending = identity
+        .list_erasures(bearer(&people.manager, listed(true)))
+        .await
+        .expect("the approver lists")
+        .into_inner()
+        .erasures;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (
+            pending[0].erasure_id.as_str(),
+            pending[0].subject_id.as_str()
+        ),
+        (erasure.as_str(), ylva.as_str())
+    );
+    assert!(pending[0].approved_by.is_empty() && pending[0].requested_at.is_some());
+    assert_eq!(
+        identity
+            .list_erasures(bearer(&platform.employee.0, listed(false)))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied,
+        "an employee lists none"
+    );
     assert_eq!(user(&platform, &people.admin, &ylva).await.email, EMAIL);
     let mut incidents = platform.incidents().await;
     assert_eq!(
@@ -326,6 +355,34 @@ async fn erasure_takes_two_people_and_leaves_erased_in_place_of_the_person() {
         .await
         .expect("approve");
     let approval = approved.clone().unwrap_or_default().positions;
+    let done = identity
+        .list_erasures(bearer(
+            &people.manager,
+            ListErasuresRequest {
+                pending_only: false,
+                consistency: approved.clone(),
+            },
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .erasures;
+    assert!(
+        !done[0].approved_by.is_empty()
+            && done[0].approved_by != done[0].requested_by
+            && done[0].erased_at.is_some(),
+        "{done:?}"
+    );
+    assert!(
+        identity
+            .list_erasures(bearer(&people.manager, listed(true)))
+            .await
+            .expect("list")
+            .into_inner()
+            .erasures
+            .is_empty(),
+        "none awaits approval"
+    );
 
     // Every answer shows "erased" in place of the person.
     let shown = user(&platform, &people.admin, &ylva).await;

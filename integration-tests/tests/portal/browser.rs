@@ -300,7 +300,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         assert!(!page.contains(hidden), "{hidden} shown to acme");
     }
     // Its menu offers only what a customer may use: home, reporting, its incidents, its
-    // tenant's assets.
+    // tenant's assets and its records of processing.
     let menu = chrome
         .client
         .execute(
@@ -311,7 +311,7 @@ async fn an_incident_from_report_to_late_notice_and_refused_close_in_chromium() 
         .expect("the menu");
     assert_eq!(
         menu,
-        serde_json::json!(["/", "/report", "/incidents", "/assets"])
+        serde_json::json!(["/", "/report", "/incidents", "/assets", "/records"])
     );
 }
 

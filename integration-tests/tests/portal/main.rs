@@ -12,9 +12,12 @@ mod assets;
 mod audit;
 mod browser;
 mod compliance;
+mod crawl;
 mod dashboard;
 mod flow;
+mod personal;
 mod policies;
+mod register;
 mod review;
 
 struct Stack {

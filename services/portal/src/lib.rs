@@ -141,6 +141,18 @@ pub fn router(state: State) -> Router {
             post(pages::incidents::submit::step),
         )
         .route("/assets", get(pages::assets::list))
+        .route(
+            "/assets/new",
+            get(pages::assets::register::form).post(pages::assets::register::register),
+        )
+        .route(
+            "/assets/import",
+            get(pages::assets::register::import_form)
+                .post(pages::assets::register::import)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    pages::assets::register::MAX_UPLOAD,
+                )),
+        )
         .route("/assets/{id}", get(pages::assets::detail::detail))
         .route("/assets/{id}/{form}", post(pages::assets::detail::submit))
         .route(
@@ -192,6 +204,15 @@ pub fn router(state: State) -> Router {
             "/admin/service-accounts/{id}/{action}",
             post(pages::admin::accounts::act),
         )
+        .route("/my-data", get(pages::personal::mine))
+        .route("/my-data/export.json", get(pages::personal::export))
+        .route(
+            "/erasure",
+            get(pages::personal::erasures).post(pages::personal::request),
+        )
+        .route("/erasure/{id}/approve", post(pages::personal::approve))
+        .route("/records", get(pages::records::record))
+        .route("/records/{tenant}/{file}", get(pages::records::download))
         .route("/lang/{code}", get(switch_language))
         .route(web::stylesheet_path(), get(web::stylesheet))
         .route(web::script_path(), get(web::script))

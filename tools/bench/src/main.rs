@@ -19,6 +19,8 @@
 //!     the same bytes unsealed; a rebuild of sealed commits against the same unsealed.
 //! (g) the portal's incident list page and incident page with 1 000 incidents, median at
 //!     one signed-in client, against the gRPC calls they make.
+//! (h) the portal's asset list with 10 000 assets and its audit search with 100 000 audit
+//!     entries, the same way.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +41,7 @@ use tillit_testkit::NatsServer;
 mod export;
 mod latency;
 mod portal;
+mod register;
 mod sealing;
 mod services;
 
@@ -70,6 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rows.push(latency::logins().await?);
     rows.extend(sealing::measure(&store).await?);
     rows.extend(portal::measure().await?);
+    rows.extend(register::measure().await?);
 
     println!();
     println!("Tillit benchmarks (release build; ratio = kernel / baseline, same run)");

@@ -14,15 +14,15 @@ use tillit_proto::Vocabulary as _;
 use tillit_proto::common::Position;
 use tillit_proto::identity::{AccessDecision, AccessReviewStatus};
 use tillit_proto::identity::{
-    AccessReview as CampaignRow, AccessReviewItemState, GetAccessReviewResponse,
-    Policy as PolicyRow,
+    AccessReview as CampaignRow, AccessReviewItemState, Erasure as ErasureRow,
+    GetAccessReviewResponse, Policy as PolicyRow,
 };
 use tillit_proto::kernel::Commit;
 use time::OffsetDateTime;
 
 use crate::events::{
-    ACCESS_REVIEW, AccessReviewEvent, AcknowledgementEvent, POLICY, POLICY_ACKNOWLEDGEMENT,
-    PolicyEvent, TRAINING, TrainingEvent,
+    ACCESS_REVIEW, AccessReviewEvent, AcknowledgementEvent, ERASURE, ErasureEvent, POLICY,
+    POLICY_ACKNOWLEDGEMENT, PolicyEvent, TRAINING, TrainingEvent,
 };
 
 const POLICIES: TableDefinition<&str, &[u8]> = TableDefinition::new("compliance_policies");
@@ -34,6 +34,8 @@ const ACKNOWLEDGEMENTS: TableDefinition<(&str, &str), (u32, i64)> =
 const TRAININGS: TableDefinition<(&str, &str), (i64, i64)> =
     TableDefinition::new("compliance_trainings");
 const CAMPAIGNS: TableDefinition<&str, &[u8]> = TableDefinition::new("compliance_campaigns");
+/// Erasure requests by erasure id.
+const ERASURES: TableDefinition<&str, &[u8]> = TableDefinition::new("compliance_erasures");
 
 fn corrupt(e: prost::DecodeError) -> KernelError {
     KernelError::Corrupt(format!("compliance row: {e}"))
@@ -54,9 +56,9 @@ impl Projection for Compliance {
     }
 
     /// 2: campaign rows carry status and decisions as the API's enums; 3: every version of
-    /// a policy is kept, not only the current one.
+    /// a policy is kept, not only the current one; 4: erasure requests.
     fn schema_version(&self) -> u32 {
-        3
+        4
     }
 
     fn streams(&self) -> Vec<String> {
@@ -69,6 +71,7 @@ impl Projection for Compliance {
         tx.delete_table(ACKNOWLEDGEMENTS)?;
         tx.delete_table(TRAININGS)?;
         tx.delete_table(CAMPAIGNS)?;
+        tx.delete_table(ERASURES)?;
         Ok(())
     }
 
@@ -111,6 +114,32 @@ impl Projection for Compliance {
                 if best.is_none_or(|(_, until)| until < valid_until) {
                     table.insert(key, (unix_nanos(e.completed_at.as_ref()), valid_until))?;
                 }
+            } else if kind == ERASURE.as_str() {
+                let mut table = tx.open_table(ERASURES)?;
+                let id = commit.aggregate_id.as_str();
+                let current = table
+                    .get(id)?
+                    .map(|row| ErasureRow::decode(row.value()))
+                    .transpose()
+                    .map_err(corrupt)?;
+                let row = match (ErasureEvent::from_event(event)?, current) {
+                    (ErasureEvent::Requested(e), _) => ErasureRow {
+                        erasure_id: id.to_owned(),
+                        subject_id: e.subject_id,
+                        subject_kind: e.subject_kind,
+                        reason: e.reason,
+                        requested_by: e.requested_by,
+                        requested_at: commit.recorded_at,
+                        ..Default::default()
+                    },
+                    (ErasureEvent::Erased(e), Some(row)) => ErasureRow {
+                        approved_by: e.approved_by,
+                        erased_at: e.erased_at,
+                        ..row
+                    },
+                    (ErasureEvent::Erased(_), None) => continue,
+                };
+                table.insert(id, row.encode_to_vec().as_slice())?;
             } else if kind == ACCESS_REVIEW.as_str() {
                 let mut table = tx.open_table(CAMPAIGNS)?;
                 let id = commit.aggregate_id.as_str();
@@ -301,6 +330,32 @@ impl ComplianceReader {
             let (course, user) = key.value();
             found.push((course.to_owned(), user.to_owned(), time_of(value.value().1)));
         }
+        Ok(found)
+    }
+
+    /// Every erasure request: awaiting approval first (oldest first), then erased (newest
+    /// first).
+    pub fn erasures(&self) -> Result<Vec<ErasureRow>, KernelError> {
+        let tx = self.db.begin_read()?;
+        let Some(table) = open_read(&tx, ERASURES)? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for entry in table.iter()? {
+            let (_, value) = entry?;
+            found.push(ErasureRow::decode(value.value()).map_err(corrupt)?);
+        }
+        let at = |t: &Option<prost_types::Timestamp>| t.as_ref().map_or(0, |t| t.seconds);
+        found.sort_by(|a, b| {
+            let (pa, pb) = (a.approved_by.is_empty(), b.approved_by.is_empty());
+            pb.cmp(&pa).then_with(|| {
+                if pa {
+                    at(&a.requested_at).cmp(&at(&b.requested_at))
+                } else {
+                    at(&b.erased_at).cmp(&at(&a.erased_at))
+                }
+            })
+        });
         Ok(found)
     }
 

@@ -8,6 +8,7 @@ use tillit_auth::layer::caller;
 use tillit_kernel::Reason;
 use tillit_proto::assets::{
     AssetRegistered, Classification, ImportAssetsRequest, ImportAssetsResponse, ImportError,
+    ImportLine, ImportOutcome,
 };
 use tillit_proto::common::{ConsistencyToken, Position};
 use tonic::{Request, Response, Status};
@@ -142,25 +143,24 @@ impl AssetsApi {
             let row = match record {
                 Ok(row) => row,
                 Err(e) => {
-                    answer.errors.push(ImportError {
+                    refuse(
+                        &mut answer,
                         line,
-                        field: "csv".into(),
-                        message: e.to_string(),
-                    });
+                        String::new(),
+                        "csv".into(),
+                        e.to_string(),
+                    );
                     continue;
                 }
             };
             let line = row
                 .position()
                 .map_or(line, |p| u32::try_from(p.line()).unwrap_or(line));
+            let name = row.get(1).unwrap_or("").trim().to_owned();
             let asset = match self.import_row(&caller, &row) {
                 Ok(asset) => asset,
                 Err(DomainError::Invalid { field, reason, .. }) => {
-                    answer.errors.push(ImportError {
-                        line,
-                        field,
-                        message: reason,
-                    });
+                    refuse(&mut answer, line, name, field, reason);
                     continue;
                 }
                 Err(other) => return Err(other.into()),
@@ -170,19 +170,31 @@ impl AssetsApi {
             match self.register(row_meta, asset).await {
                 Ok(Registration::Created(executed)) => {
                     answer.created += 1;
+                    answer.lines.push(ImportLine {
+                        line,
+                        name,
+                        outcome: ImportOutcome::Created.into(),
+                        asset_id: executed.state.asset_id.clone(),
+                        ..Default::default()
+                    });
                     if let Some(position) = executed.position
                         && last.as_ref().is_none_or(|l| l.sequence < position.sequence)
                     {
                         last = Some(position);
                     }
                 }
-                Ok(Registration::Existed) => answer.unchanged += 1,
-                Ok(Registration::NameTaken) => {
-                    answer.errors.push(ImportError {
+                Ok(Registration::Existed) => {
+                    answer.unchanged += 1;
+                    answer.lines.push(ImportLine {
                         line,
-                        field: "name".into(),
-                        message: errors::NAME_TAKEN.into(),
+                        name,
+                        outcome: ImportOutcome::Unchanged.into(),
+                        ..Default::default()
                     });
+                }
+                Ok(Registration::NameTaken) => {
+                    let message = errors::NAME_TAKEN.to_owned();
+                    refuse(&mut answer, line, name, "name".into(), message);
                 }
                 Err(status) => return Err(status),
             }
@@ -192,4 +204,27 @@ impl AssetsApi {
         });
         Ok(Response::new(answer))
     }
+}
+
+/// A refused line, in the errors and in the lines.
+fn refuse(
+    answer: &mut ImportAssetsResponse,
+    line: u32,
+    name: String,
+    field: String,
+    message: String,
+) {
+    answer.errors.push(ImportError {
+        line,
+        field: field.clone(),
+        message: message.clone(),
+    });
+    answer.lines.push(ImportLine {
+        line,
+        name,
+        outcome: ImportOutcome::Refused.into(),
+        field,
+        message,
+        ..Default::default()
+    });
 }

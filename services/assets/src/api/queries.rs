@@ -158,6 +158,7 @@ impl AssetsApi {
         })?;
         let limit = page.limit;
         let rules = &self.assets.rules;
+        let now = self.assets.store.clock().now();
         let assets = self.assets_in(&scope, after_key, limit, |asset| {
             let levels = asset.classification.unwrap_or_default();
             can_read(&caller, asset)
@@ -173,6 +174,11 @@ impl AssetsApi {
                         .next_review_due(&facts(asset))
                         .is_some_and(|due| due < before)
                 })
+                && (!body.with_control_gaps
+                    || rules
+                        .evaluate(&facts(asset), now)
+                        .iter()
+                        .any(|s| s.is_gap()))
         })?;
         let next = page.next(&assets, |a| {
             format!(

@@ -17,7 +17,7 @@ use tillit_proto::common::Position;
 use tillit_proto::identity::{
     ApproveErasureRequest, ApproveErasureResponse, EraseDataSubjectRequest,
     EraseDataSubjectResponse, ErasureRequested, ExportDataSubjectRequest,
-    ExportDataSubjectResponse,
+    ExportDataSubjectResponse, ListErasuresRequest, ListErasuresResponse,
 };
 use tillit_proto::incidents::{Incident, IncidentStatus, ObligationStatus};
 use tonic::{Request, Response, Status};
@@ -67,6 +67,24 @@ impl IdentityApi {
             erasure_id: id.as_str().to_owned(),
             consistency: Some(executed.consistency()),
         }))
+    }
+
+    pub(super) async fn list_erasures(
+        &self,
+        request: Request<ListErasuresRequest>,
+    ) -> Result<Response<ListErasuresResponse>, Status> {
+        self.wait(request.get_ref().consistency.as_ref()).await?;
+        let caller = caller(&request)?;
+        caller.require_any(&[Permission::RequestErasure, Permission::ApproveErasure])?;
+        let pending_only = request.get_ref().pending_only;
+        let erasures = self
+            .identity
+            .compliance
+            .erasures()?
+            .into_iter()
+            .filter(|e| !pending_only || e.approved_by.is_empty())
+            .collect();
+        Ok(Response::new(ListErasuresResponse { erasures }))
     }
 
     pub(super) async fn approve_erasure(

@@ -68,6 +68,7 @@ revealed! {
     get_access_review(GetAccessReviewRequest) -> GetAccessReviewResponse;
     erase_data_subject(EraseDataSubjectRequest) -> EraseDataSubjectResponse;
     approve_erasure(ApproveErasureRequest) -> ApproveErasureResponse;
+    list_erasures(ListErasuresRequest) -> ListErasuresResponse;
     export_data_subject(ExportDataSubjectRequest) -> ExportDataSubjectResponse;
     list_training_courses(ListTrainingCoursesRequest) -> ListTrainingCoursesResponse;
 }

@@ -89,6 +89,26 @@ impl Viewer {
         .map(|(_, path)| path)
     }
 
+    /// Whether the user asks for or approves erasures of personal data.
+    pub fn may_handle_erasures(&self) -> bool {
+        use tillit_auth::Permission::*;
+        self.may(RequestErasure) || self.may(ApproveErasure)
+    }
+
+    /// Whether the user may read records of processing (the assets service decides whose:
+    /// staff every tenant's, a customer its own).
+    pub fn may_read_records(&self) -> bool {
+        use tillit_auth::Permission::*;
+        [
+            ReadEverything,
+            ManageAssets,
+            ReadReports,
+            ReadOwnTenantAssets,
+        ]
+        .into_iter()
+        .any(|p| self.may(p))
+    }
+
     /// Whether the user may see a list of incidents.
     pub fn may_list_incidents(&self) -> bool {
         use tillit_auth::Permission::*;
@@ -145,6 +165,9 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 @if viewer.may_list_assets() {
                                     li { a href="/assets" { (lang.t("nav-assets")) } }
                                 }
+                                @if viewer.may_read_records() {
+                                    li { a href="/records" { (lang.t("nav-records")) } }
+                                }
                                 @if viewer.may_read_policies() {
                                     li { a href="/policies" { (lang.t("nav-policies")) } }
                                 }
@@ -160,6 +183,9 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 @if viewer.may(tillit_auth::Permission::ReadAuditTrail) {
                                     li { a href="/audit" { (lang.t("nav-audit")) } }
                                 }
+                                @if viewer.may_handle_erasures() {
+                                    li { a href="/erasure" { (lang.t("nav-erasure")) } }
+                                }
                                 @if let Some(path) = viewer.administration() {
                                     li { a href=(path) { (lang.t("nav-admin")) } }
                                 }
@@ -172,6 +198,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                         }
                         @if let Some(viewer) = frame.viewer {
                             span { (lang.t_with("signed-in-as", &[("name", crate::i18n::text(viewer.name.clone()))])) }
+                            a href="/my-data" { (lang.t("nav-my-data")) }
                             form method="post" action="/signout" {
                                 input type="hidden" name="csrf" value=(viewer.csrf);
                                 button type="submit" { (lang.t("nav-sign-out")) }

@@ -44,7 +44,11 @@ pub async fn detail(
     Query(shown): Query<Shown>,
 ) -> Response {
     let lang = language(&jar, &headers);
-    let notice = (shown.done == "evidence").then(|| lang.t("evidence-saved"));
+    let notice = match shown.done.as_str() {
+        "evidence" => Some(lang.t("evidence-saved")),
+        "saved" => Some(lang.t("asset-saved")),
+        _ => None,
+    };
     page(
         &state,
         jar,
@@ -180,7 +184,7 @@ async fn page(
             (evidence(lang, &asset))
         }
         @if may_record {
-            (forms(lang, &viewer, &asset, refused))
+            (forms(lang, &viewer, &asset, &people, refused))
         }
         (crate::pages::timeline(lang, &timeline, &name_of))
     };
@@ -241,8 +245,33 @@ fn evidence(lang: Lang, asset: &Asset) -> Markup {
 }
 
 /// The forms the viewer may send, filled with the asset's present values.
-fn forms(lang: Lang, viewer: &Viewer, asset: &Asset, refused: Option<&Sent>) -> Markup {
+fn forms(
+    lang: Lang,
+    viewer: &Viewer,
+    asset: &Asset,
+    people: &[(String, String)],
+    refused: Option<&Sent>,
+) -> Markup {
     let mut current: BTreeMap<&str, String> = BTreeMap::new();
+    current.insert("name", asset.name.clone());
+    current.insert(
+        "kind",
+        tillit_proto::Vocabulary::word(asset.kind()).to_owned(),
+    );
+    current.insert("description", asset.description.clone());
+    current.insert("owner", asset.owner_user_id.clone());
+    if let Some(p) = asset.processing.as_ref() {
+        current.insert("categories", p.data_categories.join(", "));
+        current.insert("subjects", p.data_subjects.join(", "));
+        current.insert("purpose", p.purpose.clone());
+        current.insert("retention", p.retention.clone());
+        current.insert("recipients", p.recipients.join(", "));
+        current.insert("sub_processors", p.sub_processors.join(", "));
+        if p.special_categories {
+            current.insert("special", "on".into());
+        }
+    }
+    let manages = viewer.may(Permission::ManageAssets);
     if let Some(s) = asset.backup_schedule.as_ref() {
         current.insert("schedule", s.schedule.clone());
         current.insert("interval_hours", s.interval_hours.to_string());
@@ -258,8 +287,8 @@ fn forms(lang: Lang, viewer: &Viewer, asset: &Asset, refused: Option<&Sent>) -> 
     html! {
         section.card aria-labelledby="record" {
             h2 #record { (lang.t("evidence-record")) }
-            @for spec in forms::SPECS {
-                (forms::draw(lang, &viewer.csrf, &asset.asset_id, spec, &current, refused))
+            @for spec in forms::SPECS.iter().filter(|s| manages || !s.managers_only) {
+                (forms::draw(lang, &viewer.csrf, &asset.asset_id, spec, &current, people, refused))
             }
         }
     }
@@ -296,7 +325,11 @@ pub async fn submit(
         Ok(request) => match send(&state, &access, request).await {
             Ok(consistency) => {
                 let after = after_text(consistency.as_ref());
-                let target = format!("{path}?done=evidence&after={after}#gaps");
+                let done = match key.as_str() {
+                    "details" | "owner" | "processing" | "classify" => "saved",
+                    _ => "evidence",
+                };
+                let target = format!("{path}?done={done}&after={after}#gaps");
                 return (jar, Redirect::to(&target)).into_response();
             }
             Err(Failure::Invalid(problems)) => {
@@ -340,6 +373,18 @@ async fn send(
             .map(|a| a.into_inner().consistency),
         forms::Request::Retire(r) => assets
             .retire_asset(bearer(access, r))
+            .await
+            .map(|a| a.into_inner().consistency),
+        forms::Request::Details(r) => assets
+            .update_asset_details(bearer(access, r))
+            .await
+            .map(|a| a.into_inner().consistency),
+        forms::Request::Owner(r) => assets
+            .assign_asset_owner(bearer(access, r))
+            .await
+            .map(|a| a.into_inner().consistency),
+        forms::Request::Processing(r) => assets
+            .record_processing(bearer(access, r))
             .await
             .map(|a| a.into_inner().consistency),
     };

@@ -1,18 +1,22 @@
 //! The forms of an asset's page, each described once as data — which fields, how each is
 //! entered, which request it makes — and drawn and read from that description: evidence
 //! (restore test, backup run, backup schedule, monitoring, encryption at rest, patch
-//! policy, access review), a classification with its rationale, a periodic review, and
-//! retirement. A refused form is drawn again open, with what was typed and each problem
+//! policy, a critical patch released and applied, access review), a classification with
+//! its rationale, the details, the owner, the personal data processed, a periodic review,
+//! and retirement. A refused form is drawn again open, with what was typed and each problem
 //! next to its field.
 
 use std::collections::BTreeMap;
 
 use maud::{Markup, html};
+use tillit_proto::Vocabulary;
 use tillit_proto::assets::record_evidence_request::Evidence;
 use tillit_proto::assets::{
-    AssetAccessReviewed, BackupRunRecorded, BackupScheduleSet, Classification,
-    ClassifyAssetRequest, EncryptionAtRestSet, MonitoringSet, PatchPolicySet,
-    RecordEvidenceRequest, RestoreTestRecorded, RetireAssetRequest, ReviewAssetRequest,
+    AssetAccessReviewed, AssetKind, AssignAssetOwnerRequest, BackupRunRecorded, BackupScheduleSet,
+    Classification, ClassifyAssetRequest, CriticalPatchClosed, CriticalPatchOpened,
+    EncryptionAtRestSet, MonitoringSet, PatchPolicySet, Processing, RecordEvidenceRequest,
+    RecordProcessingRequest, RestoreTestRecorded, RetireAssetRequest, ReviewAssetRequest,
+    UpdateAssetDetailsRequest,
 };
 
 use crate::i18n::Lang;
@@ -34,6 +38,10 @@ pub enum Input {
     Number,
     /// A level 1–4.
     Level,
+    /// An asset kind.
+    Kind,
+    /// A member of staff.
+    Person,
 }
 
 /// One field: its name in the form, its label's key, how it is entered, whether required.
@@ -53,94 +61,156 @@ const fn field(name: &'static str, label: &'static str, input: Input, required: 
     }
 }
 
-/// One form: the last segment of the path it posts to, its title's key, its fields.
+/// One form: the last segment of the path it posts to, its title's key, its fields, and
+/// whether only those who manage every asset may send it (not the owner).
 pub struct Spec {
     /// `restore_test`, `classify`, …
     pub key: &'static str,
     title: &'static str,
     fields: &'static [Field],
+    /// Only for those who manage assets (assigning an owner).
+    pub managers_only: bool,
+}
+
+const fn spec_of(key: &'static str, title: &'static str, fields: &'static [Field]) -> Spec {
+    Spec {
+        key,
+        title,
+        fields,
+        managers_only: false,
+    }
 }
 
 /// Every form of an asset's page, in the order drawn.
 pub const SPECS: &[Spec] = &[
-    Spec {
-        key: "restore_test",
-        title: "evidence-restore",
-        fields: &[
+    spec_of(
+        "restore_test",
+        "evidence-restore",
+        &[
             field("at", "evidence-at", Input::When, true),
             field("success", "evidence-success", Input::Tick(true), false),
             field("note", "evidence-note", Input::Lines, false),
         ],
-    },
-    Spec {
-        key: "backup_run",
-        title: "evidence-backup",
-        fields: &[
+    ),
+    spec_of(
+        "backup_run",
+        "evidence-backup",
+        &[
             field("at", "evidence-at", Input::When, true),
             field("success", "evidence-success", Input::Tick(true), false),
             field("note", "evidence-note", Input::Lines, false),
         ],
-    },
-    Spec {
-        key: "backup_schedule",
-        title: "evidence-backup-schedule",
-        fields: &[
+    ),
+    spec_of(
+        "backup_schedule",
+        "evidence-backup-schedule",
+        &[
             field("schedule", "evidence-schedule", Input::Line, true),
             field("interval_hours", "evidence-interval", Input::Number, true),
         ],
-    },
-    Spec {
-        key: "monitoring",
-        title: "evidence-monitoring",
-        fields: &[
+    ),
+    spec_of(
+        "monitoring",
+        "evidence-monitoring",
+        &[
             field("enabled", "evidence-monitored", Input::Tick(true), false),
             field("alert_route", "evidence-alert-route", Input::Line, false),
         ],
-    },
-    Spec {
-        key: "encryption",
-        title: "evidence-encryption",
-        fields: &[
+    ),
+    spec_of(
+        "encryption",
+        "evidence-encryption",
+        &[
             field("enabled", "evidence-encrypted", Input::Tick(true), false),
             field("method", "evidence-method", Input::Line, false),
         ],
-    },
-    Spec {
-        key: "patch_policy",
-        title: "evidence-patch-policy",
-        fields: &[field("days", "evidence-patch-days", Input::Number, true)],
-    },
-    Spec {
-        key: "access_review",
-        title: "evidence-access-review",
-        fields: &[
+    ),
+    spec_of(
+        "patch_policy",
+        "evidence-patch-policy",
+        &[field("days", "evidence-patch-days", Input::Number, true)],
+    ),
+    spec_of(
+        "access_review",
+        "evidence-access-review",
+        &[
             field("at", "evidence-at", Input::When, true),
             field("note", "evidence-result", Input::Lines, true),
         ],
-    },
-    Spec {
-        key: "classify",
-        title: "asset-classify",
-        fields: &[
+    ),
+    spec_of(
+        "classify",
+        "asset-classify",
+        &[
             field("c", "asset-confidentiality", Input::Level, true),
             field("i", "asset-integrity", Input::Level, true),
             field("a", "asset-availability", Input::Level, true),
             field("note", "asset-rationale", Input::Lines, true),
         ],
-    },
-    Spec {
-        key: "review",
-        title: "asset-review",
-        fields: &[
+    ),
+    spec_of(
+        "review",
+        "asset-review",
+        &[
             field("at", "evidence-at", Input::When, true),
             field("note", "asset-review-notes", Input::Lines, false),
         ],
-    },
+    ),
+    spec_of(
+        "patch_opened",
+        "evidence-patch-opened",
+        &[
+            field("patch_id", "evidence-patch-id", Input::Line, true),
+            field("title", "evidence-patch-title", Input::Line, true),
+            field("at", "evidence-released-at", Input::When, true),
+        ],
+    ),
+    spec_of(
+        "patch_closed",
+        "evidence-patch-closed",
+        &[
+            field("patch_id", "evidence-patch-id", Input::Line, true),
+            field("at", "evidence-applied-at", Input::When, true),
+        ],
+    ),
+    spec_of(
+        "details",
+        "asset-details",
+        &[
+            field("name", "asset-name", Input::Line, true),
+            field("kind", "asset-kind", Input::Kind, true),
+            field("description", "incident-description", Input::Lines, false),
+        ],
+    ),
     Spec {
-        key: "retire",
-        title: "asset-retire",
-        fields: &[field("note", "asset-retire-reason", Input::Lines, true)],
+        key: "owner",
+        title: "asset-assign-owner",
+        fields: &[field("owner", "asset-owner", Input::Person, true)],
+        managers_only: true,
     },
+    spec_of(
+        "processing",
+        "asset-processing",
+        &[
+            field("categories", "asset-data-categories", Input::Line, false),
+            field(
+                "special",
+                "asset-special-categories",
+                Input::Tick(false),
+                false,
+            ),
+            field("subjects", "asset-data-subjects", Input::Line, false),
+            field("purpose", "asset-purpose", Input::Line, false),
+            field("retention", "asset-retention", Input::Line, false),
+            field("recipients", "asset-recipients", Input::Line, false),
+            field("sub_processors", "asset-sub-processors", Input::Line, false),
+        ],
+    ),
+    spec_of(
+        "retire",
+        "asset-retire",
+        &[field("note", "asset-retire-reason", Input::Lines, true)],
+    ),
 ];
 
 /// The form of `key`, if there is one.
@@ -168,6 +238,21 @@ pub enum Request {
     Review(ReviewAssetRequest),
     /// Retirement.
     Retire(RetireAssetRequest),
+    /// Name, kind and description.
+    Details(UpdateAssetDetailsRequest),
+    /// A new owner.
+    Owner(AssignAssetOwnerRequest),
+    /// The personal data processed.
+    Processing(RecordProcessingRequest),
+}
+
+/// A comma-separated list, trimmed, empty parts left out.
+fn list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Reads `posted` as the form `spec` for asset `asset`: its request, or the problems found
@@ -252,6 +337,41 @@ pub fn read(
                 consistency: None,
             })
         }
+        "patch_opened" => evidence(Evidence::CriticalPatchOpened(CriticalPatchOpened {
+            patch_id: text("patch_id"),
+            released_at: at,
+            title: text("title"),
+        })),
+        "patch_closed" => evidence(Evidence::CriticalPatchClosed(CriticalPatchClosed {
+            patch_id: text("patch_id"),
+            applied_at: at,
+        })),
+        "details" => Request::Details(UpdateAssetDetailsRequest {
+            asset_id: asset.to_owned(),
+            name: text("name"),
+            kind: AssetKind::from_word(&text("kind")).map_or(0, Into::into),
+            description: text("description"),
+            consistency: None,
+        }),
+        "owner" => Request::Owner(AssignAssetOwnerRequest {
+            asset_id: asset.to_owned(),
+            owner_user_id: text("owner"),
+            consistency: None,
+        }),
+        "processing" => Request::Processing(RecordProcessingRequest {
+            asset_id: asset.to_owned(),
+            processing: Some(Processing {
+                data_categories: list(&text("categories")),
+                special_categories: ticked("special"),
+                data_subjects: list(&text("subjects")),
+                purpose: text("purpose"),
+                retention: text("retention"),
+                recipients: list(&text("recipients")),
+                sub_processors: list(&text("sub_processors")),
+                transfers_outside_eu: Vec::new(),
+            }),
+            consistency: None,
+        }),
         "review" => Request::Review(ReviewAssetRequest {
             asset_id: asset.to_owned(),
             reviewed_at: at,
@@ -274,7 +394,10 @@ pub fn read(
 /// The form field a service's field name concerns (`restore_test.tested_at` → `at`).
 pub fn field_of(service: &str) -> String {
     match service.rsplit('.').next().unwrap_or_default() {
-        "tested_at" | "ran_at" | "reviewed_at" => "at".into(),
+        "tested_at" | "ran_at" | "reviewed_at" | "released_at" | "applied_at" => "at".into(),
+        "owner_user_id" => "owner".into(),
+        "data_categories" => "categories".into(),
+        "data_subjects" => "subjects".into(),
         "rationale" | "notes" | "reason" | "result" => "note".into(),
         "confidentiality" => "c".into(),
         "integrity" => "i".into(),
@@ -292,8 +415,18 @@ pub fn draw(
     asset: &str,
     spec: &Spec,
     current: &BTreeMap<&str, String>,
+    people: &[(String, String)],
     sent: Option<&Sent>,
 ) -> Markup {
+    let kinds: Vec<(String, String)> = AssetKind::VALUES
+        .iter()
+        .map(|k| {
+            (
+                k.word().to_owned(),
+                crate::pages::incidents::word(lang, "asset-kind", *k),
+            )
+        })
+        .collect();
     let sent = sent.filter(|s| s.key == spec.key);
     let empty = Problems::new();
     let problems = sent.map_or(&empty, |s| &s.problems);
@@ -336,6 +469,15 @@ pub fn draw(
                                 }
                             }
                         }
+                        Input::Kind | Input::Person => {
+                            @let options = if f.input == Input::Kind { &kinds[..] } else { people };
+                            label for=(id(f.name)) { (lang.t(f.label)) }
+                            select id=(id(f.name)) name=(f.name) required aria-describedby=[described(f)] {
+                                @for (choice, words) in options {
+                                    option value=(choice) selected[value(f) == *choice] { (words) }
+                                }
+                            }
+                        }
                         Input::Lines => {
                             label for=(id(f.name)) { (lang.t(f.label)) }
                             textarea id=(id(f.name)) name=(f.name) rows="2" required[f.required]
@@ -369,7 +511,7 @@ mod tests {
     fn every_form_reads_in_both_languages_and_a_refusal_stays_with_its_field() {
         for lang in [Lang::Sv, Lang::En] {
             for spec in SPECS {
-                let html = draw(lang, "t", "a1", spec, &BTreeMap::new(), None).into_string();
+                let html = draw(lang, "t", "a1", spec, &BTreeMap::new(), &[], None).into_string();
                 assert!(
                     !html.contains("Unknown localization key"),
                     "{lang:?} {}: {html}",
@@ -383,7 +525,16 @@ mod tests {
             problems: vec![("interval_hours".into(), "A whole number".into())],
         };
         let spec = spec("backup_schedule").expect("the form");
-        let html = draw(Lang::En, "t", "a1", spec, &BTreeMap::new(), Some(&sent)).into_string();
+        let html = draw(
+            Lang::En,
+            "t",
+            "a1",
+            spec,
+            &BTreeMap::new(),
+            &[],
+            Some(&sent),
+        )
+        .into_string();
         assert!(html.starts_with("<details open"), "{html}");
         assert!(html.contains("value=\"daily\""), "{html}");
         assert!(
@@ -396,6 +547,7 @@ mod tests {
             "a1",
             &SPECS[0],
             &BTreeMap::new(),
+            &[],
             Some(&sent),
         )
         .into_string();

@@ -9,6 +9,7 @@
 
 pub mod detail;
 pub mod forms;
+pub mod register;
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -56,6 +57,12 @@ pub struct Filters {
     /// Retired ones too.
     #[serde(default)]
     retired: Option<String>,
+    /// Only those with a control gap now.
+    #[serde(default)]
+    gaps: Option<String>,
+    /// Only this owner's (staff).
+    #[serde(default)]
+    owner: String,
     #[serde(default)]
     page: String,
     #[serde(default)]
@@ -71,12 +78,14 @@ impl Filters {
             ("c", self.c.clone()),
             ("i", self.i.clone()),
             ("a", self.a.clone()),
+            ("owner", self.owner.clone()),
         ];
         for (name, on) in [
             ("mine", &self.mine),
             ("personal", &self.personal),
             ("review", &self.review),
             ("retired", &self.retired),
+            ("gaps", &self.gaps),
         ] {
             if on.is_some() {
                 pairs.push((name, "on".to_owned()));
@@ -123,6 +132,8 @@ pub async fn list(
         },
         owner_user_id: if filters.mine.is_some() {
             viewer.subject.clone()
+        } else if staff {
+            filters.owner.clone()
         } else {
             String::new()
         },
@@ -136,6 +147,7 @@ pub async fn list(
             nanos: 0,
         }),
         include_retired: filters.retired.is_some(),
+        with_control_gaps: filters.gaps.is_some(),
         page: Some(PageRequest {
             page_size: PAGE_SIZE,
             page_token: filters.page.clone(),
@@ -173,9 +185,18 @@ pub async fn list(
         .collect();
     let body = html! {
         h1 { (lang.t("assets-title")) }
+        @if register::may_register(&viewer) {
+            p {
+                a href="/assets/new" { (lang.t("assets-register")) }
+                @if viewer.may(Permission::ManageAssets) { " · " a href="/assets/import" { (lang.t("assets-import")) } }
+            }
+        }
         form.card.filters method="get" action="/assets" {
             @if !tenants.is_empty() {
                 (select(lang, "tenant", "incidents-tenant", &tenants, &filters.tenant))
+            }
+            @if !people.is_empty() {
+                (select(lang, "owner", "asset-owner", &people, &filters.owner))
             }
             (select(lang, "kind", "asset-kind", &kinds, &filters.kind))
             (select(lang, "c", "asset-min-c", &levels, &filters.c))
@@ -186,6 +207,7 @@ pub async fn list(
                 (tick("personal", "assets-personal", filters.personal.is_some(), lang))
                 (tick("review", "assets-review-due", filters.review.is_some(), lang))
                 (tick("retired", "assets-retired", filters.retired.is_some(), lang))
+                (tick("gaps", "assets-gaps", filters.gaps.is_some(), lang))
             }
             button.primary type="submit" { (lang.t("incidents-filter")) }
         }
