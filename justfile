@@ -25,9 +25,10 @@ lint:
     python3 scripts/check-layers.py
 
 # Benchmarks in a release build; prints ratios against baselines measured in the same run.
-bench:
+# `just bench g h` runs only the measurements named (a to h, see tools/bench).
+bench *only:
     scripts/ensure-deps.sh nats
-    cargo run --release -p tillit-bench
+    cargo run --release -p tillit-bench -- {{only}}
 
 # Import assets from a CSV file (tenant,name,kind,owner_email,c,i,a[,external_key]) into the running platform
 # with `tillit assets import`; with TILLIT_EMAIL (and TILLIT_PASSWORD) set it logs in first.

@@ -200,6 +200,12 @@ async fn the_owner_records_a_restore_test_and_the_gap_goes_and_a_customer_sees_n
     assert_eq!(classified.status, 303, "{}", classified.body);
     let page = browser.get(classified.location()).await;
     assert!(page.body.contains("C4 I3 A2") && page.body.contains("Holds card numbers now"));
+    assert!(
+        page.body.contains("Earlier classifications")
+            && page.body.contains("Customer contracts and invoices"),
+        "the first classification stays in the history: {}",
+        page.body
+    );
     let retired = browser
         .post(
             &format!("{page_path}/retire"),

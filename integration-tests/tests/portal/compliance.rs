@@ -36,6 +36,12 @@ async fn a_manager_records_a_training_and_its_gap_closes() {
     assert!(page.body.contains("No training has been recorded yet"));
     assert!(
         page.body
+            .contains("<option value=\"\" selected>Choose the person</option>"),
+        "nobody is chosen for the user: {}",
+        page.body
+    );
+    assert!(
+        page.body
             .contains(&format!("<option value=\"{}\"", platform.employee.1)),
         "erik can be chosen: {}",
         page.body
@@ -241,6 +247,9 @@ async fn trainings_and_an_access_review_in_chromium() {
     let chrome = Chrome::start(&format!("http://{}", stack.portal.grpc), "en").await;
     chrome.sign_in("olle@tillit.test").await;
     chrome.click("nav a[href='/trainings']").await;
+    chrome
+        .choose("#training-user_id", &stack.platform.employee.1)
+        .await;
     chrome.fill("#training-course", "security-awareness").await;
     chrome.check("trainings").await;
     chrome

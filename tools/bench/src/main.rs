@@ -64,16 +64,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let nats = NatsServer::start();
     let store = EventStore::connect(&nats.url(), StoreConfig::default(), Clock::system()).await?;
     let mut rows = Vec::new();
+    // `just bench` runs every measurement; `just bench g h` only those named.
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let run = |letter: &str| only.is_empty() || only.iter().any(|o| o == letter);
 
     let payload = sample_commit("bench", 1, Vec::new()).encode_to_vec();
-    rows.extend(appends(&store, &payload).await?);
-    rows.push(rebuild(&store).await?);
-    rows.extend(export::measure(&nats, &store).await?);
-    rows.push(latency::measure(&nats).await?);
-    rows.push(latency::logins().await?);
-    rows.extend(sealing::measure(&store).await?);
-    rows.extend(portal::measure().await?);
-    rows.extend(register::measure().await?);
+    if run("a") {
+        rows.extend(appends(&store, &payload).await?);
+    }
+    if run("b") {
+        rows.push(rebuild(&store).await?);
+    }
+    if run("c") {
+        rows.extend(export::measure(&nats, &store).await?);
+    }
+    if run("d") {
+        rows.push(latency::measure(&nats).await?);
+    }
+    if run("e") {
+        rows.push(latency::logins().await?);
+    }
+    if run("f") {
+        rows.extend(sealing::measure(&store).await?);
+    }
+    if run("g") {
+        rows.extend(portal::measure().await?);
+    }
+    if run("h") {
+        rows.extend(register::measure().await?);
+    }
 
     println!();
     println!("Tillit benchmarks (release build; ratio = kernel / baseline, same run)");

@@ -85,6 +85,7 @@ pub fn apply(asset: &mut Asset, event: &AssetEvent) {
             asset.classification = e.classification;
             asset.classification_rationale = e.rationale.clone();
             asset.classified_at = e.classified_at;
+            asset.classification_history.push(e.clone());
         }
         AssetEvent::ProcessingRecorded(e) => asset.processing = e.processing.clone(),
         AssetEvent::BackupScheduleSet(e) => asset.backup_schedule = Some(e.clone()),

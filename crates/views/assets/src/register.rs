@@ -29,8 +29,9 @@ impl Projection for Register {
     }
 
     /// 2: the stored `Asset` rows carry the kind as the API's enum instead of its word.
+    /// 3: assets keep their classification history.
     fn schema_version(&self) -> u32 {
-        2
+        3
     }
 
     fn streams(&self) -> Vec<String> {

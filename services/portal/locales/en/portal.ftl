@@ -748,3 +748,5 @@ records-processor = Processor (us)
 records-controller = Controller
 records-activities = Processing activities
 records-none = No asset of this tenant records personal data.
+training-choose = Choose the person
+asset-classification-history = Earlier classifications

@@ -748,3 +748,5 @@ records-processor = Personuppgiftsbiträde (vi)
 records-controller = Personuppgiftsansvarig
 records-activities = Behandlingar
 records-none = Ingen tillgång hos kunden har personuppgifter registrerade.
+training-choose = Välj personen
+asset-classification-history = Tidigare klassningar

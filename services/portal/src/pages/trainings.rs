@@ -116,6 +116,12 @@ async fn page(
         problems: Vec::new(),
     };
     let draw = Draw::new(lang, "training", Some(refused.unwrap_or(&defaults)));
+    // Nobody is chosen for the user: a training recorded for the wrong person is worse
+    // than a refusal.
+    let choices: Vec<(String, String)> = [(String::new(), lang.t("training-choose"))]
+        .into_iter()
+        .chain(people.iter().cloned())
+        .collect();
     let body = html! {
         @if shown.done == "recorded" { p.notice role="status" { (lang.t("training-recorded")) } }
         h1 { (lang.t("trainings-title")) }
@@ -158,7 +164,7 @@ async fn page(
                 h2 #record { (lang.t("training-record")) }
                 (draw.general(&["user_id", "course", "completed_at", "valid_until"]))
                 (crate::pages::form::post("/trainings", "record", &viewer.csrf, html! {
-                    (draw.select("user_id", "policy-person", &people, ""))
+                    (draw.select("user_id", "policy-person", &choices, ""))
                     (draw.input("text", "course", "training-course", String::new(), true))
                     p.muted { (lang.t("training-course-hint")) }
                     (draw.input("datetime-local", "completed_at", "training-completed", String::new(), true))

@@ -152,6 +152,22 @@ async fn page(
                     (levels_of(lang, &asset))
                     @if let Some(at) = asset.classified_at.as_ref() { " · " (when(at)) }
                     @if !asset.classification_rationale.is_empty() { br; span.muted { (asset.classification_rationale) } }
+                    @if asset.classification_history.len() > 1 {
+                        details.history {
+                            summary { (lang.t("asset-classification-history")) }
+                            ol {
+                                @for earlier in asset.classification_history.iter().rev() {
+                                    li {
+                                        @if let Some(c) = earlier.classification.as_ref() {
+                                            "C" (c.confidentiality) " I" (c.integrity) " A" (c.availability)
+                                        }
+                                        @if let Some(at) = earlier.classified_at.as_ref() { " · " (when(at)) }
+                                        @if !earlier.rationale.is_empty() { " · " span.muted { (earlier.rationale) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
                 @if let Some(at) = asset.next_review_due.as_ref() { dt { (lang.t("asset-review-due")) } dd { (when(at)) } }
                 @if let Some(p) = asset.processing.as_ref().filter(|p| !p.data_categories.is_empty()) {
