@@ -22,7 +22,9 @@ use crate::i18n::{Lang, text};
 use crate::pages::form::{Draw, Sent};
 use crate::pages::incidents::{dom_id, word};
 use crate::pages::layout::{Frame, page as frame_page};
-use crate::pages::{checked_form, errors, local_input, parse_local, viewer, violations, when};
+use crate::pages::{
+    checked_form, errors, local_input, parse_local, poster, reader, violations, when,
+};
 use crate::{State as Shared, bearer, language};
 
 const PART: &str = "part-identity";
@@ -54,13 +56,14 @@ async fn list_page(
     after: &str,
     refused: Option<&Sent>,
 ) -> Response {
-    let (jar, viewer, access) = match viewer(state, jar, lang, "/access-reviews").await {
+    let (jar, viewer, access) = match reader(state, jar, lang, "/access-reviews", |viewer| {
+        viewer.may_read_access_reviews()
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may_read_access_reviews() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let mut identity = state.identity.clone();
     let (answer, tenants) = tokio::join!(
         identity.list_access_reviews(bearer(
@@ -124,12 +127,10 @@ async fn list_page(
         viewer: Some(&viewer),
         path: "/access-reviews",
     };
-    let page = (jar, frame_page(&frame, &lang.t("access-title"), body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &lang.t("access-title"), body)).into_response(),
+    )
 }
 
 /// "12 of 40 decided", with a bar.
@@ -155,18 +156,19 @@ pub async fn start(
     headers: HeaderMap,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/access-reviews").await {
+    let (lang, jar, _viewer, access) = match poster(
+        &state,
+        jar,
+        &headers,
+        &posted,
+        "/access-reviews",
+        |viewer| viewer.may(Permission::RunAccessReviews),
+    )
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::RunAccessReviews) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let raw_due = posted.get("due_at").map_or("", |v| v.trim());
     let problems = match parse_local(raw_due) {
         None => vec![("due_at".to_owned(), lang.t("reason-MALFORMED"))],
@@ -231,13 +233,14 @@ async fn campaign_page(
     refused: Option<&Sent>,
 ) -> Response {
     let path = format!("/access-reviews/{}", crate::urlencode(id));
-    let (jar, viewer, access) = match viewer(state, jar, lang, &path).await {
+    let (jar, viewer, access) = match reader(state, jar, lang, &path, |viewer| {
+        viewer.may_read_access_reviews()
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may_read_access_reviews() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let mut identity = state.identity.clone();
     let (answer, people) = tokio::join!(
         identity.get_access_review(bearer(
@@ -302,12 +305,10 @@ async fn campaign_page(
         viewer: Some(&viewer),
         path: &path,
     };
-    let page = (jar, frame_page(&frame, &lang.t("access-title"), body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &lang.t("access-title"), body)).into_response(),
+    )
 }
 
 /// The form key of an item: `item-<its id>`.
@@ -402,13 +403,14 @@ pub async fn decide(
         Err(refused) => return *refused,
     };
     let path = format!("/access-reviews/{}", crate::urlencode(&id));
-    let (jar, viewer, access) = match viewer(&state, jar, lang, &path).await {
+    let (jar, _viewer, access) = match reader(&state, jar, lang, &path, |viewer| {
+        viewer.may(Permission::RunAccessReviews)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::RunAccessReviews) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let field = |name: &str| {
         posted
             .get(name)

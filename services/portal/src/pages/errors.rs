@@ -94,3 +94,12 @@ pub fn with_refused_status(mut page: Response) -> Response {
     }
     page
 }
+
+/// `page`, answered as a refused form (422) when `refused`.
+pub fn refused_if(refused: bool, page: Response) -> Response {
+    if refused {
+        with_refused_status(page)
+    } else {
+        page
+    }
+}

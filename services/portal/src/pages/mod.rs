@@ -44,6 +44,40 @@ pub fn checked_form(
     Ok((lang, jar, csrf))
 }
 
+/// The signed-in user of a page who must be allowed what `may` says: [`viewer`], then the
+/// 403 page for anyone else.
+pub async fn reader(
+    state: &Portal,
+    jar: PrivateCookieJar,
+    lang: Lang,
+    path: &str,
+    may: impl Fn(&layout::Viewer) -> bool,
+) -> Result<(PrivateCookieJar, layout::Viewer, String), Response> {
+    let (jar, viewer, access) = viewer(state, jar, lang, path).await?;
+    if may(&viewer) {
+        Ok((jar, viewer, access))
+    } else {
+        Err((jar, errors::forbidden(lang)).into_response())
+    }
+}
+
+/// A posted form of a signed-in user who must be allowed what `may` says, written once:
+/// the CSRF check ([`checked_form`]), the session ([`viewer`]) and the permission; `Err`
+/// is the page to answer instead, and nothing is sent on.
+pub async fn poster(
+    state: &Portal,
+    jar: PrivateCookieJar,
+    headers: &axum::http::HeaderMap,
+    posted: &std::collections::BTreeMap<String, String>,
+    path: &str,
+    may: impl Fn(&layout::Viewer) -> bool,
+) -> Result<(Lang, PrivateCookieJar, layout::Viewer, String), Response> {
+    let csrf = posted.get("csrf").map_or("", String::as_str);
+    let (lang, jar, _) = checked_form(state, jar, headers, csrf).map_err(|refused| *refused)?;
+    let (jar, viewer, access) = reader(state, jar, lang, path, may).await?;
+    Ok((lang, jar, viewer, access))
+}
+
 /// The signed-in user of a page: the session (refreshed when due), who they are by
 /// identity's `WhoAmI` (a revoked or deactivated session is signed out here), and the
 /// header's view of them; `Err` is the page to answer instead.

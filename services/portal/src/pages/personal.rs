@@ -20,7 +20,7 @@ use crate::api::{Failure, after_text, parse_after};
 use crate::i18n::{Lang, text};
 use crate::pages::form::{Draw, Sent};
 use crate::pages::layout::{Frame, page as frame_page};
-use crate::pages::{checked_form, errors, viewer, violations, when};
+use crate::pages::{errors, poster, reader, viewer, violations, when};
 use crate::{State as Shared, bearer, language};
 
 const PART: &str = "part-identity";
@@ -154,13 +154,14 @@ async fn erasure_page(
     notice: Option<String>,
     refused: Option<&Sent>,
 ) -> Response {
-    let (jar, viewer, access) = match viewer(state, jar, lang, "/erasure").await {
+    let (jar, viewer, access) = match reader(state, jar, lang, "/erasure", |viewer| {
+        viewer.may_handle_erasures()
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may_handle_erasures() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let mut identity = state.identity.clone();
     let (answer, people, deactivated) = tokio::join!(
         identity.list_erasures(bearer(
@@ -251,12 +252,10 @@ async fn erasure_page(
         viewer: Some(&viewer),
         path: "/erasure",
     };
-    let page = (jar, frame_page(&frame, &lang.t("erasure-title"), body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &lang.t("erasure-title"), body)).into_response(),
+    )
 }
 
 /// `POST /erasure`: ask for a data subject's erasure.
@@ -266,18 +265,15 @@ pub async fn request(
     headers: HeaderMap,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/erasure").await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may(Permission::RequestErasure) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (lang, jar, _viewer, access) =
+        match poster(&state, jar, &headers, &posted, "/erasure", |viewer| {
+            viewer.may(Permission::RequestErasure)
+        })
+        .await
+        {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let field = |name: &str| {
         posted
             .get(name)
@@ -339,18 +335,15 @@ pub async fn approve(
     Path(id): Path<String>,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/erasure").await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may(Permission::ApproveErasure) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (lang, jar, _viewer, access) =
+        match poster(&state, jar, &headers, &posted, "/erasure", |viewer| {
+            viewer.may(Permission::ApproveErasure)
+        })
+        .await
+        {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let answer = state
         .identity
         .clone()

@@ -15,7 +15,7 @@ use tillit_proto::assets::GetProcessingRecordRequest;
 use crate::api::{Failure, parse_after};
 use crate::i18n::Lang;
 use crate::pages::layout::{Frame, page as frame_page};
-use crate::pages::{errors, viewer};
+use crate::pages::{errors, reader};
 use crate::{State as Shared, bearer, language};
 
 const PART: &str = "part-assets";
@@ -37,13 +37,14 @@ pub async fn record(
     Query(shown): Query<Shown>,
 ) -> Response {
     let lang = language(&jar, &headers);
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/records").await {
+    let (jar, viewer, access) = match reader(&state, jar, lang, "/records", |viewer| {
+        viewer.may_read_records()
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may_read_records() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let customer = viewer.roles.contains(&tillit_auth::Role::Customer);
     let tenants = if customer {
         Vec::new()
@@ -213,13 +214,14 @@ pub async fn download(
     Path((tenant, file)): Path<(String, String)>,
 ) -> Response {
     let lang = language(&jar, &headers);
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/records").await {
+    let (jar, _viewer, access) = match reader(&state, jar, lang, "/records", |viewer| {
+        viewer.may_read_records()
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may_read_records() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let content_type = match file.as_str() {
         "record.csv" => "text/csv; charset=utf-8",
         "record.json" => "application/json",

@@ -18,7 +18,7 @@ use crate::api::{Failure, after_text, parse_after};
 use crate::i18n::{Lang, text};
 use crate::pages::form::{Draw, Sent};
 use crate::pages::layout::{Frame, page as frame_page};
-use crate::pages::{checked_form, errors, local_input, parse_local, viewer, violations, when};
+use crate::pages::{errors, local_input, parse_local, poster, reader, violations, when};
 use crate::{State as Shared, bearer, language};
 
 const PART: &str = "part-identity";
@@ -52,13 +52,14 @@ async fn page(
     shown: &Shown,
     refused: Option<&Sent>,
 ) -> Response {
-    let (jar, viewer, access) = match viewer(state, jar, lang, "/trainings").await {
+    let (jar, viewer, access) = match reader(state, jar, lang, "/trainings", |viewer| {
+        viewer.may_read_trainings()
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may_read_trainings() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let consistency = parse_after(&shown.after);
     let (mut courses_client, mut gaps_client) = (state.identity.clone(), state.identity.clone());
     let course = shown.course.trim();
@@ -179,12 +180,10 @@ async fn page(
         viewer: Some(&viewer),
         path: "/trainings",
     };
-    let page = (jar, frame_page(&frame, &lang.t("trainings-title"), body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &lang.t("trainings-title"), body)).into_response(),
+    )
 }
 
 /// `POST /trainings`: a completed training.
@@ -194,18 +193,15 @@ pub async fn record(
     headers: HeaderMap,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/trainings").await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may(Permission::RecordTrainings) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (lang, jar, _viewer, access) =
+        match poster(&state, jar, &headers, &posted, "/trainings", |viewer| {
+            viewer.may(Permission::RecordTrainings)
+        })
+        .await
+        {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let field = |name: &str| {
         posted
             .get(name)

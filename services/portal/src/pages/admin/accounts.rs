@@ -22,7 +22,7 @@ use crate::i18n::{Lang, text};
 use crate::pages::form::{Draw, Sent};
 use crate::pages::incidents::word;
 use crate::pages::layout::{Frame, page as frame_page};
-use crate::pages::{checked_form, errors, viewer, violations};
+use crate::pages::{errors, poster, reader, violations};
 use crate::{State as Shared, bearer, language};
 
 const PATH: &str = "/admin/service-accounts";
@@ -60,13 +60,14 @@ async fn page(
     issued: Issued<'_>,
     refused: Option<&Sent>,
 ) -> Response {
-    let (jar, viewer, access) = match viewer(state, jar, lang, PATH).await {
+    let (jar, viewer, access) = match reader(state, jar, lang, PATH, |viewer| {
+        viewer.may(Permission::ManageServiceAccounts)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ManageServiceAccounts) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let mut identity = state.identity.clone();
     let (answer, tenants) = tokio::join!(
         identity.list_service_accounts(bearer(
@@ -155,18 +156,15 @@ pub async fn create(
     headers: HeaderMap,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, PATH).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may(Permission::ManageServiceAccounts) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (lang, jar, _viewer, access) =
+        match poster(&state, jar, &headers, &posted, PATH, |viewer| {
+            viewer.may(Permission::ManageServiceAccounts)
+        })
+        .await
+        {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let field = |name: &str| {
         posted
             .get(name)
@@ -222,18 +220,15 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, PATH).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may(Permission::ManageServiceAccounts) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (lang, jar, _viewer, access) =
+        match poster(&state, jar, &headers, &posted, PATH, |viewer| {
+            viewer.may(Permission::ManageServiceAccounts)
+        })
+        .await
+        {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let mut identity = state.identity.clone();
     match action.as_str() {
         "rotate" => {

@@ -23,7 +23,7 @@ use crate::api::{Failure, after_text, parse_after};
 use crate::i18n::{Lang, text};
 use crate::pages::form::{Draw, Posted, Sent};
 use crate::pages::layout::{Frame, page as frame_page};
-use crate::pages::{checked_form, errors, viewer, violations};
+use crate::pages::{errors, poster, reader, violations};
 use crate::{State as Shared, bearer, language};
 
 /// Contact rows the form offers.
@@ -56,13 +56,14 @@ async fn list_page(
     after: &str,
     refused: Option<&Sent>,
 ) -> Response {
-    let (jar, viewer, access) = match viewer(state, jar, lang, "/admin/tenants").await {
+    let (jar, viewer, access) = match reader(state, jar, lang, "/admin/tenants", |viewer| {
+        viewer.may(Permission::ManageTenants)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ManageTenants) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let answer = state
         .identity
         .clone()
@@ -112,12 +113,10 @@ async fn list_page(
         viewer: Some(&viewer),
         path: "/admin/tenants",
     };
-    let page = (jar, frame_page(&frame, &lang.t("admin-tenants"), body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &lang.t("admin-tenants"), body)).into_response(),
+    )
 }
 
 /// A tenant's details as the form's fields.
@@ -314,18 +313,15 @@ pub async fn save(
     id: Option<Path<String>>,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/admin/tenants").await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may(Permission::ManageTenants) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (lang, jar, _viewer, access) =
+        match poster(&state, jar, &headers, &posted, "/admin/tenants", |viewer| {
+            viewer.may(Permission::ManageTenants)
+        })
+        .await
+        {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let updating = id.map(|Path(id)| id);
     let field = |name: &str| {
         posted
@@ -424,13 +420,14 @@ async fn tenant_page(
     refused: Option<&Sent>,
 ) -> Response {
     let path = format!("/admin/tenants/{}", crate::urlencode(id));
-    let (jar, viewer, access) = match viewer(state, jar, lang, &path).await {
+    let (jar, viewer, access) = match reader(state, jar, lang, &path, |viewer| {
+        viewer.may(Permission::ManageTenants)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ManageTenants) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let answer = state
         .identity
         .clone()
@@ -469,10 +466,8 @@ async fn tenant_page(
         viewer: Some(&viewer),
         path: &path,
     };
-    let page = (jar, frame_page(&frame, &tenant.name, body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &tenant.name, body)).into_response(),
+    )
 }

@@ -24,7 +24,7 @@ use crate::i18n::{Lang, text};
 use crate::pages::form::{Draw, Sent};
 use crate::pages::incidents::word;
 use crate::pages::layout::{Frame, page as frame_page};
-use crate::pages::{checked_form, errors, viewer, violations};
+use crate::pages::{checked_form, errors, poster, reader, violations};
 use crate::{State as Shared, bearer, language};
 
 /// The list's query string.
@@ -61,13 +61,14 @@ async fn list_page(
     refused: Option<&Sent>,
     created: Option<(&User, &str)>,
 ) -> Response {
-    let (jar, viewer, access) = match viewer(state, jar, lang, "/admin/users").await {
+    let (jar, viewer, access) = match reader(state, jar, lang, "/admin/users", |viewer| {
+        viewer.may(Permission::ManageUsers)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ManageUsers) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let request = ListUsersRequest {
         tenant_id: filters.tenant.clone(),
         status: PrincipalStatus::from_word(&filters.status).map_or(0, Into::into),
@@ -163,12 +164,10 @@ async fn list_page(
         viewer: Some(&viewer),
         path: "/admin/users",
     };
-    let page = (jar, frame_page(&frame, &lang.t("admin-users"), body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &lang.t("admin-users"), body)).into_response(),
+    )
 }
 
 fn draw_problems(refused: Option<&Sent>) -> &crate::pages::incidents::Problems {
@@ -218,18 +217,15 @@ pub async fn create(
     headers: HeaderMap,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/admin/users").await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may(Permission::ManageUsers) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (lang, jar, _viewer, access) =
+        match poster(&state, jar, &headers, &posted, "/admin/users", |viewer| {
+            viewer.may(Permission::ManageUsers)
+        })
+        .await
+        {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let field = |name: &str| {
         posted
             .get(name)
@@ -314,13 +310,14 @@ async fn user_page(
     password: Option<&str>,
 ) -> Response {
     let path = format!("/admin/users/{}", crate::urlencode(id));
-    let (jar, viewer, access) = match viewer(state, jar, lang, &path).await {
+    let (jar, viewer, access) = match reader(state, jar, lang, &path, |viewer| {
+        viewer.may(Permission::ManageUsers)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ManageUsers) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let answer = state
         .identity
         .clone()
@@ -417,13 +414,14 @@ pub async fn act(
         Err(refused) => return *refused,
     };
     let path = format!("/admin/users/{}", crate::urlencode(&id));
-    let (jar, viewer, access) = match viewer(&state, jar, lang, &path).await {
+    let (jar, _viewer, access) = match reader(&state, jar, lang, &path, |viewer| {
+        viewer.may(Permission::ManageUsers)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ManageUsers) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let role = posted
         .get("role")
         .and_then(|r| Role::from_word(r))

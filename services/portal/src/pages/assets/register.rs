@@ -23,7 +23,7 @@ use crate::i18n::{Lang, text};
 use crate::pages::form::{Draw, Sent};
 use crate::pages::incidents::word;
 use crate::pages::layout::{Frame, Viewer, page as frame_page};
-use crate::pages::{checked_form, errors, viewer, violations};
+use crate::pages::{checked_form, errors, poster, reader, viewer, violations};
 use crate::{State as Shared, bearer, language};
 
 /// Whether the viewer may register assets.
@@ -50,13 +50,14 @@ async fn form_page(
     lang: Lang,
     refused: Option<&Sent>,
 ) -> Response {
-    let (jar, viewer, access) = match viewer(state, jar, lang, "/assets/new").await {
+    let (jar, viewer, access) = match reader(state, jar, lang, "/assets/new", |viewer| {
+        may_register(viewer)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !may_register(&viewer) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let staff = is_staff(&viewer) && viewer.may(Permission::ManageAssets);
     let (tenants, people) = if staff {
         tokio::join!(
@@ -128,12 +129,10 @@ async fn form_page(
         viewer: Some(&viewer),
         path: "/assets/new",
     };
-    let page = (jar, frame_page(&frame, &lang.t("register-title"), body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &lang.t("register-title"), body)).into_response(),
+    )
 }
 
 /// `POST /assets/new`.
@@ -143,18 +142,15 @@ pub async fn register(
     headers: HeaderMap,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/assets/new").await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !may_register(&viewer) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (lang, jar, viewer, access) =
+        match poster(&state, jar, &headers, &posted, "/assets/new", |viewer| {
+            may_register(viewer)
+        })
+        .await
+        {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let field = |name: &str| {
         posted
             .get(name)
@@ -347,13 +343,14 @@ pub async fn import(
         Ok(checked) => checked,
         Err(refused) => return *refused,
     };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/assets/import").await {
+    let (jar, _viewer, access) = match reader(&state, jar, lang, "/assets/import", |viewer| {
+        viewer.may(Permission::ManageAssets)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ManageAssets) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let csv = match csv.map(|bytes| String::from_utf8(bytes.to_vec())) {
         Some(Ok(text)) if !text.trim().is_empty() => text,
         Some(Err(_)) => {

@@ -12,7 +12,7 @@ use tillit_proto::reporting::ExportAuditRequest;
 
 use super::{PART, Search};
 use crate::api::{Failure, parse_after};
-use crate::pages::{errors, local_input, viewer};
+use crate::pages::{errors, local_input, reader};
 use crate::{State as Shared, bearer, language};
 
 /// `GET /audit/export`: the search's filter as CSV, streamed.
@@ -23,13 +23,14 @@ pub async fn export(
     Query(search): Query<Search>,
 ) -> Response {
     let lang = language(&jar, &headers);
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/audit").await {
+    let (jar, _viewer, access) = match reader(&state, jar, lang, "/audit", |viewer| {
+        viewer.may(Permission::ReadAuditTrail)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ReadAuditTrail) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let Ok(filter) = search.filter(lang) else {
         return (jar, errors::not_found(lang)).into_response();
     };

@@ -27,7 +27,7 @@ use crate::api::{Failure, parse_after};
 use crate::i18n::{Lang, text};
 use crate::pages::incidents::{Problems, command_words, problem_at};
 use crate::pages::layout::{Frame, page};
-use crate::pages::{errors, parse_local, viewer, violations, when};
+use crate::pages::{errors, parse_local, reader, violations, when};
 use crate::{State as Shared, bearer, language};
 
 const PART: &str = "part-reporting";
@@ -175,13 +175,14 @@ pub async fn search(
     Query(search): Query<Search>,
 ) -> Response {
     let lang = language(&jar, &headers);
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/audit").await {
+    let (jar, viewer, access) = match reader(&state, jar, lang, "/audit", |viewer| {
+        viewer.may(Permission::ReadAuditTrail)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ReadAuditTrail) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let (people, tenants) = tokio::join!(
         crate::pages::users(
             &state,

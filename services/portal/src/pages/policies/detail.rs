@@ -22,7 +22,7 @@ use crate::api::{Failure, after_text, parse_after};
 use crate::i18n::{Lang, text};
 use crate::pages::form::Sent;
 use crate::pages::layout::{Frame, page as frame_page};
-use crate::pages::{checked_form, errors, viewer, violations, when};
+use crate::pages::{checked_form, errors, poster, reader, viewer, violations, when};
 use crate::{State as Shared, bearer, language};
 
 /// The query string of a policy's page.
@@ -68,13 +68,11 @@ async fn page(
     refused: Option<&Sent>,
 ) -> Response {
     let path = format!("/policies/{}", crate::urlencode(id));
-    let (jar, viewer, access) = match viewer(state, jar, lang, &path).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may_read_policies() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (jar, viewer, access) =
+        match reader(state, jar, lang, &path, |viewer| viewer.may_read_policies()).await {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let (mut one, mut all, mut history, mut coverage) = (
         state.identity.clone(),
         state.identity.clone(),
@@ -234,12 +232,10 @@ async fn page(
         viewer: Some(&viewer),
         path: &path,
     };
-    let page = (jar, frame_page(&frame, &policy.title, body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &policy.title, body)).into_response(),
+    )
 }
 
 /// `POST /policies/{id}/acknowledge`: the viewer has read this version.
@@ -293,18 +289,15 @@ pub async fn publish(
     headers: HeaderMap,
     Form(posted): Form<BTreeMap<String, String>>,
 ) -> Response {
-    let csrf = posted.get("csrf").map_or("", String::as_str);
-    let (lang, jar, _) = match checked_form(&state, jar, &headers, csrf) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
-    let (jar, viewer, access) = match viewer(&state, jar, lang, "/policies").await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may(Permission::PublishPolicies) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (lang, jar, _viewer, access) =
+        match poster(&state, jar, &headers, &posted, "/policies", |viewer| {
+            viewer.may(Permission::PublishPolicies)
+        })
+        .await
+        {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let field = |name: &str| posted.get(name).cloned().unwrap_or_default();
     let id = field("policy_id").trim().to_owned();
     let request = PublishPolicyRequest {

@@ -19,7 +19,7 @@ use crate::api::{Failure, parse_after};
 use crate::i18n::{Lang, text};
 use crate::pages::form::{Draw, Sent};
 use crate::pages::layout::{Frame, Viewer, page};
-use crate::pages::{errors, viewer, when};
+use crate::pages::{errors, reader, when};
 use crate::{State as Shared, bearer, language};
 
 /// The part of the platform these pages call, for the 503 page.
@@ -62,13 +62,14 @@ pub(crate) async fn list_page(
     after: &str,
     refused: Option<&Sent>,
 ) -> Response {
-    let (jar, viewer, access) = match viewer(state, jar, lang, "/policies").await {
+    let (jar, viewer, access) = match reader(state, jar, lang, "/policies", |viewer| {
+        viewer.may_read_policies()
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may_read_policies() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let answer = state
         .identity
         .clone()
@@ -125,12 +126,10 @@ pub(crate) async fn list_page(
         viewer: Some(&viewer),
         path: "/policies",
     };
-    let page = (jar, page(&frame, &lang.t("policies-title"), body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, page(&frame, &lang.t("policies-title"), body)).into_response(),
+    )
 }
 
 /// Where the viewer stands with a policy's current version, in words.

@@ -24,7 +24,7 @@ use crate::api::{Failure, after_text};
 use crate::i18n::{Lang, text};
 use crate::pages::form::{Draw, Sent};
 use crate::pages::layout::{Frame, page as frame_page};
-use crate::pages::{errors, viewer, when};
+use crate::pages::{errors, reader, when};
 use crate::{State as Shared, bearer, language};
 
 const PART: &str = "part-reporting";
@@ -66,13 +66,11 @@ pub(crate) async fn page(
     refused: Option<&Sent>,
 ) -> Response {
     let path = format!("/review?year={year}");
-    let (jar, viewer, access) = match viewer(state, jar, lang, &path).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may_read_reports() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (jar, viewer, access) =
+        match reader(state, jar, lang, &path, |viewer| viewer.may_read_reports()).await {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let (mut reports, mut reviews) = (state.reporting.clone(), state.reporting.clone());
     let (current, signed, people) = tokio::join!(
         reports.get_annual_report(bearer(
@@ -164,12 +162,10 @@ pub(crate) async fn page(
         path: &path,
     };
     let title = lang.t_with("annual-title", &[("year", year.into())]);
-    let page = (jar, frame_page(&frame, &title, body)).into_response();
-    if refused.is_some() {
-        errors::with_refused_status(page)
-    } else {
-        page
-    }
+    errors::refused_if(
+        refused.is_some(),
+        (jar, frame_page(&frame, &title, body)).into_response(),
+    )
 }
 
 /// "IDENTITY 12, ASSETS 40, …".

@@ -15,7 +15,7 @@ use super::{PART, page};
 use crate::api::{Failure, parse_after};
 use crate::i18n::text;
 use crate::pages::form::Sent;
-use crate::pages::{checked_form, errors, viewer, violations};
+use crate::pages::{checked_form, errors, reader, violations};
 use crate::{State as Shared, bearer};
 
 /// `POST /review/{year}/sign`: the summary, the decisions (one a line) and the positions
@@ -33,13 +33,14 @@ pub async fn sign(
         Err(refused) => return *refused,
     };
     let path = format!("/review?year={year}");
-    let (jar, viewer, access) = match viewer(&state, jar, lang, &path).await {
+    let (jar, _viewer, access) = match reader(&state, jar, lang, &path, |viewer| {
+        viewer.may(Permission::ManageManagementReview)
+    })
+    .await
+    {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    if !viewer.may(Permission::ManageManagementReview) {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
     let field = |name: &str| posted.get(name).cloned().unwrap_or_default();
     let request = SignOffManagementReviewRequest {
         year,
@@ -97,13 +98,11 @@ pub async fn download(
 ) -> Response {
     let lang = crate::language(&jar, &headers);
     let path = format!("/review?year={year}");
-    let (jar, viewer, access) = match viewer(&state, jar, lang, &path).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if !viewer.may_read_reports() {
-        return (jar, errors::forbidden(lang)).into_response();
-    }
+    let (jar, _viewer, access) =
+        match reader(&state, jar, lang, &path, |viewer| viewer.may_read_reports()).await {
+            Ok(signed) => signed,
+            Err(response) => return response,
+        };
     let content_type = match file.as_str() {
         "report.json" => "application/json",
         "report.csv" => "text/csv; charset=utf-8",
