@@ -349,6 +349,16 @@ async fn an_admin_makes_a_customer_and_its_user_in_chromium_who_sees_only_its_te
         .await;
     let password = chrome.text("#password").await;
     chrome.check("admin-user-created").await;
+    chrome.click("#users a[href^='/admin/users/']").await;
+    chrome.find("#roles").await;
+    chrome.check("admin-user").await;
+    chrome.open("/admin/service-accounts").await;
+    chrome.fill("#account-name", "Acme ticketing").await;
+    chrome
+        .click("form[action='/admin/service-accounts#create'] button.primary")
+        .await;
+    chrome.find("#secret").await;
+    chrome.check("admin-service-account-created").await;
     chrome.sign_out().await;
 
     chrome.fill("#email", "peter@initech.example").await;

@@ -140,6 +140,26 @@ fn listed(lang: Lang, value: &Value) -> String {
     }
 }
 
+/// The controller's contacts: "name (e-mail, phone)", each.
+fn contacts(lang: Lang, value: &Value) -> String {
+    let shown: Vec<String> = value
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|c| {
+                    let field = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+                    format!("{} ({}, {})", field("name"), field("email"), field("phone"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if shown.is_empty() {
+        lang.t("print-not-recorded")
+    } else {
+        shown.join("; ")
+    }
+}
+
 fn text_or(lang: Lang, value: &Value) -> String {
     match value.as_str() {
         Some(s) if !s.is_empty() => s.to_owned(),
@@ -158,11 +178,11 @@ fn overview(lang: Lang, record: &Value) -> Markup {
                 @if processor.is_object() {
                     dt { (lang.t("records-processor")) } dd { (text_or(lang, &processor["name"])) " · " (text_or(lang, &processor["contact"])) }
                     dt { (lang.t("records-controller")) } dd { (text_or(lang, &controller["name"])) " (" (text_or(lang, &controller["organisation_number"])) ")" }
-                    dt { (lang.t("tenant-contacts")) } dd { (listed(lang, &controller["contacts"])) }
+                    dt { (lang.t("records-contacts")) } dd { (contacts(lang, &controller["contacts"])) }
                     dt { (lang.t("tenant-dpa")) } dd { (text_or(lang, &controller["dpa_reference"])) }
-                    dt { (lang.t("tenant-processing")) } dd { (listed(lang, &record["categories_of_processing"])) }
-                    dt { (lang.t("tenant-transfers")) } dd { (listed(lang, &record["transfers_outside_eu"])) }
-                    dt { (lang.t("tenant-measures")) } dd { (text_or(lang, &record["security_measures"])) }
+                    dt { (lang.t("records-categories")) } dd { (listed(lang, &record["categories_of_processing"])) }
+                    dt { (lang.t("records-transfers")) } dd { (listed(lang, &record["transfers_outside_eu"])) }
+                    dt { (lang.t("records-measures")) } dd { (text_or(lang, &record["security_measures"])) }
                 } @else {
                     dt { (lang.t("records-controller")) } dd { (text_or(lang, &controller["name"])) " · " (text_or(lang, &controller["contact"])) }
                 }
@@ -189,16 +209,16 @@ fn activities(lang: Lang, record: &Value) -> Markup {
                     h3 { a href={ "/assets/" (entry["asset_id"].as_str().unwrap_or_default()) } { (text_or(lang, &entry["name"])) } }
                     dl.facts {
                         dt { (lang.t("asset-purpose")) } dd { (text_or(lang, &entry["purpose"])) }
-                        dt { (lang.t("asset-data-categories")) } dd {
+                        dt { (lang.t("records-data-categories")) } dd {
                             (listed(lang, &entry["data_categories"]))
-                            @if entry["special_categories"].as_bool() == Some(true) { " · " strong { (lang.t("asset-special-categories")) } }
+                            @if entry["special_categories"].as_bool() == Some(true) { " · " strong { (lang.t("records-special")) } }
                         }
-                        dt { (lang.t("asset-data-subjects")) } dd { (listed(lang, &entry["data_subjects"])) }
-                        dt { (lang.t("asset-recipients")) } dd { (listed(lang, &entry["recipients"])) }
-                        dt { (lang.t("asset-sub-processors")) } dd { (listed(lang, &entry["sub_processors"])) }
-                        dt { (lang.t("tenant-transfers")) } dd { (listed(lang, &entry["transfers_outside_eu"])) }
+                        dt { (lang.t("records-data-subjects")) } dd { (listed(lang, &entry["data_subjects"])) }
+                        dt { (lang.t("records-recipients")) } dd { (listed(lang, &entry["recipients"])) }
+                        dt { (lang.t("records-sub-processors")) } dd { (listed(lang, &entry["sub_processors"])) }
+                        dt { (lang.t("records-transfers")) } dd { (listed(lang, &entry["transfers_outside_eu"])) }
                         dt { (lang.t("asset-retention")) } dd { (text_or(lang, &entry["retention"])) }
-                        dt { (lang.t("tenant-measures")) } dd { (listed(lang, &entry["security_measures"])) }
+                        dt { (lang.t("records-measures")) } dd { (listed(lang, &entry["security_measures"])) }
                     }
                 }
             }
