@@ -282,6 +282,18 @@ impl Chrome {
         self.check(name).await;
     }
 
+    /// The current page printed as the browser prints it (A4, the page's print stylesheet),
+    /// saved as `<name>.pdf` beside the screenshots; answers its bytes.
+    pub async fn pdf(&self, name: &str) -> Vec<u8> {
+        let config = fantoccini::wd::PrintConfiguration::builder()
+            .build()
+            .expect("a print configuration");
+        let pdf = self.client.print(config).await.expect("print");
+        let path = screenshot_dir().join(format!("{name}.pdf"));
+        std::fs::write(&path, &pdf).expect("save the PDF");
+        pdf
+    }
+
     /// The current page checked with axe-core and saved as `name`.
     pub async fn check(&self, name: &str) {
         let violations = self.axe(name).await;

@@ -168,5 +168,7 @@ async fn a_manager_signs_the_annual_review_in_chromium() {
     chrome.find("#signed-hash").await;
     assert_eq!(chrome.text("#signed-hash").await, hash);
     chrome.check("review-signed-sv").await;
+    let pdf = chrome.pdf("review-signed-sv").await;
+    assert!(pdf.starts_with(b"%PDF"), "printed to PDF");
     chrome.screenshot("review-signed-phone", 390).await;
 }
