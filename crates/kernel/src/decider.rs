@@ -21,6 +21,8 @@ use crate::envelope::{CommandMeta, History, StoredCommit, message_id, token};
 use crate::error::{AppendError, KernelError};
 use crate::ids::{AggregateAddress, AggregateId, AggregateType, BoundedContext, TenantId};
 use crate::store::EventStore;
+use crate::telemetry::{CommandOutcome, CommandRefusal};
+use tracing::Instrument as _;
 
 /// A domain event that travels inside a commit as a typed, versioned payload.
 pub trait EventPayload: Sized {
@@ -40,8 +42,8 @@ pub trait Decider: Send + Sync + 'static {
     type Command: Clone + Send + Sync;
     /// What happened.
     type Event: EventPayload + Clone + Send + Sync;
-    /// Why a command is refused.
-    type Error: std::error::Error + Send + Sync + 'static;
+    /// Why a command is refused (bad input or the state: [`CommandRefusal`]).
+    type Error: std::error::Error + CommandRefusal + Send + Sync + 'static;
 
     /// The events `command` produces in `state` at time `now`, or why it is refused.
     fn decide(
@@ -164,10 +166,45 @@ impl<D: Decider> Runner<D> {
     }
 
     /// Load, decide, append; retried on a lost race, answered from the log for a key it
-    /// has already seen.
+    /// has already seen. Runs in a `command` span (the attempts it took, its outcome) and
+    /// counts into `tillit_commands_total`.
     pub async fn execute(
         &self,
         request: CommandRequest<D::Command>,
+    ) -> Result<Executed<D::Event, D::State>, ExecuteError<D::Error>> {
+        let span = tracing::info_span!(
+            "command",
+            otel.name = %request.name,
+            tillit.aggregate = D::TYPE.as_str(),
+            tillit.tenant = request.tenant.as_str(),
+            tillit.attempts = tracing::field::Empty,
+            tillit.outcome = tracing::field::Empty,
+        );
+        let mut attempts = 0;
+        let result = self
+            .attempt(request, &mut attempts)
+            .instrument(span.clone())
+            .await;
+        let outcome = match &result {
+            Ok(executed) if executed.replayed => CommandOutcome::Replayed,
+            Ok(_) if attempts > 1 => CommandOutcome::Retried,
+            Ok(_) => CommandOutcome::Ok,
+            Err(ExecuteError::Domain(error)) if error.is_invalid() => CommandOutcome::Invalid,
+            Err(ExecuteError::Domain(_)) => CommandOutcome::Refused,
+            Err(ExecuteError::Kernel(KernelError::Aborted { .. })) => CommandOutcome::Aborted,
+            Err(ExecuteError::Kernel(_)) => CommandOutcome::Failed,
+        };
+        span.record("tillit.attempts", attempts);
+        span.record("tillit.outcome", format!("{outcome:?}").to_lowercase());
+        self.store.metrics().command(D::TYPE.as_str(), outcome);
+        result
+    }
+
+    /// [`Runner::execute`]'s attempts, counted in `attempts`.
+    async fn attempt(
+        &self,
+        request: CommandRequest<D::Command>,
+        attempts: &mut u32,
     ) -> Result<Executed<D::Event, D::State>, ExecuteError<D::Error>> {
         let key = request.meta.idempotency_key.as_deref();
         let scoped = request.meta.scoped_key();
@@ -189,6 +226,7 @@ impl<D: Decider> Runner<D> {
         let max_attempts = self.store.config().max_attempts.max(1);
 
         for attempt in 1..=max_attempts {
+            *attempts = attempt;
             let (state, history) = self.load(&address).await?;
             if let Some(stored) = key.and_then(|key| history.find_idempotency_key(key, caller)) {
                 return Ok(replay::<D>(&history, stored)?);
@@ -199,8 +237,9 @@ impl<D: Decider> Runner<D> {
                 );
             }
             let now = self.store.clock().now();
-            let events =
-                D::decide(&state, request.command.clone(), now).map_err(ExecuteError::Domain)?;
+            let events = tracing::info_span!("decide", tillit.attempt = attempt)
+                .in_scope(|| D::decide(&state, request.command.clone(), now))
+                .map_err(ExecuteError::Domain)?;
             if events.is_empty() {
                 return Ok(Executed {
                     version: history.version(),
@@ -231,6 +270,13 @@ impl<D: Decider> Runner<D> {
             match self
                 .store
                 .append(&subject, payload, history.last_sequence(), Some(&msg_id))
+                .instrument(tracing::info_span!(
+                    "append",
+                    otel.kind = "producer",
+                    messaging.system = "nats",
+                    messaging.destination.name = %subject,
+                    tillit.attempt = attempt,
+                ))
                 .await
             {
                 Ok(sequence) => {
@@ -247,6 +293,7 @@ impl<D: Decider> Runner<D> {
                     });
                 }
                 Err(AppendError::Conflict) => {
+                    self.store.metrics().conflict(D::TYPE.as_str());
                     tracing::debug!(%subject, attempt, "concurrent modification, deciding again");
                     tokio::time::sleep(backoff(attempt)).await;
                 }

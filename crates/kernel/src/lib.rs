@@ -9,6 +9,7 @@
 //! - [`projection`]: redb read models fed from the streams, consistency-token waits.
 //! - [`verify`]: re-checks the `prev_hash` chain of a stream from its raw messages.
 //! - [`error`]: the error table and its gRPC mapping.
+//! - [`telemetry`]: trace context in NATS headers, the kernel's metrics.
 //!
 //! The path of a command: a service builds a [`decider::CommandRequest`] and calls
 //! [`decider::Runner::execute`], which loads the aggregate through
@@ -30,6 +31,7 @@ pub mod personal;
 pub mod projection;
 pub mod reservation;
 pub mod store;
+pub mod telemetry;
 pub mod verify;
 
 pub use clock::Clock;
@@ -40,6 +42,7 @@ pub use ids::{AggregateAddress, AggregateId, AggregateType, BoundedContext, Stre
 pub use projection::{Projection, ProjectionConfig, ProjectionRunner};
 pub use reservation::{Reservation, ReservationError, Reservations, Reserved};
 pub use store::{EventStore, StoreConfig};
+pub use telemetry::{CommandRefusal, KernelMetrics};
 
 /// Crates the kernel's macros need at their call sites.
 pub mod reexports {

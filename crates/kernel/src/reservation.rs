@@ -63,6 +63,8 @@ pub enum ReservationError {
     Kernel(#[from] KernelError),
 }
 
+impl crate::telemetry::CommandRefusal for ReservationError {}
+
 /// Reserves and releases unique keys in one bounded context.
 #[derive(Clone)]
 pub struct Reservations {

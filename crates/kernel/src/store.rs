@@ -23,6 +23,7 @@ use crate::envelope::{History, StoredCommit, payload_hash};
 use crate::error::{AppendError, KernelError};
 use crate::ids::{AggregateAddress, BoundedContext};
 use crate::personal::{KeyStore, PersonalDataSecret, Vault};
+use crate::telemetry::KernelMetrics;
 
 /// Settings of the event store; every one has a sensible default.
 #[derive(Clone, Debug)]
@@ -70,6 +71,8 @@ pub struct EventStore {
     connections: Arc<tokio::sync::watch::Sender<u64>>,
     /// Seals and opens personal data; `None` in a store that may hold none.
     vault: Option<Vault>,
+    /// Commands, appends, projections and the connection, for `/metrics`.
+    metrics: KernelMetrics,
 }
 
 impl EventStore {
@@ -81,18 +84,25 @@ impl EventStore {
     ) -> Result<Self, KernelError> {
         let connections = Arc::new(tokio::sync::watch::Sender::new(0u64));
         let counter = connections.clone();
+        let metrics = KernelMetrics::default();
+        let connected = metrics.clone();
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(config.request_timeout)
             .request_timeout(Some(config.request_timeout))
             .event_callback(move |event| {
                 let counter = counter.clone();
+                let connected = connected.clone();
                 async move {
                     match event {
                         async_nats::Event::Connected => {
                             tracing::info!("connected to NATS");
+                            connected.connected(true);
                             counter.send_modify(|n| *n += 1);
                         }
-                        async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS"),
+                        async_nats::Event::Disconnected => {
+                            connected.connected(false);
+                            tracing::warn!("disconnected from NATS");
+                        }
                         other => tracing::debug!(event = %other, "NATS client event"),
                     }
                 }
@@ -100,8 +110,10 @@ impl EventStore {
             .connect(url)
             .await
             .map_err(|e| KernelError::Unavailable(format!("connecting to NATS at {url}: {e}")))?;
+        metrics.connected(true);
         let mut store = Self::with_client(client, config, clock);
         store.connections = connections;
+        store.metrics = metrics;
         Ok(store)
     }
 
@@ -116,7 +128,13 @@ impl EventStore {
             clock,
             connections: Arc::new(tokio::sync::watch::Sender::new(0)),
             vault: None,
+            metrics: KernelMetrics::default(),
         }
+    }
+
+    /// The kernel's metrics of this store, for the service's registry.
+    pub fn metrics(&self) -> &KernelMetrics {
+        &self.metrics
     }
 
     /// The same store, sealing personal data with keys wrapped under `secret`'s key.
@@ -235,7 +253,10 @@ impl EventStore {
                 max,
             });
         }
+        // The trace context of the command travels with its commit, so whoever applies it
+        // can link its work to the request that caused it.
         let mut publish = PublishMessage::build()
+            .headers(crate::telemetry::current_trace_headers())
             .payload(payload)
             .expected_last_subject_sequence(expected);
         if let Some(id) = message_id {
@@ -245,6 +266,7 @@ impl EventStore {
             let ack = self.js.send_publish(subject.to_owned(), publish).await?;
             ack.await
         };
+        let started = std::time::Instant::now();
         let ack = tokio::time::timeout(self.config.request_timeout, publish_and_ack)
             .await
             .map_err(|_| AppendError::OutcomeUnknown("no acknowledgement in time".into()))?
@@ -256,6 +278,7 @@ impl EventStore {
                 PublishErrorKind::MaxAckPending => AppendError::OutcomeUnknown(e.to_string()),
                 _ => AppendError::Refused(e.to_string()),
             })?;
+        self.metrics.appended(&ack.stream, started.elapsed());
         if ack.duplicate {
             Err(AppendError::Duplicate {
                 sequence: ack.sequence,

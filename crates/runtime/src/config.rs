@@ -155,6 +155,14 @@ pub struct PlatformConfig {
     /// of 64 hex digits, e.g. a mounted Secret) or `TILLIT_PERSONAL_DATA_KEY` (the digits);
     /// neither: `<data dir>/personal-data.key`, generated on first start (development).
     pub personal_data_key: PersonalDataKey,
+    /// `TILLIT_READY_MAX_LAG` (100): once caught up, how many commits a projection may
+    /// trail its stream and the service still count as ready. Until the first catch-up
+    /// (a rebuild) it is not ready at all.
+    pub ready_max_lag: u64,
+    /// `TILLIT_SHUTDOWN_GRACE_SECONDS` (20): after SIGTERM, how long in-flight calls, the
+    /// projection batch in hand and the last spans' export may take before the process
+    /// gives up on them.
+    pub shutdown_grace: Duration,
 }
 
 /// The source of the personal-data secret every service of a platform must share.
@@ -219,6 +227,8 @@ impl PlatformConfig {
                 }
                 (None, None) => PersonalDataKey::Generated,
             },
+            ready_max_lag: env.parse("TILLIT_READY_MAX_LAG", 100)?,
+            shutdown_grace: Duration::from_secs(env.parse("TILLIT_SHUTDOWN_GRACE_SECONDS", 20)?),
         })
     }
 

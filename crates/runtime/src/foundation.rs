@@ -70,6 +70,7 @@ impl Foundation {
                     max_staleness: platform.max_staleness,
                     confirm_every: (platform.max_staleness / 5)
                         .min(std::time::Duration::from_secs(1)),
+                    ready_max_lag: platform.ready_max_lag,
                     ..ProjectionConfig::default()
                 },
             )
@@ -94,13 +95,15 @@ impl Foundation {
         .await?;
         let verifier = Verifier::new(identity.clone(), platform.issuer.clone())
             .with_catch_up(projections.clone(), platform.consistency_timeout);
+        let metrics = Metrics::new(service);
+        metrics.register_kernel(store.metrics());
         Ok(Self {
             store,
             projections,
             db,
             identity,
             verifier,
-            metrics: Metrics::new(service),
+            metrics,
         })
     }
 

@@ -2,9 +2,12 @@
 //!
 //! Each service owns a registry of its own (no process-wide recorder), so several
 //! services in one test process never count into each other. Every registry has
-//! `tillit_build_info{service,version}` and `tillit_ready` (1 while `/readyz` would say
-//! ready, read at each scrape); a service registers its own counters with
-//! [`Metrics::counter`].
+//! `tillit_build_info{service,version}`, `tillit_ready` (1 while `/readyz` would say
+//! ready), the process's `process_resident_memory_bytes` and `process_open_fds` (read at
+//! each scrape), the gRPC server's or the portal's request metrics ([`RpcMetrics`],
+//! [`HttpMetrics`]) and, for a service on the event store, the kernel's
+//! (`tillit_kernel::KernelMetrics`). A service registers its own with [`Metrics::counter`],
+//! [`Metrics::gauge`] and [`Metrics::register`].
 
 use std::sync::{Arc, Mutex};
 
@@ -13,10 +16,13 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 use crate::server::Readiness;
 
@@ -28,6 +34,10 @@ const TEXT_FORMAT: &str = "application/openmetrics-text; version=1.0.0; charset=
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
     ready: Gauge,
+    resident: Gauge,
+    open_fds: Gauge,
+    rpc: RpcMetrics,
+    http: HttpMetrics,
 }
 
 impl Metrics {
@@ -48,10 +58,57 @@ impl Metrics {
             "1 while the service is ready for traffic (NATS reachable, projections current), else 0",
             ready.clone(),
         );
+        let resident = Gauge::default();
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the process, in bytes",
+            resident.clone(),
+        );
+        let open_fds = Gauge::default();
+        registry.register(
+            "process_open_fds",
+            "Open file descriptors of the process",
+            open_fds.clone(),
+        );
+        let rpc = RpcMetrics::default();
+        rpc.register(&mut registry);
+        let http = HttpMetrics::default();
+        http.register(&mut registry);
         Self {
             registry: Arc::new(Mutex::new(registry)),
             ready,
+            resident,
+            open_fds,
+            rpc,
+            http,
         }
+    }
+
+    /// The gRPC server's call metrics.
+    pub fn rpc(&self) -> &RpcMetrics {
+        &self.rpc
+    }
+
+    /// The portal's page metrics.
+    pub fn http(&self) -> &HttpMetrics {
+        &self.http
+    }
+
+    /// Registers a gauge under `name`.
+    pub fn gauge(&self, name: &str, help: &str) -> Gauge {
+        let gauge = Gauge::default();
+        self.register(name, help, gauge.clone());
+        gauge
+    }
+
+    /// Registers any metric (a family, a histogram) under `name`.
+    pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
+        self.lock().register(name, help, metric);
+    }
+
+    /// Registers the kernel's metrics of the service's event store.
+    pub fn register_kernel(&self, kernel: &tillit_kernel::KernelMetrics) {
+        kernel.register(&mut self.lock());
     }
 
     /// Registers a counter; its exposed name is `name` followed by `_total`.
@@ -64,6 +121,9 @@ impl Metrics {
     /// The Prometheus text of every metric, with readiness as of now.
     pub fn render(&self, ready: &Readiness) -> String {
         self.ready.set(i64::from(ready().is_ok()));
+        let (resident, open_fds) = process_usage();
+        self.resident.set(resident);
+        self.open_fds.set(open_fds);
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &self.lock());
@@ -87,6 +147,124 @@ impl Metrics {
         self.registry
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Resident bytes and open descriptors of this process, from `/proc` (0 where it is missing).
+fn process_usage() -> (i64, i64) {
+    let page = 4096;
+    let resident = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<i64>().ok())
+        .map_or(0, |pages| pages * page);
+    let open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count() as i64);
+    (resident, open_fds)
+}
+
+/// 0.5 ms … about 16 s.
+fn seconds_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RpcLabels {
+    grpc_service: String,
+    grpc_method: String,
+    grpc_code: &'static str,
+}
+
+/// gRPC calls handled by a server, by service, method and status code.
+#[derive(Clone)]
+pub struct RpcMetrics {
+    handled: Family<RpcLabels, Counter>,
+    seconds: Family<RpcLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for RpcMetrics {
+    fn default() -> Self {
+        Self {
+            handled: Family::default(),
+            seconds: Family::new_with_constructor(seconds_buckets),
+        }
+    }
+}
+
+impl RpcMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "tillit_grpc_server_handled",
+            "gRPC calls answered, by service, method and status code",
+            self.handled.clone(),
+        );
+        registry.register(
+            "tillit_grpc_server_handling_seconds",
+            "Time from receiving a gRPC call to its answer's headers, by service, method and status code",
+            self.seconds.clone(),
+        );
+    }
+
+    /// Counts one call.
+    pub fn observe(&self, service: &str, method: &str, code: &'static str, took: std::time::Duration) {
+        let labels = RpcLabels {
+            grpc_service: service.to_owned(),
+            grpc_method: method.to_owned(),
+            grpc_code: code,
+        };
+        self.handled.get_or_create(&labels).inc();
+        self.seconds
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PageLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+/// Pages served by the portal, by route (the pattern, not the path), method and status.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    requests: Family<PageLabels, Counter>,
+    seconds: Family<PageLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        Self {
+            requests: Family::default(),
+            seconds: Family::new_with_constructor(seconds_buckets),
+        }
+    }
+}
+
+impl HttpMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "tillit_http_requests",
+            "HTTP requests answered, by route, method and status",
+            self.requests.clone(),
+        );
+        registry.register(
+            "tillit_http_request_duration_seconds",
+            "Time to answer an HTTP request (a page), by route, method and status",
+            self.seconds.clone(),
+        );
+    }
+
+    /// Counts one request.
+    pub fn observe(&self, route: &str, method: &str, status: u16, took: std::time::Duration) {
+        let labels = PageLabels {
+            route: route.to_owned(),
+            method: method.to_owned(),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.seconds
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
     }
 }
 

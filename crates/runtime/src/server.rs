@@ -100,6 +100,10 @@ pub async fn serve(
         .with_graceful_shutdown(stopped(stop_rx.clone()));
 
     let grpc_server = tonic::transport::Server::builder()
+        // Outermost, so refused calls (unauthenticated ones too) are traced and counted.
+        .layer(crate::telemetry::grpc::ServerLayer::new(
+            parts.metrics.rpc().clone(),
+        ))
         .layer(parts.auth)
         .add_routes(parts.routes)
         .add_service(health_service)

@@ -42,6 +42,9 @@ pub enum StartError {
     /// The servers stopped on an I/O error.
     #[error("serving: {0}")]
     Serve(std::io::Error),
+    /// The stop outlasted the grace period; what was still running was cut off.
+    #[error("did not stop within TILLIT_SHUTDOWN_GRACE_SECONDS ({} s); what was still running was cut off", .0.as_secs())]
+    Grace(std::time::Duration),
 }
 
 impl StartError {

@@ -43,6 +43,8 @@ pub enum TallyError {
     AlreadyOpen,
 }
 
+impl tillit_kernel::CommandRefusal for TallyError {}
+
 impl Decider for Tally {
     const TYPE: AggregateType = AggregateType::new("tally");
     type State = TallyState;

@@ -106,6 +106,14 @@ pub async fn run(
             "tillit_identity_login_unknown_email",
             "Logins for e-mail addresses no account has (never events)",
         ),
+        login_failures: foundation.metrics.counter(
+            "tillit_identity_login_failures",
+            "Sign-ins refused for a wrong e-mail, password or client secret",
+        ),
+        lockouts: foundation.metrics.counter(
+            "tillit_identity_login_lockouts",
+            "Sign-ins refused by the throttle: too many failures for the account or the address",
+        ),
         throttle,
         dummy_hash,
         verifier: foundation.verifier.clone(),
@@ -121,7 +129,7 @@ pub async fn run(
     {
         Bootstrapped::AdminCreated { email, password } => {
             println!("Tillit admin login (shown once): {email} / {password}");
-            tracing::info!(%email, "created tenant internal and the first admin");
+            tracing::info!(email = %tillit_runtime::telemetry::redact::mask_email(&email), "created tenant internal and the first admin");
         }
         Bootstrapped::AlreadyDone => {}
     }

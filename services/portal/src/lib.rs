@@ -36,6 +36,10 @@ use tokio::net::TcpListener;
 use tonic::transport::Channel;
 
 pub use api::bearer;
+
+/// The channel every client of the portal calls through: each call a child span of the
+/// page request, its trace context in the call's metadata.
+pub type Grpc = tillit_runtime::telemetry::grpc::Traced<Channel>;
 pub use config::PortalConfig;
 
 use crate::i18n::Lang;
@@ -49,13 +53,13 @@ pub struct Portal {
     /// Cookie and CSRF keys.
     pub keys: Keys,
     /// Identity, over gRPC.
-    pub identity: IdentityServiceClient<Channel>,
+    pub identity: IdentityServiceClient<Grpc>,
     /// Assets, over gRPC.
-    pub assets: AssetsServiceClient<Channel>,
+    pub assets: AssetsServiceClient<Grpc>,
     /// Incidents, over gRPC.
-    pub incidents: IncidentsServiceClient<Channel>,
+    pub incidents: IncidentsServiceClient<Grpc>,
     /// Reporting, over gRPC.
-    pub reporting: ReportingServiceClient<Channel>,
+    pub reporting: ReportingServiceClient<Grpc>,
 }
 
 /// The shared state.
@@ -93,6 +97,7 @@ pub async fn run(
                     .timeout(std::time::Duration::from_secs(10))
                     .connect_lazy()
             })
+            .map(Grpc::new)
             .map_err(|e| StartError::Settings(format!("service address {url}: {e}")))
     };
     let state = State(Arc::new(Portal {
@@ -107,7 +112,11 @@ pub async fn run(
     // 503 page of that part instead of taking the portal out of rotation.
     let admin = tillit_runtime::admin_router(Router::new(), &metrics, Arc::new(|| Ok(())));
     tracing::info!(addr = %listener.local_addr().map_err(|e| StartError::Settings(e.to_string()))?, "portal listening");
-    tillit_runtime::serve_http(router(state), admin, listener, admin_listener, shutdown)
+    let app = router(state).layer(axum::middleware::from_fn_with_state(
+        metrics.http().clone(),
+        tillit_runtime::telemetry::http::observe,
+    ));
+    tillit_runtime::serve_http(app, admin, listener, admin_listener, shutdown)
         .await
         .map_err(StartError::Serve)
 }

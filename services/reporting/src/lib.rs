@@ -76,6 +76,8 @@ pub struct Reporting {
     pub mailer: Option<Mailer>,
     /// Management-review sign-offs.
     pub reviews: Runner<ManagementReview>,
+    /// Reminders issued and delivered, the legal clock.
+    pub metrics: reminders::metrics::ReminderMetrics,
 }
 
 /// The fully qualified gRPC service name.
@@ -132,6 +134,7 @@ pub async fn run(
         http,
         mailer,
         reviews: Runner::new(foundation.store.clone(), BoundedContext::REPORTING),
+        metrics: reminders::metrics::ReminderMetrics::new(&foundation.metrics),
         store: foundation.store.clone(),
         config,
     });

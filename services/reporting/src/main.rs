@@ -1,14 +1,14 @@
-//! `tillit-reporting`: wiring only — config, logging, listeners, run until Ctrl-C/SIGTERM.
+//! `tillit-reporting`: wiring only — config, logging and tracing, listeners, run until Ctrl-C/SIGTERM.
 
 use std::process::ExitCode;
 
 use tillit_reporting::ReportingConfig;
-use tillit_runtime::{service_main, shutdown_signal};
+use tillit_runtime::service_main;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    service_main("reporting", |config: ReportingConfig, grpc, admin| {
-        tillit_reporting::run(config, grpc, admin, shutdown_signal())
+    service_main("reporting", |config: ReportingConfig, grpc, admin, shutdown| {
+        tillit_reporting::run(config, grpc, admin, shutdown)
     })
     .await
 }

@@ -64,7 +64,8 @@ async fn main() -> ExitCode {
 }
 
 async fn up(config: DevConfig) -> Result<(), String> {
-    tillit_runtime::telemetry::init("tillit-dev");
+    // One process for every service: its spans carry service.name tillit-dev.
+    let telemetry = tillit_runtime::telemetry::init("dev");
     let (url, mut nats) = match &config.nats_url {
         Some(url) => {
             check_jetstream(url).await?;
@@ -96,6 +97,7 @@ async fn up(config: DevConfig) -> Result<(), String> {
     if let Some(child) = nats.as_mut() {
         stop(child).await;
     }
+    telemetry.shutdown(Duration::from_secs(5)).await;
     println!("Stopped.");
     outcome
 }

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use bytes::Bytes;
 use futures::StreamExt as _;
+use opentelemetry::trace::SpanContext;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use prost::Message as _;
 use tillit_proto::common::Position;
 use tillit_proto::kernel::Commit;
@@ -182,12 +185,22 @@ impl Follower {
                 }
             }
             let count = batch.len() as u64;
-            let last = match self.apply(batch).await {
+            let batch_span = batch_span(&self.stream, &batch);
+            let applying = Instant::now();
+            let last = match self.apply(batch).instrument(batch_span).await {
                 Ok(last) => last,
                 Err(e) => return Stop::Fault(e.to_string()),
             };
+            let metrics = inner.store.metrics();
+            metrics.batch(&self.stream, count as usize, applying.elapsed());
             done_since_start += count;
             self.progress().applied.send_replace(self.low());
+            let end = self
+                .progress()
+                .end_seen
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .max(target);
+            metrics.lag(&self.stream, end.saturating_sub(self.low()));
             let was_caught_up = *self.progress().caught_up.borrow();
             let caught_up = was_caught_up || pending == 0 || last >= target;
             if caught_up != was_caught_up
@@ -219,7 +232,7 @@ impl Follower {
     }
 
     /// Applies a batch in one write transaction with the checkpoints; answers its last sequence.
-    async fn apply(&mut self, batch: Vec<(u64, Bytes)>) -> Result<u64, KernelError> {
+    async fn apply(&mut self, batch: Vec<Delivered>) -> Result<u64, KernelError> {
         let inner = self.inner.clone();
         let guard = inner.write_lock.clone().lock_owned().await;
         let projections = self.projections.clone();
@@ -236,7 +249,7 @@ impl Follower {
             let db = db;
             let tx = db.begin_write()?;
             let mut last = 0;
-            for (index, (sequence, payload)) in batch.iter().enumerate() {
+            for (index, (sequence, payload, _)) in batch.iter().enumerate() {
                 let commit = Commit::decode(payload.as_ref())
                     .map_err(|e| KernelError::Corrupt(format!("{stream} at {sequence}: {e}")))?;
                 // Sealed values are stored as they are; each must sit where it was sealed.
@@ -292,15 +305,43 @@ impl Follower {
     }
 }
 
+/// A commit as delivered: its sequence, its bytes, and the trace context it was appended in.
+type Delivered = (u64, Bytes, Option<SpanContext>);
+
 /// Adds a message to the batch; answers how many more the server says are pending.
-fn push(
-    batch: &mut Vec<(u64, Bytes)>,
-    message: async_nats::jetstream::Message,
-) -> Result<u64, String> {
+fn push(batch: &mut Vec<Delivered>, message: async_nats::jetstream::Message) -> Result<u64, String> {
     let info = message
         .info()
         .map_err(|e| format!("a message without JetStream metadata: {e}"))?;
     let (sequence, pending) = (info.stream_sequence, info.pending);
-    batch.push((sequence, message.payload.clone()));
+    let context = crate::telemetry::trace_context_of(message.headers.as_ref());
+    batch.push((sequence, message.payload.clone(), context));
     Ok(pending)
+}
+
+/// Most links one batch span carries (the SDK's default limit).
+const MAX_LINKS: usize = 128;
+
+/// The span of applying one batch: a root of its own (one batch applies commits of many
+/// requests), linked to the trace of each commit it applies.
+fn batch_span(stream: &str, batch: &[Delivered]) -> tracing::Span {
+    let first = batch.first().map_or(0, |(sequence, ..)| *sequence);
+    let last = batch.last().map_or(0, |(sequence, ..)| *sequence);
+    let span = tracing::info_span!(
+        parent: None,
+        "projection batch",
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.destination.name = stream,
+        messaging.batch.message_count = batch.len(),
+        tillit.first_sequence = first,
+        tillit.last_sequence = last,
+    );
+    let mut linked = std::collections::HashSet::new();
+    for context in batch.iter().filter_map(|(_, _, context)| context.as_ref()) {
+        if linked.len() < MAX_LINKS && linked.insert(context.span_id()) {
+            span.add_link(context.clone());
+        }
+    }
+    span
 }

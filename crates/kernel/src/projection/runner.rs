@@ -114,6 +114,14 @@ impl ProjectionRunner {
             if !*progress.caught_up.borrow() {
                 return Err(format!("projection of {name} is catching up"));
             }
+            let end = progress.end_seen.load(std::sync::atomic::Ordering::Relaxed);
+            let lag = end.saturating_sub(*progress.applied.borrow());
+            if lag > self.inner.config.ready_max_lag {
+                return Err(format!(
+                    "projection of {name} is {lag} commits behind (more than {})",
+                    self.inner.config.ready_max_lag
+                ));
+            }
             if let Some(stale) = self
                 .staleness(name)
                 .filter(|s| *s > self.inner.config.max_staleness)
@@ -410,6 +418,9 @@ impl Inner {
                 progress
                     .end_seen
                     .store(end, std::sync::atomic::Ordering::Relaxed);
+                self.store
+                    .metrics()
+                    .lag(&stream, end.saturating_sub(*progress.applied.borrow()));
                 let mut applied = progress.applied.subscribe();
                 let reached = tokio::time::timeout(
                     self.config.max_staleness,

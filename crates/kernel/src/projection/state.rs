@@ -26,6 +26,10 @@ pub struct ProjectionConfig {
     /// How long a stream may go unconfirmed before the runner counts as stale: not
     /// ready, and (for the identity view) no token is accepted.
     pub max_staleness: Duration,
+    /// Once caught up, how many commits a projection may trail its stream's end and still
+    /// count as ready (bursts of writes do not take the service out of rotation); until
+    /// the first catch-up, 0.
+    pub ready_max_lag: u64,
     /// Test hook: panic after applying this many commits of a batch, before its commit.
     #[cfg(feature = "failpoints")]
     pub crash_after_applying: Option<usize>,
@@ -39,6 +43,7 @@ impl Default for ProjectionConfig {
             progress_every: Duration::from_secs(2),
             confirm_every: Duration::from_millis(500),
             max_staleness: Duration::from_secs(5),
+            ready_max_lag: 100,
             #[cfg(feature = "failpoints")]
             crash_after_applying: None,
         }

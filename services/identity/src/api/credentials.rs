@@ -128,7 +128,10 @@ impl IdentityApi {
     ) -> Result<(Authenticated, u32), Status> {
         let identity = &self.identity;
         let address = self.client_address(request).await?;
-        identity.throttle.check(email, address).map_err(throttled)?;
+        identity.throttle.check(email, address).map_err(|wait| {
+            identity.lockouts.inc();
+            throttled(wait)
+        })?;
         let holder = identity
             .reservations
             .holder(&TenantId::internal(), &email_key(&identity.store, email)?)
@@ -212,6 +215,7 @@ impl IdentityApi {
             .await
             .map_err(|e| Refusal::Internal(format!("verifying a password: {e}")))?;
         let (Some((tenant, principal, _)), true, true) = (&claimed.principal, real, matches) else {
+            identity.login_failures.inc();
             identity.throttle.failed(&claimed.account, address).await;
             return Ok(None);
         };

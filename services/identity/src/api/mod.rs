@@ -97,6 +97,10 @@ pub struct Identity {
     pub signing: SigningMaterial,
     /// Logins for e-mails nobody has (a metric, never an event).
     pub unknown_email_logins: prometheus_client::metrics::counter::Counter,
+    /// Sign-ins refused for a wrong e-mail, password or client secret.
+    pub login_failures: prometheus_client::metrics::counter::Counter,
+    /// Sign-ins refused by the throttle (an account or address locked out for a while).
+    pub lockouts: prometheus_client::metrics::counter::Counter,
     /// Counts failed sign-ins where they expire.
     pub throttle: Arc<crate::throttle::Throttle>,
     /// A hash of nothing, verified against when an account has no hash to verify (an

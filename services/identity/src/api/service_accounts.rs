@@ -296,7 +296,10 @@ impl IdentityApi {
         self.identity
             .throttle
             .check(client_id.as_str(), address)
-            .map_err(super::errors::throttled)?;
+            .map_err(|wait| {
+                self.identity.lockouts.inc();
+                super::errors::throttled(wait)
+            })?;
         let holder = self
             .identity
             .reservations

@@ -60,6 +60,12 @@ pub enum DomainError {
     Kernel(KernelError),
 }
 
+impl tillit_kernel::CommandRefusal for DomainError {
+    fn is_invalid(&self) -> bool {
+        matches!(self, Self::Invalid { .. })
+    }
+}
+
 impl DomainError {
     /// Bad input in `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {

@@ -21,6 +21,8 @@ pub enum ReviewError {
     AlreadySignedOff(i32),
 }
 
+impl tillit_kernel::CommandRefusal for ReviewError {}
+
 /// The review decider; its state is the sign-off, once there is one.
 pub struct ManagementReview;
 

@@ -112,6 +112,8 @@ pub enum ReminderError {
     },
 }
 
+impl tillit_kernel::CommandRefusal for ReminderError {}
+
 /// The reminder decider.
 pub struct Reminder;
 

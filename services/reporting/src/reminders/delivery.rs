@@ -24,7 +24,12 @@ use tillit_proto::reporting::ReminderIssued;
 use tillit_proto::reporting::{DeliveryChannel, ReminderKind};
 use tokio::sync::Semaphore;
 
+use opentelemetry::trace::TraceContextExt as _;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
 use super::decider::{ReminderCommand, ReminderError, ReminderEvent, reminder_tenant};
+use super::metrics::Delivery;
 use crate::Reporting;
 use crate::config::Channels;
 
@@ -153,9 +158,21 @@ async fn follow(state: &Arc<Reporting>) -> Result<(), KernelError> {
             .await
             .map_err(|e| fail(e.to_string()))?;
         let state = state.clone();
+        // A child of the trace the reminder was issued in.
+        let span = tracing::info_span!(
+            parent: None,
+            "reminder delivery",
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            messaging.destination.name = %message.subject,
+        );
+        if let Some(issued) = tillit_kernel::telemetry::trace_context_of(message.headers.as_ref()) {
+            let parent = opentelemetry::Context::new().with_remote_span_context(issued);
+            let _ = span.set_parent(parent);
+        }
         tokio::spawn(async move {
             let _permit = permit;
-            match deliver(&state, &message).await {
+            match deliver(&state, &message).instrument(span).await {
                 Ok(()) => {
                     if let Err(e) = message.double_ack().await {
                         tracing::warn!(error = %e, "acknowledging a delivered reminder");
@@ -224,6 +241,7 @@ async fn deliver(
                     }),
                 )
                 .await?;
+                state.metrics.delivery(target.channel.word(), Delivery::Abandoned);
                 tracing::error!(reminder = %issued.reminder_id, channel = target.channel.word(), target = %target.target, attempts = done.attempts, "reminder delivery abandoned");
                 break;
             }
@@ -236,7 +254,20 @@ async fn deliver(
                 .await;
             }
             let _ = message.ack_with(AckKind::Progress).await;
-            let (succeeded, outcome) = send(state, &issued, &target, &delivery_id).await;
+            let attempt = tracing::info_span!(
+                "reminder delivery attempt",
+                tillit.channel = target.channel.word(),
+                tillit.attempt = done.attempts + 1,
+                tillit.succeeded = tracing::field::Empty,
+            );
+            let (succeeded, outcome) = send(state, &issued, &target, &delivery_id)
+                .instrument(attempt.clone())
+                .await;
+            attempt.record("tillit.succeeded", succeeded);
+            state.metrics.delivery(
+                target.channel.word(),
+                if succeeded { Delivery::Delivered } else { Delivery::Failed },
+            );
             tracing::info!(reminder = %issued.reminder_id, channel = target.channel.word(), target = %target.target, attempt = done.attempts + 1, succeeded, %outcome, "reminder delivery attempt");
             let finished = record_or_finished(
                 state,

@@ -10,11 +10,13 @@
 //! - [`scheduler`]: issues what is due, every interval.
 //! - [`delivery`]: the shared durable consumer that delivers, with retries.
 //! - [`email`]: delivery over SMTP.
+//! - [`metrics`]: issued, delivered, failed; the legal clock as gauges.
 
 pub mod decider;
 pub mod delivery;
 pub mod due;
 pub mod email;
+pub mod metrics;
 pub mod projection;
 pub mod route;
 pub mod scheduler;

@@ -12,6 +12,8 @@ use tillit_proto::Vocabulary as _;
 use time::OffsetDateTime;
 
 use super::decider::{ReminderCommand, reminder_tenant};
+use tracing::Instrument as _;
+
 use super::due::{Due, Snapshot, due_reminders};
 use crate::Reporting;
 
@@ -49,6 +51,14 @@ pub async fn issue_due(state: &Arc<Reporting>) -> Result<usize, KernelError> {
         if state.reminders.issued(&id)? {
             continue;
         }
+        // Each reminder its own trace: its commit carries it to the delivery.
+        let span = tracing::info_span!(
+            parent: None,
+            "reminder issue",
+            tillit.reminder = %id,
+            tillit.kind = item.kind.word(),
+            tillit.stage = item.stage.word(),
+        );
         let executed = state
             .reminder_runner
             .execute(CommandRequest {
@@ -58,10 +68,13 @@ pub async fn issue_due(state: &Arc<Reporting>) -> Result<usize, KernelError> {
                 command: ReminderCommand::Issue(item.issued()),
                 meta: CommandMeta::system(format!("reminder-{id}")),
             })
+            .instrument(span.clone())
             .await
             .map_err(|e| KernelError::Internal(format!("issuing reminder {id}: {e}")))?;
         if !executed.events.is_empty() {
+            let _in = span.enter();
             tracing::info!(reminder = %id, kind = item.kind.word(), stage = item.stage.word(), item = %item.item_id, "reminder issued");
+            state.metrics.issued(item.kind.word());
             issued += 1;
         }
     }
@@ -93,6 +106,7 @@ fn due_now(state: &Reporting, now: OffsetDateTime) -> Result<Vec<Due>, KernelErr
         let standings = policy_coverage(&state.directory, &state.compliance, &policy, None, now)?;
         policies.push((policy, standings));
     }
+    state.metrics.obligations(&incidents, now);
     let campaigns = state.compliance.campaigns(true)?;
     let trainings = state.compliance.all_trainings()?;
     Ok(due_reminders(

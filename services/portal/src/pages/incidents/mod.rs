@@ -23,7 +23,6 @@ use tillit_proto::Vocabulary;
 use tillit_proto::common::Severity;
 use tillit_proto::incidents::Incident;
 use tillit_proto::incidents::incidents_service_client::IncidentsServiceClient;
-use tonic::transport::Channel;
 
 use crate::i18n::Lang;
 
@@ -42,7 +41,7 @@ pub enum Refused<'a> {
 /// The part of the platform these pages call, for the 503 page.
 pub(crate) const PART: &str = "part-incidents";
 
-pub(crate) fn client(state: &crate::Portal) -> IncidentsServiceClient<Channel> {
+pub(crate) fn client(state: &crate::Portal) -> IncidentsServiceClient<crate::Grpc> {
     state.incidents.clone()
 }
 
