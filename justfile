@@ -11,7 +11,7 @@ up:
 # Run every test: doc tests, then unit tests and integration tests against real nats-servers
 # they start; the last line is the test runner's summary.
 test:
-    scripts/ensure-deps.sh nats smtp grpc browser
+    scripts/ensure-deps.sh nats smtp grpc browser promtool
     cargo build --workspace --bins
     cargo test --workspace --doc --quiet
     if command -v cargo-nextest >/dev/null; then cargo nextest run --workspace --no-fail-fast; else cargo test --workspace --lib --bins --tests --no-fail-fast; fi

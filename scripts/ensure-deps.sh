@@ -8,7 +8,9 @@
 #   grpc   grpcio and grpcio-tools in .tools/venv (the Python example client's test)
 #   browser Chromium and its WebDriver from Debian's packages (the portal's browser tests),
 #          and axe-core from npm into .tools/ (their accessibility check)
-# Usage: scripts/ensure-deps.sh nats buf just smtp grpc browser
+#   promtool Prometheus's rule checker, from Debian's prometheus package (the alert rules'
+#          test; the package's server is never started by Tillit)
+# Usage: scripts/ensure-deps.sh nats buf just smtp grpc browser promtool
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,6 +70,16 @@ for dep in "$@"; do
         command -v npm >/dev/null || { echo "ensure-deps: installing npm"; apt_install npm; }
         echo "ensure-deps: installing axe-core (npm) into .tools/"
         npm install --silent --no-audit --no-fund --prefix .tools axe-core@4 >/dev/null
+      fi
+      ;;
+    promtool)
+      if ! command -v promtool >/dev/null; then
+        echo "ensure-deps: installing promtool (Debian package prometheus)"
+        # Its post-install step would start the server where there is an init system.
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod +x /usr/sbin/policy-rc.d
+        apt_install prometheus || true
+        as_root rm -f /usr/sbin/policy-rc.d
       fi
       ;;
     *) echo "ensure-deps: unknown dependency $dep" >&2; exit 2 ;;

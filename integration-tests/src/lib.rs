@@ -5,8 +5,10 @@
 pub mod assets;
 pub mod browser;
 pub mod identity;
+pub mod otlp;
 pub mod platform;
 pub mod portal;
+pub mod processes;
 pub mod receivers;
 
 /// The field a status names in its `BadRequest` details (empty when none).

@@ -106,8 +106,13 @@ pub struct Browser {
 impl Browser {
     /// A browser with no cookies, pointed at `portal`.
     pub fn new(portal: &Service) -> Self {
+        Self::at(portal.grpc)
+    }
+
+    /// A browser with no cookies, pointed at the portal at `addr`.
+    pub fn at(addr: std::net::SocketAddr) -> Self {
         Self {
-            base: format!("http://{}", portal.grpc),
+            base: format!("http://{addr}"),
             ..Self::default()
         }
     }

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 
-use crate::identity::{ISSUER, PERSONAL_DATA_KEY, serving};
 
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
@@ -229,91 +228,31 @@ impl Drop for SmtpSink {
 pub struct ReportingProcess {
     /// gRPC address.
     pub grpc: SocketAddr,
-    child: Child,
+    process: crate::processes::ServiceProcess,
 }
 
 impl ReportingProcess {
     /// Starts it against `nats_url` with its data in `data_dir` and `extra` settings, and
-    /// waits until its health says SERVING. It binds port 0 and its log says which ports it
-    /// got, so no other test can take a port between choosing and binding it.
+    /// waits until its health says SERVING.
     ///
     /// # Panics
     /// When it exits or does not serve in time; the message holds its log.
     pub async fn start(nats_url: &str, data_dir: &Path, extra: &[(&str, String)]) -> Self {
-        let binary = built_binary("tillit-reporting");
-        let log_path = data_dir.join("reporting.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let mut command = Command::new(binary);
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("TILLIT_NATS_URL", nats_url)
-            .env("TILLIT_DATA_DIR", data_dir)
-            .env("TILLIT_ISSUER", ISSUER)
-            // The platform's secret: every replica must seal and open personal data alike.
-            .env("TILLIT_PERSONAL_DATA_KEY", PERSONAL_DATA_KEY)
-            .env("TILLIT_REPORTING_GRPC_ADDR", "127.0.0.1:0")
-            .env("TILLIT_REPORTING_ADMIN_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "info")
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log);
-        for (name, value) in extra {
-            command.env(name, value);
+        let process =
+            crate::processes::ServiceProcess::start("reporting", nats_url, data_dir, extra).await;
+        Self {
+            grpc: process.grpc,
+            process,
         }
-        let mut child = command.spawn().expect("start tillit-reporting");
-        let failed = |why: &str| {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            format!("tillit-reporting {why}; its log:\n{log}")
-        };
-        let mut grpc = None;
-        for _ in 0..300 {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("{}", failed(&format!("exited with {status}")));
-            }
-            grpc = listening_at(&log_path);
-            if grpc.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let Some(grpc) = grpc else {
-            let _ = child.kill();
-            panic!("{}", failed("never said where it listens"));
-        };
-        if !serving(grpc, "tillit.reporting.v1.ReportingService").await {
-            let _ = child.kill();
-            panic!("{}", failed("did not become SERVING"));
-        }
-        Self { grpc, child }
     }
 
     /// Its process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// kill -9.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The gRPC address in a service log's "listening" line, once it is written.
-fn listening_at(log: &Path) -> Option<SocketAddr> {
-    let text = std::fs::read_to_string(log).ok()?;
-    text.lines().find_map(|line| {
-        let entry: serde_json::Value = serde_json::from_str(line).ok()?;
-        let fields = entry.get("fields")?;
-        if fields.get("message")?.as_str()? != "listening" {
-            return None;
-        }
-        fields.get("grpc")?.as_str()?.parse().ok()
-    })
-}
-
-impl Drop for ReportingProcess {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
     }
 }

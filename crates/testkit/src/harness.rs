@@ -170,15 +170,7 @@ impl Identity {
 
     /// Logs in.
     pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse, tonic::Status> {
-        self.client()
-            .await
-            .login(LoginRequest {
-                email: email.into(),
-                password: password.into(),
-                consistency: None,
-            })
-            .await
-            .map(tonic::Response::into_inner)
+        login_at(self.channel().await, email, password).await
     }
 
     /// The bootstrap admin's access token.
@@ -198,44 +190,70 @@ impl Identity {
         email: &str,
         roles: &[&str],
     ) -> (User, LoginResponse, ConsistencyToken) {
-        let mut client = self.client().await;
-        let created = client
-            .create_user(bearer(
-                admin_token,
-                CreateUserRequest {
-                    tenant_id: tenant.into(),
-                    email: email.into(),
-                    display_name: email.split('@').next().unwrap_or("user").into(),
-                    roles: roles
-                        .iter()
-                        .map(|r| tillit_proto::identity::Role::read(r))
-                        .collect(),
-                    temporary_password: "temporary-password-1".into(),
-                    consistency: None,
-                },
-            ))
-            .await
-            .expect("create user")
-            .into_inner();
-        client
-            .change_password(ChangePasswordRequest {
-                email: email.into(),
-                current_password: "temporary-password-1".into(),
-                new_password: user_password(email),
-                consistency: None,
-            })
-            .await
-            .expect("change the temporary password");
-        let login = self
-            .login(email, &user_password(email))
-            .await
-            .expect("user login");
-        (
-            created.user.expect("user"),
-            login,
-            created.consistency.unwrap_or_default(),
-        )
+        create_user_at(self.channel().await, admin_token, tenant, email, roles).await
     }
+}
+
+/// Logs in at the identity service behind `channel`.
+pub async fn login_at(
+    channel: Channel,
+    email: &str,
+    password: &str,
+) -> Result<LoginResponse, tonic::Status> {
+    IdentityServiceClient::new(channel)
+        .login(LoginRequest {
+            email: email.into(),
+            password: password.into(),
+            consistency: None,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// [`Identity::create_user`] at the identity service behind `channel` (a process).
+pub async fn create_user_at(
+    channel: Channel,
+    admin_token: &str,
+    tenant: &str,
+    email: &str,
+    roles: &[&str],
+) -> (User, LoginResponse, ConsistencyToken) {
+    let mut client = IdentityServiceClient::new(channel.clone());
+    let created = client
+        .create_user(bearer(
+            admin_token,
+            CreateUserRequest {
+                tenant_id: tenant.into(),
+                email: email.into(),
+                display_name: email.split('@').next().unwrap_or("user").into(),
+                roles: roles
+                    .iter()
+                    .map(|r| tillit_proto::identity::Role::read(r))
+                    .collect(),
+                temporary_password: "temporary-password-1".into(),
+                consistency: None,
+            },
+        ))
+        .await
+        .expect("create user")
+        .into_inner();
+    client
+        .change_password(ChangePasswordRequest {
+            email: email.into(),
+            current_password: "temporary-password-1".into(),
+            new_password: user_password(email),
+            consistency: None,
+        })
+        .await
+        .expect("change the temporary password");
+    let login = login_at(channel, email, &user_password(email))
+        .await
+        .expect("user login");
+    (
+        created.user.expect("user"),
+        login,
+        created.consistency.unwrap_or_default(),
+    )
 }
 
 /// The personal-data secret of every test platform (64 hex digits).

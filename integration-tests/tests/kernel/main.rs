@@ -5,6 +5,7 @@ mod appends;
 mod idempotency;
 mod outage;
 mod projections;
+mod readiness;
 mod reservations;
 mod sealing;
 mod streams;
