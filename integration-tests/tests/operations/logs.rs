@@ -126,7 +126,12 @@ async fn debug_logs_of_a_whole_scenario_hold_no_address_token_password_or_secret
     assert!(logs.contains("o***@tillit.test") || logs.contains("s***@tillit.test") || logs.contains("a***@tillit.test"),
         "masked addresses are what the logs show");
     let addresses = clear_addresses(&logs);
-    assert!(addresses.is_empty(), "addresses in clear: {addresses:?}");
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|line| addresses.iter().any(|a| line.contains(a.as_str())))
+        .take(3)
+        .collect();
+    assert!(addresses.is_empty(), "addresses in clear: {addresses:?} in {lines:#?}");
     let tokens = tokens(&logs);
     assert!(tokens.is_empty(), "tokens in the logs: {tokens:?}");
     for (what, secret) in [

@@ -144,3 +144,45 @@ pub async fn run(identity: &Identity) -> Result<Bootstrapped, String> {
         Ok(Bootstrapped::AdminCreated { email, password })
     }
 }
+
+/// Where a generated first password is kept: `<data dir>/initial-admin-password`.
+pub fn initial_password_path(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("initial-admin-password")
+}
+
+/// Writes the generated first password to [`initial_password_path`], readable by the
+/// service's user only; answers the path.
+pub fn write_initial_password(
+    data_dir: &std::path::Path,
+    password: &str,
+) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(data_dir)?;
+    let path = initial_password_path(data_dir);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path)?;
+    writeln!(file, "{password}")?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod initial_password_tests {
+    #[test]
+    fn a_generated_first_password_is_kept_for_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = super::write_initial_password(dir.path(), "generated-1").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "generated-1\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -128,8 +128,18 @@ pub async fn run(
         .map_err(|e| StartError::step("bootstrapping the first admin", e))?
     {
         Bootstrapped::AdminCreated { email, password } => {
-            println!("Tillit admin login (shown once): {email} / {password}");
-            tracing::info!(email = %tillit_runtime::telemetry::redact::mask_email(&email), "created tenant internal and the first admin");
+            let email = tillit_runtime::telemetry::redact::mask_email(&email);
+            if identity.config.bootstrap_admin_password.is_some() {
+                tracing::info!(%email, "created tenant internal and the first admin (password from TILLIT_BOOTSTRAP_ADMIN_PASSWORD)");
+            } else {
+                // Never in a log: a file only whoever runs the service can read.
+                let path = bootstrap::write_initial_password(
+                    &identity.config.platform.data_dir,
+                    &password,
+                )
+                .map_err(|e| StartError::step("writing the first admin's password", e))?;
+                tracing::warn!(%email, path = %path.display(), "created tenant internal and the first admin; the generated password is in this file: sign in, change it, delete the file");
+            }
         }
         Bootstrapped::AlreadyDone => {}
     }

@@ -109,8 +109,16 @@ async fn start_services(config: &DevConfig, nats_url: &str) -> Result<Vec<Servic
     let identity: tillit_identity::IdentityConfig = settings(&env, config, nats_url)?;
     let admin_email = identity.bootstrap_admin_email.clone();
     let mut services = vec![Service::run("identity", identity, tillit_identity::run).await?];
-    services[0].note =
-        format!("admin login {admin_email} (password printed above on the first start)");
+    // The generated first password, from the file identity keeps it in (a terminal, not a log).
+    let initial = tillit_identity::bootstrap::initial_password_path(&config.data_dir);
+    services[0].note = match std::fs::read_to_string(&initial) {
+        Ok(password) => format!(
+            "admin login {admin_email} / {} (from {}; delete it once you have changed the password)",
+            password.trim(),
+            initial.display()
+        ),
+        Err(_) => format!("admin login {admin_email} (the password you chose or changed)"),
+    };
     let started = Service::run(
         "assets",
         settings(&env, config, nats_url)?,
