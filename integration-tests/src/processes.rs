@@ -52,7 +52,10 @@ impl ServiceProcess {
         let log = std::fs::File::create(&log_path).expect("log file");
         let prefix = name.to_ascii_uppercase();
         let (addr, admin) = if name == "portal" {
-            ("TILLIT_PORTAL_ADDR".to_owned(), "TILLIT_PORTAL_ADMIN_ADDR".to_owned())
+            (
+                "TILLIT_PORTAL_ADDR".to_owned(),
+                "TILLIT_PORTAL_ADMIN_ADDR".to_owned(),
+            )
         } else {
             (
                 format!("TILLIT_{prefix}_GRPC_ADDR"),
@@ -103,10 +106,15 @@ impl ServiceProcess {
         };
         let up = match health_name(name) {
             Some(service) => serving(grpc, service).await,
-            None => tillit_testkit::eventually(crate::identity::WAIT, || async move {
-                crate::identity::http_get(admin, "/readyz").await.0.contains("200")
-            })
-            .await,
+            None => {
+                tillit_testkit::eventually(crate::identity::WAIT, || async move {
+                    crate::identity::http_get(admin, "/readyz")
+                        .await
+                        .0
+                        .contains("200")
+                })
+                .await
+            }
         };
         if !up {
             let _ = child.kill();
@@ -246,10 +254,14 @@ impl ProcessPlatform {
 
     /// The bootstrap admin's access token.
     pub async fn admin_token(&self) -> String {
-        tillit_testkit::harness::login_at(self.channel("identity").await, ADMIN_EMAIL, ADMIN_PASSWORD)
-            .await
-            .expect("admin login")
-            .access_token
+        tillit_testkit::harness::login_at(
+            self.channel("identity").await,
+            ADMIN_EMAIL,
+            ADMIN_PASSWORD,
+        )
+        .await
+        .expect("admin login")
+        .access_token
     }
 
     /// Creates a staff user with `roles` whose password is the harness's; answers its
@@ -273,5 +285,37 @@ impl ProcessPlatform {
             .iter()
             .map(|s| format!("=== {}\n{}", s.name, s.log()))
             .collect()
+    }
+}
+
+/// The `tillit-reporting` binary running as its own process (built by `just test` first).
+pub struct ReportingProcess {
+    /// gRPC address.
+    pub grpc: SocketAddr,
+    process: ServiceProcess,
+}
+
+impl ReportingProcess {
+    /// Starts it against `nats_url` with its data in `data_dir` and `extra` settings, and
+    /// waits until its health says SERVING.
+    ///
+    /// # Panics
+    /// When it exits or does not serve in time; the message holds its log.
+    pub async fn start(nats_url: &str, data_dir: &Path, extra: &[(&str, String)]) -> Self {
+        let process = ServiceProcess::start("reporting", nats_url, data_dir, extra).await;
+        Self {
+            grpc: process.grpc,
+            process,
+        }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// kill -9.
+    pub fn kill(&mut self) {
+        self.process.kill();
     }
 }

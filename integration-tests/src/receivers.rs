@@ -1,6 +1,5 @@
 //! What reminders are delivered to in tests: a webhook receiver (HTTP, in-process) and a
-//! real SMTP server (Python's aiosmtpd, installed by `scripts/ensure-deps.sh smtp`), plus
-//! the reporting binary as a process a test can kill.
+//! real SMTP server (Python's aiosmtpd, installed by `scripts/ensure-deps.sh smtp`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-
 
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
@@ -221,38 +219,5 @@ impl Drop for SmtpSink {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// The `tillit-reporting` binary running as its own process (built by `just test` first).
-pub struct ReportingProcess {
-    /// gRPC address.
-    pub grpc: SocketAddr,
-    process: crate::processes::ServiceProcess,
-}
-
-impl ReportingProcess {
-    /// Starts it against `nats_url` with its data in `data_dir` and `extra` settings, and
-    /// waits until its health says SERVING.
-    ///
-    /// # Panics
-    /// When it exits or does not serve in time; the message holds its log.
-    pub async fn start(nats_url: &str, data_dir: &Path, extra: &[(&str, String)]) -> Self {
-        let process =
-            crate::processes::ServiceProcess::start("reporting", nats_url, data_dir, extra).await;
-        Self {
-            grpc: process.grpc,
-            process,
-        }
-    }
-
-    /// Its process id.
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
-    }
-
-    /// kill -9.
-    pub fn kill(&mut self) {
-        self.process.kill();
     }
 }

@@ -179,6 +179,14 @@ impl EventStore {
         }
     }
 
+    /// Whether the client is connected to a NATS server right now.
+    pub fn is_connected(&self) -> bool {
+        matches!(
+            self.js.client().connection_state(),
+            async_nats::connection::State::Connected
+        )
+    }
+
     /// Changes each time the client (re)connects to a server.
     pub fn connections(&self) -> tokio::sync::watch::Receiver<u64> {
         self.connections.subscribe()

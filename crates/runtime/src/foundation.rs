@@ -118,14 +118,19 @@ impl Foundation {
         listeners: (TcpListener, TcpListener),
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let ready = self.projections.clone();
+        let (ready, store) = (self.projections.clone(), self.store.clone());
         serve(
             ServeParts {
                 routes,
                 service_names,
                 auth: AuthLayer::new(self.verifier.clone(), public_methods),
                 admin,
-                ready: Arc::new(move || ready.readiness()),
+                ready: Arc::new(move || {
+                    if !store.is_connected() {
+                        return Err("NATS is not connected (reconnecting)".into());
+                    }
+                    ready.readiness()
+                }),
                 metrics: self.metrics.clone(),
             },
             listeners.0,

@@ -53,7 +53,10 @@ where
     let (signalled_tx, signalled) = tokio::sync::watch::channel(None::<Instant>);
     let shutdown: Shutdown = Box::pin(async move {
         crate::shutdown_signal().await;
-        tracing::info!(grace_seconds = grace.as_secs(), "stopping: draining calls and the projection batch in hand");
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "stopping: draining calls and the projection batch in hand"
+        );
         let _ = signalled_tx.send(Some(Instant::now()));
     });
     let listeners = async { Ok((bind(grpc_addr).await?, bind(admin_addr).await?)) };
@@ -69,7 +72,9 @@ where
         Err(e) => Err(e),
     };
     // The rest of the grace period (at least a second) for the last spans.
-    let flush = grace.saturating_sub(Duration::from_secs(1)).max(Duration::from_secs(1));
+    let flush = grace
+        .saturating_sub(Duration::from_secs(1))
+        .max(Duration::from_secs(1));
     telemetry.shutdown(flush.min(Duration::from_secs(10))).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,

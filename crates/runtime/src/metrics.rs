@@ -15,8 +15,8 @@ use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -204,7 +204,13 @@ impl RpcMetrics {
     }
 
     /// Counts one call.
-    pub fn observe(&self, service: &str, method: &str, code: &'static str, took: std::time::Duration) {
+    pub fn observe(
+        &self,
+        service: &str,
+        method: &str,
+        code: &'static str,
+        took: std::time::Duration,
+    ) {
         let labels = RpcLabels {
             grpc_service: service.to_owned(),
             grpc_method: method.to_owned(),

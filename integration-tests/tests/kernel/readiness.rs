@@ -43,7 +43,12 @@ async fn add(harness: &Harness, commits: u64) {
     let tallies = harness.tallies();
     for n in 0..commits {
         tallies
-            .execute(request("acme", Target::At(id("r")), TallyCommand::Add(n), None))
+            .execute(request(
+                "acme",
+                Target::At(id("r")),
+                TallyCommand::Add(n),
+                None,
+            ))
             .await
             .expect("append");
     }
@@ -57,7 +62,11 @@ async fn statuses(admin: std::net::SocketAddr, window: Duration) -> (Vec<String>
     let deadline = tokio::time::Instant::now() + window;
     while tokio::time::Instant::now() < deadline {
         let (status, body) = tillit_integration_tests::identity::http_get(admin, "/readyz").await;
-        let code = status.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        let code = status
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
         if code == "503" && reason.is_empty() {
             reason = body;
         }
@@ -98,22 +107,36 @@ async fn readyz_is_503_while_a_projection_rebuilds_and_200_after() {
         &tillit_runtime::Metrics::new("test"),
         Arc::new(move || ready.readiness()),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, admin).await });
 
     // 300 commits at 3 ms each: about a second of rebuilding.
     let (seen, reason) = statuses(addr, Duration::from_secs(20)).await;
-    assert_eq!(seen, ["503", "200"], "not ready while rebuilding, then ready");
+    assert_eq!(
+        seen,
+        ["503", "200"],
+        "not ready while rebuilding, then ready"
+    );
     assert!(reason.contains("catching up"), "{reason}");
 
     // Caught up: a burst of 400 commits is more than 10 behind until applied.
     let burst = {
         let harness_store = harness.store.clone();
         tokio::spawn(async move {
-            let tallies = tillit_kernel::Runner::<crate::support::Tally>::new(harness_store, CONTEXT);
+            let tallies =
+                tillit_kernel::Runner::<crate::support::Tally>::new(harness_store, CONTEXT);
             let requests: Vec<_> = (0..400)
-                .map(|n| tallies.execute(request("acme", Target::At(id(&format!("b{n}"))), TallyCommand::Add(n), None)))
+                .map(|n| {
+                    tallies.execute(request(
+                        "acme",
+                        Target::At(id(&format!("b{n}"))),
+                        TallyCommand::Add(n),
+                        None,
+                    ))
+                })
                 .collect();
             for done in futures::future::join_all(requests).await {
                 done.expect("append");

@@ -17,13 +17,20 @@ fn clear_addresses(text: &str) -> Vec<String> {
     let is_local = |c: char| c.is_ascii_alphanumeric() || "._%+-*".contains(c);
     let mut found = Vec::new();
     for (at, _) in text.match_indices('@') {
-        let local: String = text[..at].chars().rev().take_while(|c| is_local(*c)).collect();
+        let local: String = text[..at]
+            .chars()
+            .rev()
+            .take_while(|c| is_local(*c))
+            .collect();
         let domain: String = text[at + 1..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
             .collect();
         if !local.is_empty() && domain.contains('.') && !local.starts_with("***") {
-            found.push(format!("{}@{domain}", local.chars().rev().collect::<String>()));
+            found.push(format!(
+                "{}@{domain}",
+                local.chars().rev().collect::<String>()
+            ));
         }
     }
     found
@@ -62,14 +69,20 @@ async fn debug_logs_of_a_whole_scenario_hold_no_address_token_password_or_secret
     triage_in_portal(&mut browser, &path).await;
     let session_cookies: Vec<String> = browser.cookies.values().cloned().collect();
     let home = browser.get("/").await;
-    let signout = browser.post("/signout", &[("csrf", &home.hidden("csrf"))]).await;
+    let signout = browser
+        .post("/signout", &[("csrf", &home.hidden("csrf"))])
+        .await;
     assert_eq!(signout.status, 303, "{}", signout.body);
 
     // Refresh and log out over gRPC; a service account and its token.
     let mut identity = IdentityServiceClient::new(platform.channel("identity").await);
-    let login = tillit_testkit::harness::login_at(platform.channel("identity").await, officer, &user_password(officer))
-        .await
-        .expect("login");
+    let login = tillit_testkit::harness::login_at(
+        platform.channel("identity").await,
+        officer,
+        &user_password(officer),
+    )
+    .await
+    .expect("login");
     let refreshed = identity
         .refresh(RefreshRequest {
             refresh_token: login.refresh_token.clone(),
@@ -118,20 +131,30 @@ async fn debug_logs_of_a_whole_scenario_hold_no_address_token_password_or_secret
         .await;
 
     let logs = platform.logs();
-    let debug_lines = logs.lines().filter(|l| l.contains("\"level\":\"DEBUG\"")).count();
+    let debug_lines = logs
+        .lines()
+        .filter(|l| l.contains("\"level\":\"DEBUG\""))
+        .count();
     assert!(
         logs.lines().count() > 200 && debug_lines > 50,
         "the capture holds the scenario at debug level ({debug_lines} debug lines)"
     );
-    assert!(logs.contains("o***@tillit.test") || logs.contains("s***@tillit.test") || logs.contains("a***@tillit.test"),
-        "masked addresses are what the logs show");
+    assert!(
+        logs.contains("o***@tillit.test")
+            || logs.contains("s***@tillit.test")
+            || logs.contains("a***@tillit.test"),
+        "masked addresses are what the logs show"
+    );
     let addresses = clear_addresses(&logs);
     let lines: Vec<&str> = logs
         .lines()
         .filter(|line| addresses.iter().any(|a| line.contains(a.as_str())))
         .take(3)
         .collect();
-    assert!(addresses.is_empty(), "addresses in clear: {addresses:?} in {lines:#?}");
+    assert!(
+        addresses.is_empty(),
+        "addresses in clear: {addresses:?} in {lines:#?}"
+    );
     let tokens = tokens(&logs);
     assert!(tokens.is_empty(), "tokens in the logs: {tokens:?}");
     for (what, secret) in [
@@ -139,9 +162,15 @@ async fn debug_logs_of_a_whole_scenario_hold_no_address_token_password_or_secret
         ("the officer's password", user_password(officer)),
         ("the temporary password", "temporary-password-1".to_owned()),
         ("the client secret", account.client_secret.clone()),
-        ("the wrong client secret", "wrong-secret-0123456789".to_owned()),
+        (
+            "the wrong client secret",
+            "wrong-secret-0123456789".to_owned(),
+        ),
         ("a refresh token", login.refresh_token.clone()),
-        ("the refreshed refresh token", refreshed.refresh_token.clone()),
+        (
+            "the refreshed refresh token",
+            refreshed.refresh_token.clone(),
+        ),
         ("the service token", service_token.access_token.clone()),
         ("the officer's access token", officer_token.clone()),
     ] {

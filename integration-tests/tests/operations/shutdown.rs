@@ -87,8 +87,14 @@ async fn sigterm_under_load_loses_no_acknowledged_command_and_exits_0_in_the_gra
         .into_iter()
         .map(|(_, commit)| commit.aggregate_id)
         .collect();
-    let missing: Vec<_> = acknowledged.iter().filter(|id| !stored.contains(*id)).collect();
-    assert!(missing.is_empty(), "acknowledged but not stored: {missing:?}");
+    let missing: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not stored: {missing:?}"
+    );
 
     // Spans are exported every minute here: the stop itself exported them, the last
     // command's too.
@@ -99,7 +105,9 @@ async fn sigterm_under_load_loses_no_acknowledged_command_and_exits_0_in_the_gra
             .count()
     };
     let spans = receiver
-        .wait_for(Duration::from_secs(5), |spans| appends(spans) >= acknowledged.len())
+        .wait_for(Duration::from_secs(5), |spans| {
+            appends(spans) >= acknowledged.len()
+        })
         .await;
     let appends = appends(&spans);
     assert!(

@@ -23,7 +23,11 @@ fn by_id<'a>(spans: &'a [ReceivedSpan], trace: &str) -> HashMap<&'a str, &'a Rec
 }
 
 /// Whether `ancestor` is `span`'s parent, or its parent's, and so on.
-fn descends(spans: &HashMap<&str, &ReceivedSpan>, span: &ReceivedSpan, ancestor: &ReceivedSpan) -> bool {
+fn descends(
+    spans: &HashMap<&str, &ReceivedSpan>,
+    span: &ReceivedSpan,
+    ancestor: &ReceivedSpan,
+) -> bool {
     let mut at = span;
     while let Some(parent) = spans.get(at.parent_span_id.as_str()) {
         if parent.span_id == ancestor.span_id {
@@ -61,7 +65,11 @@ fn report_trace_is_whole(spans: &[ReceivedSpan]) -> Result<(), String> {
     let append = in_trace("tillit-incidents", "append")?;
     for (child, parent, what) in [
         (client, *page, "the portal's call under its page"),
-        (server, client, "the incidents handler under the portal's call"),
+        (
+            server,
+            client,
+            "the incidents handler under the portal's call",
+        ),
         (command, server, "the command under the handler"),
         (append, command, "the append under the command"),
     ] {
@@ -77,7 +85,12 @@ fn report_trace_is_whole(spans: &[ReceivedSpan]) -> Result<(), String> {
     }
     let linked = find(spans, "tillit-reporting", "projection batch")
         .into_iter()
-        .any(|batch| batch.links.iter().any(|(t, s)| *t == page.trace_id && *s == append.span_id));
+        .any(|batch| {
+            batch
+                .links
+                .iter()
+                .any(|(t, s)| *t == page.trace_id && *s == append.span_id)
+        });
     if !linked {
         return Err("no projection batch of reporting links to the append".into());
     }
@@ -91,7 +104,8 @@ fn reminder_trace_is_whole(spans: &[ReceivedSpan]) -> Result<(), String> {
         let named = |name: &'static str| trace.values().filter(move |s| s.name == name);
         let whole = named("reminder delivery").any(|delivery| {
             descends(&trace, delivery, issue)
-                && named("reminder delivery attempt").any(|attempt| descends(&trace, attempt, delivery))
+                && named("reminder delivery attempt")
+                    .any(|attempt| descends(&trace, attempt, delivery))
         });
         if whole {
             return Ok(());
@@ -118,7 +132,13 @@ fn samples(text: &str, name: &str) -> Vec<(HashMap<String, String>, f64)> {
                 }
                 prometheus_parse::Value::Summary(_) => 0.0,
             };
-            (s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(), value)
+            (
+                s.labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                value,
+            )
         })
         .collect()
 }
@@ -127,7 +147,11 @@ fn samples(text: &str, name: &str) -> Vec<(HashMap<String, String>, f64)> {
 fn total(text: &str, name: &str, having: &[(&str, &str)]) -> f64 {
     samples(text, name)
         .into_iter()
-        .filter(|(labels, _)| having.iter().all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v)))
+        .filter(|(labels, _)| {
+            having
+                .iter()
+                .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+        })
         .map(|(_, value)| value)
         .sum()
 }
@@ -141,7 +165,10 @@ async fn a_breach_reported_in_the_portal_is_one_trace_and_every_admin_port_count
         ("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()),
         ("TILLIT_REMINDER_INTERVAL_MS", "300".to_owned()),
         ("TILLIT_WEBHOOK_URL", webhook.url.clone()),
-        ("TILLIT_WEBHOOK_SECRET", "a webhook secret of the test".to_owned()),
+        (
+            "TILLIT_WEBHOOK_SECRET",
+            "a webhook secret of the test".to_owned(),
+        ),
         ("TILLIT_DELIVERY_BACKOFF_MS", "100".to_owned()),
         ("TILLIT_THROTTLE_PER_ACCOUNT", "2".to_owned()),
     ])
@@ -151,14 +178,21 @@ async fn a_breach_reported_in_the_portal_is_one_trace_and_every_admin_port_count
     // A stranger tries a password three times: failures, then the throttle.
     let mut stranger = Browser::at(platform.service("portal").grpc);
     for _ in 0..3 {
-        stranger.sign_in("nobody@tillit.test", "not the password").await;
+        stranger
+            .sign_in("nobody@tillit.test", "not the password")
+            .await;
     }
 
     let mut browser = Browser::at(platform.service("portal").grpc);
     browser.language = Some("en".into());
     let landed = browser.sign_in(OFFICER, &user_password(OFFICER)).await;
     assert_eq!(landed.status, 303, "{}", landed.body);
-    let path = report_in_portal(&mut browser, "Laptop stolen", "The laptop held the payroll.").await;
+    let path = report_in_portal(
+        &mut browser,
+        "Laptop stolen",
+        "The laptop held the payroll.",
+    )
+    .await;
     triage_in_portal(&mut browser, &path).await;
 
     // The trace.
@@ -168,7 +202,11 @@ async fn a_breach_reported_in_the_portal_is_one_trace_and_every_admin_port_count
         })
         .await;
     let names = |service: &str| {
-        let mut names: Vec<_> = spans.iter().filter(|s| s.service == service).map(|s| s.name.as_str()).collect();
+        let mut names: Vec<_> = spans
+            .iter()
+            .filter(|s| s.service == service)
+            .map(|s| s.name.as_str())
+            .collect();
         names.sort_unstable();
         names.dedup();
         names
@@ -178,28 +216,49 @@ async fn a_breach_reported_in_the_portal_is_one_trace_and_every_admin_port_count
         .join("\n");
     report_trace_is_whole(&spans).unwrap_or_else(|e| panic!("{e}\n{summary}"));
     reminder_trace_is_whole(&spans).unwrap_or_else(|e| panic!("{e}\n{summary}"));
-    assert!(!webhook.received().is_empty(), "the reminder reached the webhook");
+    assert!(
+        !webhook.received().is_empty(),
+        "the reminder reached the webhook"
+    );
 
     // The metrics.
     let mut scraped = HashMap::new();
     for service in &platform.services {
-        let (status, text) = tillit_integration_tests::identity::http_get(service.admin, "/metrics").await;
+        let (status, text) =
+            tillit_integration_tests::identity::http_get(service.admin, "/metrics").await;
         assert!(status.contains("200"), "{}: {status}", service.name);
-        for name in ["process_resident_memory_bytes", "process_open_fds", "tillit_ready"] {
-            assert!(total(&text, name, &[]) > 0.0, "{}: {name} in\n{text}", service.name);
+        for name in [
+            "process_resident_memory_bytes",
+            "process_open_fds",
+            "tillit_ready",
+        ] {
+            assert!(
+                total(&text, name, &[]) > 0.0,
+                "{}: {name} in\n{text}",
+                service.name
+            );
         }
         scraped.insert(service.name, text);
     }
     for service in ["identity", "assets", "incidents", "reporting"] {
         let text = &scraped[service];
         for (name, having) in [
-            ("tillit_grpc_server_handled_total", vec![("grpc_code", "OK")]),
+            (
+                "tillit_grpc_server_handled_total",
+                vec![("grpc_code", "OK")],
+            ),
             ("tillit_grpc_server_handling_seconds", vec![]),
             ("tillit_nats_connected", vec![]),
             ("tillit_projection_batch_commits", vec![]),
-            ("tillit_projection_applied_commits_total", vec![("stream", "IDENTITY")]),
+            (
+                "tillit_projection_applied_commits_total",
+                vec![("stream", "IDENTITY")],
+            ),
         ] {
-            assert!(total(text, name, &having) > 0.0, "{service}: {name} {having:?} in\n{text}");
+            assert!(
+                total(text, name, &having) > 0.0,
+                "{service}: {name} {having:?} in\n{text}"
+            );
         }
         assert!(
             !samples(text, "tillit_projection_lag_commits").is_empty(),
@@ -208,26 +267,53 @@ async fn a_breach_reported_in_the_portal_is_one_trace_and_every_admin_port_count
     }
     let incidents = &scraped["incidents"];
     for (name, having) in [
-        ("tillit_commands_total", vec![("aggregate", "incident"), ("outcome", "ok")]),
-        ("tillit_append_duration_seconds", vec![("stream", "INCIDENTS")]),
+        (
+            "tillit_commands_total",
+            vec![("aggregate", "incident"), ("outcome", "ok")],
+        ),
+        (
+            "tillit_append_duration_seconds",
+            vec![("stream", "INCIDENTS")],
+        ),
         (
             "tillit_grpc_server_handled_total",
             vec![("grpc_method", "TriageIncident"), ("grpc_code", "OK")],
         ),
     ] {
-        assert!(total(incidents, name, &having) > 0.0, "incidents: {name} {having:?} in\n{incidents}");
+        assert!(
+            total(incidents, name, &having) > 0.0,
+            "incidents: {name} {having:?} in\n{incidents}"
+        );
     }
     let identity = &scraped["identity"];
-    for name in ["tillit_identity_login_failures_total", "tillit_identity_login_lockouts_total"] {
-        assert!(total(identity, name, &[]) > 0.0, "identity: {name} in\n{identity}");
+    for name in [
+        "tillit_identity_login_failures_total",
+        "tillit_identity_login_lockouts_total",
+    ] {
+        assert!(
+            total(identity, name, &[]) > 0.0,
+            "identity: {name} in\n{identity}"
+        );
     }
     let reporting = &scraped["reporting"];
     for (name, having) in [
-        ("tillit_reminders_issued_total", vec![("kind", "obligation")]),
-        ("tillit_reminder_deliveries_total", vec![("outcome", "delivered")]),
-        ("tillit_reminder_deliveries_total", vec![("outcome", "failed")]),
+        (
+            "tillit_reminders_issued_total",
+            vec![("kind", "obligation")],
+        ),
+        (
+            "tillit_reminder_deliveries_total",
+            vec![("outcome", "delivered")],
+        ),
+        (
+            "tillit_reminder_deliveries_total",
+            vec![("outcome", "failed")],
+        ),
     ] {
-        assert!(total(reporting, name, &having) > 0.0, "reporting: {name} {having:?} in\n{reporting}");
+        assert!(
+            total(reporting, name, &having) > 0.0,
+            "reporting: {name} {having:?} in\n{reporting}"
+        );
     }
     assert!(
         !samples(reporting, "tillit_obligations_pending_due_within_hour").is_empty(),
@@ -235,10 +321,19 @@ async fn a_breach_reported_in_the_portal_is_one_trace_and_every_admin_port_count
     );
     let portal = &scraped["portal"];
     for (name, having) in [
-        ("tillit_http_requests_total", vec![("route", "/report"), ("method", "POST"), ("status", "303")]),
+        (
+            "tillit_http_requests_total",
+            vec![("route", "/report"), ("method", "POST"), ("status", "303")],
+        ),
         // (prometheus-parse misreads a label value holding `}`, as `/incidents/{id}` does.)
-        ("tillit_http_request_duration_seconds", vec![("route", "/report"), ("method", "GET")]),
+        (
+            "tillit_http_request_duration_seconds",
+            vec![("route", "/report"), ("method", "GET")],
+        ),
     ] {
-        assert!(total(portal, name, &having) > 0.0, "portal: {name} {having:?} in\n{portal}");
+        assert!(
+            total(portal, name, &having) > 0.0,
+            "portal: {name} {having:?} in\n{portal}"
+        );
     }
 }

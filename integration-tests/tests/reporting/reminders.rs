@@ -9,7 +9,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
-use tillit_integration_tests::receivers::{ReportingProcess, SmtpSink, WebhookReceiver};
+use tillit_integration_tests::processes::ReportingProcess;
+use tillit_integration_tests::receivers::{SmtpSink, WebhookReceiver};
 use tillit_proto::Vocabulary as _;
 use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
 use tillit_proto::reporting::{

@@ -7,8 +7,11 @@ use tillit_runtime::service_main;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    service_main("identity", |config: IdentityConfig, grpc, admin, shutdown| {
-        tillit_identity::run(config, grpc, admin, shutdown)
-    })
+    service_main(
+        "identity",
+        |config: IdentityConfig, grpc, admin, shutdown| {
+            tillit_identity::run(config, grpc, admin, shutdown)
+        },
+    )
     .await
 }

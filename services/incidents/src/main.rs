@@ -7,8 +7,11 @@ use tillit_runtime::service_main;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    service_main("incidents", |config: IncidentsConfig, grpc, admin, shutdown| {
-        tillit_incidents::run(config, grpc, admin, shutdown)
-    })
+    service_main(
+        "incidents",
+        |config: IncidentsConfig, grpc, admin, shutdown| {
+            tillit_incidents::run(config, grpc, admin, shutdown)
+        },
+    )
     .await
 }

@@ -7,8 +7,11 @@ use tillit_runtime::service_main;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    service_main("reporting", |config: ReportingConfig, grpc, admin, shutdown| {
-        tillit_reporting::run(config, grpc, admin, shutdown)
-    })
+    service_main(
+        "reporting",
+        |config: ReportingConfig, grpc, admin, shutdown| {
+            tillit_reporting::run(config, grpc, admin, shutdown)
+        },
+    )
     .await
 }

@@ -321,7 +321,7 @@ fn print_banner(config: &DevConfig, url: &str, services: &[Service]) {
     }
     for service in services.iter().filter(|s| s.name != "portal") {
         println!(
-            "  {:<15} gRPC {}  admin http://{} (/readyz, /livez)",
+            "  {:<15} gRPC {}  admin http://{} (/readyz, /livez, /metrics)",
             service.name, service.grpc, service.admin
         );
         if !service.note.is_empty() {

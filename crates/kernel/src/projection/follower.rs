@@ -9,12 +9,12 @@ use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use opentelemetry::trace::SpanContext;
-use tracing::Instrument as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use prost::Message as _;
 use tillit_proto::common::Position;
 use tillit_proto::kernel::Commit;
 use tokio::sync::watch;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::Projection;
 use super::checkpoint::{self, Checkpoint};
@@ -309,7 +309,10 @@ impl Follower {
 type Delivered = (u64, Bytes, Option<SpanContext>);
 
 /// Adds a message to the batch; answers how many more the server says are pending.
-fn push(batch: &mut Vec<Delivered>, message: async_nats::jetstream::Message) -> Result<u64, String> {
+fn push(
+    batch: &mut Vec<Delivered>,
+    message: async_nats::jetstream::Message,
+) -> Result<u64, String> {
     let info = message
         .info()
         .map_err(|e| format!("a message without JetStream metadata: {e}"))?;

@@ -47,7 +47,10 @@ impl Visit for Fields {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, Value::String(redact(&format!("{value:?}")).into_owned()));
+        self.put(
+            field,
+            Value::String(redact(&format!("{value:?}")).into_owned()),
+        );
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -67,7 +70,10 @@ impl Visit for Fields {
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, Value::String(redact(&value.to_string()).into_owned()));
+        self.put(
+            field,
+            Value::String(redact(&value.to_string()).into_owned()),
+        );
     }
 }
 

@@ -54,7 +54,9 @@ pub fn extract(headers: &HeaderMap) -> opentelemetry::Context {
 /// Writes the current span's trace context into outgoing headers.
 pub fn inject(headers: &mut HeaderMap) {
     let context = opentelemetry::Context::current();
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut Inject(headers)));
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&context, &mut Inject(headers))
+    });
 }
 
 /// `(service, method)` of a gRPC path `/pkg.Service/Method`.

@@ -63,9 +63,12 @@ pub fn log_format() -> LogFormat {
 
 /// Whether an exporter endpoint is configured.
 fn exporting() -> bool {
-    ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
-        .iter()
-        .any(|name| std::env::var(name).is_ok_and(|v| !v.is_empty()))
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|name| std::env::var(name).is_ok_and(|v| !v.is_empty()))
 }
 
 /// The tracer provider: the resource (service name and version, `OTEL_*` attributes), the

@@ -241,7 +241,9 @@ async fn deliver(
                     }),
                 )
                 .await?;
-                state.metrics.delivery(target.channel.word(), Delivery::Abandoned);
+                state
+                    .metrics
+                    .delivery(target.channel.word(), Delivery::Abandoned);
                 tracing::error!(reminder = %issued.reminder_id, channel = target.channel.word(), target = %target.target, attempts = done.attempts, "reminder delivery abandoned");
                 break;
             }
@@ -266,7 +268,11 @@ async fn deliver(
             attempt.record("tillit.succeeded", succeeded);
             state.metrics.delivery(
                 target.channel.word(),
-                if succeeded { Delivery::Delivered } else { Delivery::Failed },
+                if succeeded {
+                    Delivery::Delivered
+                } else {
+                    Delivery::Failed
+                },
             );
             tracing::info!(reminder = %issued.reminder_id, channel = target.channel.word(), target = %target.target, attempt = done.attempts + 1, succeeded, %outcome, "reminder delivery attempt");
             let finished = record_or_finished(

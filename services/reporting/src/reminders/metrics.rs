@@ -76,7 +76,9 @@ impl ReminderMetrics {
     /// One reminder of `kind` issued.
     pub fn issued(&self, kind: &str) {
         self.issued
-            .get_or_create(&KindLabels { kind: kind.to_owned() })
+            .get_or_create(&KindLabels {
+                kind: kind.to_owned(),
+            })
             .inc();
     }
 
