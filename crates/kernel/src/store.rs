@@ -39,6 +39,22 @@ pub struct StoreConfig {
     /// How old a reservation must be before another owner may take it over when its owner
     /// never came to exist (protects a reserver between reserving and creating).
     pub reservation_takeover_after: Duration,
+    /// TLS and credentials of the connection to NATS.
+    pub connection: NatsConnection,
+}
+
+/// How the client proves itself to NATS and checks the server: files, as Kubernetes
+/// mounts Secrets. All unset: plain TCP without credentials (a local server).
+#[derive(Clone, Debug, Default)]
+pub struct NatsConnection {
+    /// PEM CA bundle the server's certificate must chain to; TLS is then required.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Client certificate and its key (PEM), for servers that verify clients.
+    pub client_cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// A `.creds` file (user JWT and nkey seed) of a NATS account user.
+    pub creds_file: Option<std::path::PathBuf>,
+    /// A file holding an nkey seed (`SU…`).
+    pub nkey_file: Option<std::path::PathBuf>,
 }
 
 impl Default for StoreConfig {
@@ -49,6 +65,7 @@ impl Default for StoreConfig {
             request_timeout: Duration::from_secs(5),
             max_attempts: 32,
             reservation_takeover_after: Duration::from_secs(60),
+            connection: NatsConnection::default(),
         }
     }
 }
@@ -86,7 +103,8 @@ impl EventStore {
         let counter = connections.clone();
         let metrics = KernelMetrics::default();
         let connected = metrics.clone();
-        let client = async_nats::ConnectOptions::new()
+        let client = connect_options(&config.connection)
+            .await?
             .connection_timeout(config.request_timeout)
             .request_timeout(Some(config.request_timeout))
             .event_callback(move |event| {
@@ -107,7 +125,7 @@ impl EventStore {
                     }
                 }
             })
-            .connect(url)
+            .connect(server_addrs(url)?)
             .await
             .map_err(|e| KernelError::Unavailable(format!("connecting to NATS at {url}: {e}")))?;
         metrics.connected(true);
@@ -429,6 +447,47 @@ impl EventStore {
     ) -> Result<T, KernelError> {
         within(self.config.request_timeout, request).await
     }
+}
+
+/// The servers of `urls`, a comma-separated list (`nats://a:4222,nats://b:4222`): the
+/// client connects to one and fails over to the others.
+fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, KernelError> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            url.parse()
+                .map_err(|e| KernelError::Unavailable(format!("NATS address {url:?}: {e}")))
+        })
+        .collect()
+}
+
+/// Connect options with the TLS and credentials of `connection`.
+async fn connect_options(
+    connection: &NatsConnection,
+) -> Result<async_nats::ConnectOptions, KernelError> {
+    let unreadable =
+        |what: &str, e: std::io::Error| KernelError::Unavailable(format!("NATS {what}: {e}"));
+    let mut options = match &connection.creds_file {
+        Some(path) => async_nats::ConnectOptions::with_credentials_file(path.clone())
+            .await
+            .map_err(|e| unreadable(&format!("credentials {}", path.display()), e))?,
+        None => async_nats::ConnectOptions::new(),
+    };
+    if let Some(path) = &connection.nkey_file {
+        let seed = std::fs::read_to_string(path)
+            .map_err(|e| unreadable(&format!("nkey {}", path.display()), e))?;
+        options = options.nkey(seed.trim().to_owned());
+    }
+    if let Some(ca) = &connection.ca_file {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    if let Some((cert, key)) = &connection.client_cert {
+        options = options
+            .add_client_certificate(cert.clone(), key.clone())
+            .require_tls(true);
+    }
+    Ok(options)
 }
 
 /// `request`, or UNAVAILABLE when NATS does not answer within `timeout`.

@@ -136,14 +136,16 @@ impl Env {
 /// Settings every service shares.
 #[derive(Clone, Debug)]
 pub struct PlatformConfig {
-    /// `TILLIT_NATS_URL` (default `nats://127.0.0.1:14222`, the server of `just up`).
+    /// `TILLIT_NATS_URL` (default `nats://127.0.0.1:14222`, the server of `just up`); a
+    /// comma-separated list names the servers of a cluster.
     pub nats_url: String,
     /// `TILLIT_DATA_DIR` (default `.data`): where `<service>.redb` lives.
     pub data_dir: PathBuf,
     /// `TILLIT_ISSUER` (default `http://127.0.0.1:50051`): the `iss` of access tokens.
     pub issuer: String,
     /// `TILLIT_STREAM_REPLICAS` (1; 3 in a cluster), `TILLIT_NATS_TIMEOUT_MS` (5000),
-    /// `TILLIT_DUPLICATE_WINDOW_MS` (120000), `TILLIT_MAX_ATTEMPTS` (32).
+    /// `TILLIT_DUPLICATE_WINDOW_MS` (120000), `TILLIT_MAX_ATTEMPTS` (32), and the
+    /// connection's TLS and credentials files (`TILLIT_NATS_CA_FILE`, …).
     pub store: StoreConfig,
     /// `TILLIT_CONSISTENCY_TIMEOUT_MS` (5000): longest wait for a request's consistency token.
     pub consistency_timeout: Duration,
@@ -186,6 +188,7 @@ impl PlatformConfig {
             duplicate_window: env
                 .millis("TILLIT_DUPLICATE_WINDOW_MS", defaults.duplicate_window)?,
             max_attempts: env.parse("TILLIT_MAX_ATTEMPTS", defaults.max_attempts)?,
+            connection: nats_connection(env)?,
             ..defaults
         };
         if !matches!(store.replicas, 1 | 3 | 5) {
@@ -268,6 +271,42 @@ impl PlatformConfig {
     }
 }
 
+/// `TILLIT_NATS_CA_FILE`, `TILLIT_NATS_CERT_FILE` with `TILLIT_NATS_KEY_FILE`,
+/// `TILLIT_NATS_CREDS_FILE`, `TILLIT_NATS_NKEY_FILE`.
+fn nats_connection(env: &Env) -> Result<tillit_kernel::store::NatsConnection, ConfigError> {
+    let client_cert = match (
+        env.path("TILLIT_NATS_CERT_FILE"),
+        env.path("TILLIT_NATS_KEY_FILE"),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError {
+                variable: "TILLIT_NATS_KEY_FILE".into(),
+                problem: "required with TILLIT_NATS_CERT_FILE".into(),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError {
+                variable: "TILLIT_NATS_CERT_FILE".into(),
+                problem: "required with TILLIT_NATS_KEY_FILE".into(),
+            });
+        }
+    };
+    if env.get("TILLIT_NATS_CREDS_FILE").is_some() && env.get("TILLIT_NATS_NKEY_FILE").is_some() {
+        return Err(ConfigError {
+            variable: "TILLIT_NATS_NKEY_FILE".into(),
+            problem: "give either a credentials file or an nkey, not both".into(),
+        });
+    }
+    Ok(tillit_kernel::store::NatsConnection {
+        ca_file: env.path("TILLIT_NATS_CA_FILE"),
+        client_cert,
+        creds_file: env.path("TILLIT_NATS_CREDS_FILE"),
+        nkey_file: env.path("TILLIT_NATS_NKEY_FILE"),
+    })
+}
+
 /// The key at `path`, written first when missing: to a temporary file that is then linked
 /// into place, which fails when another process got there first (whose key is then read).
 fn generated_key(path: &std::path::Path) -> std::io::Result<String> {
@@ -324,6 +363,37 @@ mod tests {
         );
         assert!(Env::parse_file("PATH=/tmp").unwrap_err().contains("line 1"));
         assert!(Env::parse_file("TILLIT_X").is_err());
+    }
+
+    #[test]
+    fn nats_tls_and_credentials_come_as_files_in_pairs_that_make_sense() {
+        let env = Env::from_pairs([
+            ("TILLIT_NATS_URL", "nats://a:4222,nats://b:4222"),
+            ("TILLIT_NATS_CA_FILE", "/etc/nats/ca.crt"),
+            ("TILLIT_NATS_CERT_FILE", "/etc/nats/tls.crt"),
+            ("TILLIT_NATS_KEY_FILE", "/etc/nats/tls.key"),
+            ("TILLIT_NATS_CREDS_FILE", "/etc/nats/tillit.creds"),
+        ]);
+        let config = PlatformConfig::from_env(&env).unwrap();
+        let connection = &config.store.connection;
+        assert_eq!(
+            connection.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/nats/ca.crt"))
+        );
+        assert!(connection.client_cert.is_some() && connection.creds_file.is_some());
+        let half = Env::from_pairs([("TILLIT_NATS_CERT_FILE", "/etc/nats/tls.crt")]);
+        assert_eq!(
+            PlatformConfig::from_env(&half).unwrap_err().variable,
+            "TILLIT_NATS_KEY_FILE"
+        );
+        let both = Env::from_pairs([
+            ("TILLIT_NATS_CREDS_FILE", "/a.creds"),
+            ("TILLIT_NATS_NKEY_FILE", "/a.nk"),
+        ]);
+        assert_eq!(
+            PlatformConfig::from_env(&both).unwrap_err().variable,
+            "TILLIT_NATS_NKEY_FILE"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The `main` of every service binary: load the settings, start logging and tracing, bind
 //! the two listeners, run until Ctrl-C or SIGTERM, then drain within the grace period and
 //! export the last spans; exit 0 after a clean stop, 2 on bad settings, 1 on a failed
-//! start or a stop that outlasted `TILLIT_SHUTDOWN_GRACE_SECONDS`.
+//! start or a stop that outlasted `TILLIT_SHUTDOWN_GRACE_SECONDS`. `--version` prints the
+//! binary's name and version and exits.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -35,6 +36,13 @@ where
     F: FnOnce(C, TcpListener, TcpListener, Shutdown) -> Fut,
     Fut: Future<Output = Result<(), StartError>>,
 {
+    if std::env::args()
+        .skip(1)
+        .any(|arg| arg == "--version" || arg == "-V")
+    {
+        println!("tillit-{name} {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     let telemetry = telemetry::init(name);
     let mut config = match Env::from_process().and_then(|env| C::from_env(&env)) {
         Ok(config) => config,
