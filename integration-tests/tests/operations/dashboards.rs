@@ -1,4 +1,4 @@
-//! The Grafana dashboard and the Prometheus alert rules under `deploy/` load as they are
+//! The Grafana dashboard and the Prometheus alert rules inside the chart (`charts/tillit/files/`) load as they are
 //! and read only metrics Tillit exposes and `docs/operations.md` explains.
 
 use std::collections::BTreeSet;
@@ -57,7 +57,7 @@ fn undocumented(exprs: &[String], known: &BTreeSet<String>) -> Vec<String> {
 
 #[test]
 fn the_grafana_dashboard_loads_and_reads_only_documented_metrics() {
-    let path = workspace_root().join("deploy/grafana/tillit.json");
+    let path = workspace_root().join("charts/tillit/files/grafana/tillit.json");
     let dashboard: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("the dashboard"))
             .expect("JSON");
@@ -119,7 +119,7 @@ fn the_grafana_dashboard_loads_and_reads_only_documented_metrics() {
 
 #[test]
 fn the_alert_rules_pass_promtool_and_read_only_documented_metrics() {
-    let dir = workspace_root().join("deploy/prometheus");
+    let dir = workspace_root().join("charts/tillit/files/prometheus");
     let rules: serde_yaml::Value = serde_yaml::from_str(
         &std::fs::read_to_string(dir.join("tillit-alerts.yml")).expect("the rules"),
     )
