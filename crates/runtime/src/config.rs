@@ -19,9 +19,13 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-/// The variables a service reads: the process environment, or a map in tests.
+/// The variables a service reads: the process environment, or a map in tests. It notes
+/// which variables were asked for, so the ones nobody reads (a misspelling) can be named.
 #[derive(Clone, Debug, Default)]
-pub struct Env(BTreeMap<String, String>);
+pub struct Env(
+    BTreeMap<String, String>,
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+);
 
 impl Env {
     /// The settings in layers: defaults (in each config type), then the file named by
@@ -47,7 +51,7 @@ impl Env {
             None => BTreeMap::new(),
         };
         layered.extend(process);
-        Ok(Self(layered))
+        Ok(Self(layered, Default::default()))
     }
 
     /// Parses a settings file: `TILLIT_NAME=value` lines, blank lines and `#` comments.
@@ -70,7 +74,7 @@ impl Env {
             }
             settings.insert(name.to_owned(), value.trim().to_owned());
         }
-        Ok(Self(settings))
+        Ok(Self(settings, Default::default()))
     }
 
     /// Given variables (tests).
@@ -80,11 +84,36 @@ impl Env {
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
+            Default::default(),
         )
+    }
+
+    /// Counts `variable` as read by something outside the service's settings (the log
+    /// format, read by logging before the settings are).
+    pub fn note_read(&self, variable: &str) {
+        let _ = self.get(variable);
+    }
+
+    /// The variables set that nothing has asked for so far: after a service has read its
+    /// settings, a misspelled or foreign variable.
+    pub fn unread(&self) -> Vec<String> {
+        let read = self
+            .1
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.0
+            .keys()
+            .filter(|name| !read.contains(*name) && name.as_str() != "TILLIT_CONFIG_FILE")
+            .cloned()
+            .collect()
     }
 
     /// The raw value, if set and not empty.
     pub fn get(&self, variable: &str) -> Option<&str> {
+        self.1
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(variable.to_owned());
         self.0
             .get(variable)
             .map(String::as_str)
@@ -394,6 +423,16 @@ mod tests {
             PlatformConfig::from_env(&both).unwrap_err().variable,
             "TILLIT_NATS_NKEY_FILE"
         );
+    }
+
+    #[test]
+    fn variables_nobody_reads_are_named() {
+        let env = Env::from_pairs([
+            ("TILLIT_NATS_URL", "nats://a:4222"),
+            ("TILLIT_NATS_URLL", "nats://typo:4222"),
+        ]);
+        PlatformConfig::from_env(&env).unwrap();
+        assert_eq!(env.unread(), ["TILLIT_NATS_URLL"]);
     }
 
     #[test]

@@ -44,13 +44,22 @@ where
         return ExitCode::SUCCESS;
     }
     let telemetry = telemetry::init(name);
-    let mut config = match Env::from_process().and_then(|env| C::from_env(&env)) {
+    let env = Env::from_process();
+    let mut config = match env.as_ref().map_err(Clone::clone).and_then(C::from_env) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("tillit-{name}: configuration: {e}");
             return ExitCode::from(2);
         }
     };
+    let unread = env.map(|env| {
+        // Read by logging, before the settings.
+        env.note_read("TILLIT_LOG_FORMAT");
+        env.unread()
+    });
+    for variable in unread.unwrap_or_default() {
+        tracing::warn!(%variable, "not a setting of tillit-{name}: ignored (misspelled, or meant for another service?)");
+    }
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
             .await
