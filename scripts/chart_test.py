@@ -124,6 +124,15 @@ def secret_values(docs):
     return values
 
 
+def generated(docs):
+    step("the generated keys have the forms the services require")
+    values = {key: value for (name, key), value in secret_values(docs).items() if name.endswith("-generated")}
+    check(re.fullmatch(r"[0-9a-f]{64}", values.get("personal-data.key", "")), "personal-data.key: 64 hex digits")
+    check(re.fullmatch(r"[0-9a-f]{128,}", values.get("cookie-key", "")), "cookie-key: at least 64 bytes as hex")
+    check(values.get("signing-key.pem", "").startswith("-----BEGIN PRIVATE KEY-----"), "signing-key.pem: a PKCS#8 PEM")
+    check(len(values.get("admin-password", "")) >= 20, "admin-password: at least 20 characters")
+
+
 def pods(docs):
     """(workload, pod template) of every Deployment and StatefulSet."""
     return [(d, d["spec"]["template"]) for d in docs if d["kind"] in WORKLOADS]
@@ -381,6 +390,7 @@ def main():
     check(not any(d["kind"] == "Secret" for d in production), "with every Secret given, the chart generates none")
     validate(defaults, "defaults", versions)
     validate(production, "production", versions)
+    generated(defaults)
     policies(defaults, "defaults")
     policies(production + [d for d in defaults if d["kind"] == "Secret"], "production")
     with_files = render({"config": {"rules": '{"a": 1}', "clocks": '{"b": 2}'}})

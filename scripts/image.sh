@@ -20,6 +20,8 @@ mkdir -p "$root/usr/local/bin" "$root/etc" "$root/tmp"
 chmod 1777 "$root/tmp"
 for binary in "${binaries[@]}"; do
   install -m 0755 "target/release/$binary" "$root/usr/local/bin/$binary"
+  # Symbols are for debuggers, not for a pod.
+  if command -v strip >/dev/null; then strip --strip-unneeded "$root/usr/local/bin/$binary"; fi
   # Each library the binary links, and the dynamic loader, at the path it is found at.
   ldd "target/release/$binary" | grep -o '/[^ ]*' | while read -r library; do
     mkdir -p "$root$(dirname "$library")"

@@ -25,6 +25,14 @@ for binary in tillit-identity tillit-assets tillit-incidents tillit-reporting ti
 done
 run "$container" -- /usr/local/bin/tillit --help >/dev/null && echo "test-image: tillit --help"
 
+# The pid of the process named $2 below pid $1.
+descendant() {
+  local pid
+  for pid in $(ps -o pid= --ppid "$1"); do
+    if [ "$(ps -o comm= -p "$pid")" = "$2" ]; then echo "$pid"; return; fi
+    descendant "$pid" "$2"
+  done
+}
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 nats_port=$(port); admin_port=$(port); grpc_port=$(port)
 nats_server=$(command -v nats-server || echo /usr/sbin/nats-server)
@@ -41,8 +49,10 @@ identity=$!
 for _ in $(seq 1 300); do
   if curl -fsS "http://127.0.0.1:$admin_port/readyz" >/dev/null 2>&1; then
     echo "test-image: identity from the image is ready after $(( $(date +%s) - started )) s ($(curl -fsS "http://127.0.0.1:$admin_port/readyz"))"
-    # buildah run forwards the signal to the process in the container.
-    kill -TERM "$identity"
+    # SIGTERM to the service itself, as the kubelet sends it (buildah run does not forward it).
+    service=$(descendant "$identity" tillit-identity)
+    [ -n "$service" ] || { echo "test-image: the identity process was not found" >&2; exit 1; }
+    kill -TERM "$service"
     if wait "$identity"; then echo "test-image: identity stopped on SIGTERM with exit 0"; identity=; exit 0; fi
     echo "test-image: identity did not exit 0 on SIGTERM; its log:" >&2; cat "$work/identity.log" >&2; exit 1
   fi
