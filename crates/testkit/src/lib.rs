@@ -3,6 +3,7 @@
 //! and keeps that port across stop, kill -9 and restart so clients can reconnect.
 //! [`init_logging`] sends logs to the test output only when `TEST_LOG=1`. [`harness`] runs
 //! any service in-process on free ports, for the end-to-end tests and the benchmark.
+//! [`NatsCluster`] runs three nodes of the pinned current release, for the fault tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod cluster;
 pub mod harness;
+
+pub use cluster::NatsCluster;
 
 /// A nats-server child process with JetStream and its own store; stopped on drop.
 pub struct NatsServer {

@@ -2,6 +2,7 @@
 //! stream protection, outages, and (part 2) projections.
 
 mod appends;
+mod cluster;
 mod idempotency;
 mod outage;
 mod projections;
