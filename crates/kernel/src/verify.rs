@@ -121,8 +121,11 @@ pub async fn verify_chain(
     Ok(broken.unwrap_or(ChainVerdict::Intact { checked }))
 }
 
-/// Checks one commit against the head of its subject's chain.
-fn check_link(payload: &[u8], subject: &str, head: Option<([u8; 32], u64)>) -> Result<(), String> {
+/// Checks one commit (its bytes as the log holds them) against the head of its subject's
+/// chain (the previous commit's hash and version, `None` for the first): it must decode,
+/// link to that hash, carry the next version, and name `subject`'s aggregate. Pure; the
+/// fuzz target `commit_chain` feeds it arbitrary bytes.
+pub fn check_link(payload: &[u8], subject: &str, head: Option<([u8; 32], u64)>) -> Result<(), String> {
     let commit = Commit::decode(payload).map_err(|e| format!("not a commit: {e}"))?;
     let (expected_hash, expected_version) = match head {
         Some((hash, version)) => (hash.to_vec(), version + 1),
