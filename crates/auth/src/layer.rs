@@ -21,11 +21,27 @@ const ALWAYS_PUBLIC: [&str; 3] = [
     "/grpc.reflection.v1alpha.ServerReflection/",
 ];
 
+/// Told of every refused call, with why in one word (`missing`, `malformed`, `invalid`,
+/// `unknown`, `unavailable`): a security event, never the token itself.
+pub type RefusalHook = Arc<dyn Fn(&'static str) + Send + Sync>;
+
 /// The authentication layer.
 #[derive(Clone)]
 pub struct AuthLayer {
     verifier: Verifier,
     public_methods: Arc<[String]>,
+    on_refusal: Option<RefusalHook>,
+}
+
+/// Why a call was refused, in one word: the label of the security-event counter.
+fn refusal_kind(error: &AuthError, had_header: bool, was_bearer: bool) -> &'static str {
+    match error {
+        _ if !had_header => "missing",
+        _ if !was_bearer => "malformed",
+        AuthError::Unknown(_) => "unknown",
+        AuthError::Unavailable(_) => "unavailable",
+        _ => "invalid",
+    }
 }
 
 impl AuthLayer {
@@ -35,7 +51,14 @@ impl AuthLayer {
         Self {
             verifier,
             public_methods: public_methods.iter().map(|m| (*m).to_owned()).collect(),
+            on_refusal: None,
         }
+    }
+
+    /// The same layer, telling `hook` of every refused call (the service counts them).
+    pub fn on_refusal(mut self, hook: RefusalHook) -> Self {
+        self.on_refusal = Some(hook);
+        self
     }
 
     fn is_public(&self, path: &str) -> bool {
@@ -113,7 +136,15 @@ where
                         request.extensions_mut().insert(caller);
                     }
                     Err(error) => {
-                        tracing::debug!(%path, %error, "call refused");
+                        let header = request.headers().get(http::header::AUTHORIZATION);
+                        let bearer = header
+                            .and_then(|h| h.to_str().ok())
+                            .is_some_and(|h| h.starts_with("Bearer "));
+                        let kind = refusal_kind(&error, header.is_some(), bearer);
+                        if let Some(hook) = &layer.on_refusal {
+                            hook(kind);
+                        }
+                        tracing::debug!(%path, %error, kind, "call refused");
                         return Ok(Status::from(error).into_http());
                     }
                 }

@@ -125,7 +125,11 @@ pub async fn verify_chain(
 /// chain (the previous commit's hash and version, `None` for the first): it must decode,
 /// link to that hash, carry the next version, and name `subject`'s aggregate. Pure; the
 /// fuzz target `commit_chain` feeds it arbitrary bytes.
-pub fn check_link(payload: &[u8], subject: &str, head: Option<([u8; 32], u64)>) -> Result<(), String> {
+pub fn check_link(
+    payload: &[u8],
+    subject: &str,
+    head: Option<([u8; 32], u64)>,
+) -> Result<(), String> {
     let commit = Commit::decode(payload).map_err(|e| format!("not a commit: {e}"))?;
     let (expected_hash, expected_version) = match head {
         Some((hash, version)) => (hash.to_vec(), version + 1),

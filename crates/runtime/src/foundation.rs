@@ -123,7 +123,8 @@ impl Foundation {
             ServeParts {
                 routes,
                 service_names,
-                auth: AuthLayer::new(self.verifier.clone(), public_methods),
+                auth: AuthLayer::new(self.verifier.clone(), public_methods)
+                    .on_refusal(self.metrics.refusals().hook()),
                 admin,
                 ready: Arc::new(move || {
                     if !store.is_connected() {

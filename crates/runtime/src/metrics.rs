@@ -38,6 +38,7 @@ pub struct Metrics {
     open_fds: Gauge,
     rpc: RpcMetrics,
     http: HttpMetrics,
+    refusals: RefusalMetrics,
 }
 
 impl Metrics {
@@ -74,6 +75,8 @@ impl Metrics {
         rpc.register(&mut registry);
         let http = HttpMetrics::default();
         http.register(&mut registry);
+        let refusals = RefusalMetrics::default();
+        refusals.register(&mut registry);
         Self {
             registry: Arc::new(Mutex::new(registry)),
             ready,
@@ -81,7 +84,13 @@ impl Metrics {
             open_fds,
             rpc,
             http,
+            refusals,
         }
+    }
+
+    /// Calls the authentication layer refused.
+    pub fn refusals(&self) -> &RefusalMetrics {
+        &self.refusals
     }
 
     /// The gRPC server's call metrics.
@@ -164,6 +173,35 @@ fn process_usage() -> (i64, i64) {
 /// 0.5 ms … about 16 s.
 fn seconds_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// Calls the authentication layer refused, by reason: a security event each.
+#[derive(Clone, Default)]
+pub struct RefusalMetrics {
+    refused: Family<ReasonLabels, Counter>,
+}
+
+impl RefusalMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "tillit_auth_refused",
+            "Calls refused before any handler: no token (missing), not a bearer token (malformed), a token that fails verification (invalid: forged, expired, another audience, issuer or deployment, a revoked session), an unknown key or principal (unknown), the identity view not current (unavailable)",
+            self.refused.clone(),
+        );
+    }
+
+    /// The hook for `AuthLayer::on_refusal`.
+    pub fn hook(&self) -> tillit_auth::layer::RefusalHook {
+        let refused = self.refused.clone();
+        std::sync::Arc::new(move |reason| {
+            refused.get_or_create(&ReasonLabels { reason }).inc();
+        })
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

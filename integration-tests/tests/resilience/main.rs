@@ -9,3 +9,4 @@ mod safe_csv;
 mod sessions;
 mod strangers;
 mod tenant_isolation;
+mod token_attacks;
