@@ -163,3 +163,57 @@ impl Forger {
         .expect("sign")
     }
 }
+
+impl Forger {
+    /// The attacks every verifier must refuse, each a token like `good` (a valid token's
+    /// claims) with one thing wrong: alg none, HS256 keyed with the public key, expired,
+    /// not yet valid, another audience, another issuer, a lowered session version.
+    pub fn attacks(&self, good: &tillit_auth::Claims) -> Vec<(&'static str, String)> {
+        use base64::Engine as _;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let none_header = b64.encode(format!(
+            r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
+            self.kid
+        ));
+        let payload = b64.encode(serde_json::to_vec(good).expect("json"));
+        let mut hs_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        hs_header.kid = Some(self.kid.clone());
+        let public_key = self.key.verifying_key().to_bytes();
+        let with = |change: &dyn Fn(&mut tillit_auth::Claims)| {
+            let mut claims = good.clone();
+            change(&mut claims);
+            self.sign(&claims)
+        };
+        vec![
+            ("alg none", format!("{none_header}.{payload}.")),
+            (
+                "HS256 with the public key as secret",
+                jsonwebtoken::encode(
+                    &hs_header,
+                    good,
+                    &jsonwebtoken::EncodingKey::from_secret(&public_key),
+                )
+                .expect("hs256"),
+            ),
+            (
+                "expired",
+                with(&|c| {
+                    c.exp = now - 60;
+                    c.iat = now - 1000;
+                    c.nbf = now - 1000;
+                }),
+            ),
+            ("not yet valid", with(&|c| c.nbf = now + 600)),
+            (
+                "wrong audience",
+                with(&|c| c.aud = "another-product".into()),
+            ),
+            (
+                "wrong issuer",
+                with(&|c| c.iss = "https://evil.example".into()),
+            ),
+            ("a lowered session version", with(&|c| c.sv = 0)),
+        ]
+    }
+}

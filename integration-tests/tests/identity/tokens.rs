@@ -2,20 +2,13 @@
 //! a token of a retired key. Forged tokens are signed with the service's own dev key file
 //! (so only the one property under test is wrong).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use tillit_auth::{AuthError, Claims};
 use tillit_integration_tests::identity::{Forger, claims_of};
 use tillit_proto::identity::{RetireSigningKeyRequest, WhoAmIRequest};
 use tonic::Code;
 
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack, bearer, start_identity, test_config};
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 fn refused(result: Result<tillit_auth::Caller, AuthError>) -> bool {
     // Unknown keys and principals are a variant of their own (the view may be behind);
@@ -50,63 +43,15 @@ async fn forged_expired_and_misaddressed_tokens_are_unauthenticated() {
         key: ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
         kid: "0123456789abcdef".into(),
     };
-    let none_header =
-        URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&good).expect("json"));
-    let public_key = forger.key.verifying_key().to_bytes();
-    let mut hs_header = Header::new(Algorithm::HS256);
-    hs_header.kid = Some(kid.clone());
     let mut flipped = login.access_token.clone().into_bytes();
     let last = flipped.len() - 5;
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
-    let cases: Vec<(&str, String)> = vec![
-        (
-            "expired",
-            forger.sign(&Claims {
-                exp: now() - 60,
-                iat: now() - 1000,
-                nbf: now() - 1000,
-                ..good.clone()
-            }),
-        ),
-        (
-            "not yet valid",
-            forger.sign(&Claims {
-                nbf: now() + 600,
-                ..good.clone()
-            }),
-        ),
-        (
-            "wrong aud",
-            forger.sign(&Claims {
-                aud: "someone-else".into(),
-                ..good.clone()
-            }),
-        ),
-        (
-            "wrong iss",
-            forger.sign(&Claims {
-                iss: "https://evil.example".into(),
-                ..good.clone()
-            }),
-        ),
+    let mut cases = forger.attacks(&good);
+    cases.extend([
         ("unknown kid", unknown.sign(&good)),
-        ("alg none", format!("{none_header}.{payload}.")),
-        (
-            "HS256 with the public key as secret",
-            jsonwebtoken::encode(&hs_header, &good, &EncodingKey::from_secret(&public_key))
-                .expect("hs256"),
-        ),
         (
             "one flipped signature byte",
             String::from_utf8(flipped).expect("ascii"),
-        ),
-        (
-            "a session version below the current one",
-            forger.sign(&Claims {
-                sv: 0,
-                ..good.clone()
-            }),
         ),
         (
             "another tenant claimed",
@@ -115,7 +60,7 @@ async fn forged_expired_and_misaddressed_tokens_are_unauthenticated() {
                 ..good.clone()
             }),
         ),
-    ];
+    ]);
     let mut client = stack.identity.client().await;
     for (name, token) in cases {
         assert!(

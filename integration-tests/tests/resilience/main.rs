@@ -2,6 +2,7 @@
 //! a running platform, hostile input at the edge, strangers at the login.
 
 mod admin_ports;
+mod cluster_services;
 mod hostile_input;
 mod logs;
 mod nats_restart;
