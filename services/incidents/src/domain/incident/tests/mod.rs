@@ -9,6 +9,8 @@ use tillit_proto::incidents::{DataSubjectRisk, ObligationStatus};
 
 use super::*;
 
+mod properties;
+
 fn now() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
 }
