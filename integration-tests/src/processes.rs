@@ -287,35 +287,3 @@ impl ProcessPlatform {
             .collect()
     }
 }
-
-/// The `tillit-reporting` binary running as its own process (built by `just test` first).
-pub struct ReportingProcess {
-    /// gRPC address.
-    pub grpc: SocketAddr,
-    process: ServiceProcess,
-}
-
-impl ReportingProcess {
-    /// Starts it against `nats_url` with its data in `data_dir` and `extra` settings, and
-    /// waits until its health says SERVING.
-    ///
-    /// # Panics
-    /// When it exits or does not serve in time; the message holds its log.
-    pub async fn start(nats_url: &str, data_dir: &Path, extra: &[(&str, String)]) -> Self {
-        let process = ServiceProcess::start("reporting", nats_url, data_dir, extra).await;
-        Self {
-            grpc: process.grpc,
-            process,
-        }
-    }
-
-    /// Its process id.
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
-    }
-
-    /// kill -9.
-    pub fn kill(&mut self) {
-        self.process.kill();
-    }
-}

@@ -113,6 +113,11 @@ struct CommandLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AggregateLabels {
+    aggregate: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StreamLabels {
     stream: String,
 }
@@ -130,7 +135,7 @@ fn stream_histogram(buckets: fn() -> Histogram) -> Family<StreamLabels, Histogra
 #[derive(Clone)]
 pub struct KernelMetrics {
     commands: Family<CommandLabels, Counter>,
-    conflicts: Family<CommandLabels, Counter>,
+    conflicts: Family<AggregateLabels, Counter>,
     append: Family<StreamLabels, Histogram>,
     lag: Family<StreamLabels, Gauge>,
     batch: Family<StreamLabels, Histogram>,
@@ -216,9 +221,8 @@ impl KernelMetrics {
 
     pub(crate) fn conflict(&self, aggregate: &str) {
         self.conflicts
-            .get_or_create(&CommandLabels {
+            .get_or_create(&AggregateLabels {
                 aggregate: aggregate.to_owned(),
-                outcome: "conflict",
             })
             .inc();
     }

@@ -204,6 +204,39 @@ impl RefusalMetrics {
     }
 }
 
+/// A count and a latency histogram of requests, under the same labels.
+#[derive(Clone)]
+struct Requests<
+    L: EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static,
+> {
+    count: Family<L, Counter>,
+    seconds: Family<L, Histogram, fn() -> Histogram>,
+}
+
+impl<L: EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static>
+    Requests<L>
+{
+    fn new() -> Self {
+        Self {
+            count: Family::default(),
+            seconds: Family::new_with_constructor(seconds_buckets),
+        }
+    }
+
+    fn register(&self, registry: &mut Registry, names: [(&str, &str); 2]) {
+        let [(count, count_help), (seconds, seconds_help)] = names;
+        registry.register(count, count_help, self.count.clone());
+        registry.register(seconds, seconds_help, self.seconds.clone());
+    }
+
+    fn observe(&self, labels: &L, took: std::time::Duration) {
+        self.count.get_or_create(labels).inc();
+        self.seconds
+            .get_or_create(labels)
+            .observe(took.as_secs_f64());
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RpcLabels {
     grpc_service: String,
@@ -213,31 +246,28 @@ struct RpcLabels {
 
 /// gRPC calls handled by a server, by service, method and status code.
 #[derive(Clone)]
-pub struct RpcMetrics {
-    handled: Family<RpcLabels, Counter>,
-    seconds: Family<RpcLabels, Histogram, fn() -> Histogram>,
-}
+pub struct RpcMetrics(Requests<RpcLabels>);
 
 impl Default for RpcMetrics {
     fn default() -> Self {
-        Self {
-            handled: Family::default(),
-            seconds: Family::new_with_constructor(seconds_buckets),
-        }
+        Self(Requests::new())
     }
 }
 
 impl RpcMetrics {
     fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "tillit_grpc_server_handled",
-            "gRPC calls answered, by service, method and status code",
-            self.handled.clone(),
-        );
-        registry.register(
-            "tillit_grpc_server_handling_seconds",
-            "Time from receiving a gRPC call to its answer's headers, by service, method and status code",
-            self.seconds.clone(),
+        self.0.register(
+            registry,
+            [
+                (
+                    "tillit_grpc_server_handled",
+                    "gRPC calls answered, by service, method and status code",
+                ),
+                (
+                    "tillit_grpc_server_handling_seconds",
+                    "Time from receiving a gRPC call to its answer's headers, by service, method and status code",
+                ),
+            ],
         );
     }
 
@@ -254,10 +284,7 @@ impl RpcMetrics {
             grpc_method: method.to_owned(),
             grpc_code: code,
         };
-        self.handled.get_or_create(&labels).inc();
-        self.seconds
-            .get_or_create(&labels)
-            .observe(took.as_secs_f64());
+        self.0.observe(&labels, took);
     }
 }
 
@@ -270,31 +297,28 @@ struct PageLabels {
 
 /// Pages served by the portal, by route (the pattern, not the path), method and status.
 #[derive(Clone)]
-pub struct HttpMetrics {
-    requests: Family<PageLabels, Counter>,
-    seconds: Family<PageLabels, Histogram, fn() -> Histogram>,
-}
+pub struct HttpMetrics(Requests<PageLabels>);
 
 impl Default for HttpMetrics {
     fn default() -> Self {
-        Self {
-            requests: Family::default(),
-            seconds: Family::new_with_constructor(seconds_buckets),
-        }
+        Self(Requests::new())
     }
 }
 
 impl HttpMetrics {
     fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "tillit_http_requests",
-            "HTTP requests answered, by route, method and status",
-            self.requests.clone(),
-        );
-        registry.register(
-            "tillit_http_request_duration_seconds",
-            "Time to answer an HTTP request (a page), by route, method and status",
-            self.seconds.clone(),
+        self.0.register(
+            registry,
+            [
+                (
+                    "tillit_http_requests",
+                    "HTTP requests answered, by route, method and status",
+                ),
+                (
+                    "tillit_http_request_duration_seconds",
+                    "Time to answer an HTTP request (a page), by route, method and status",
+                ),
+            ],
         );
     }
 
@@ -305,10 +329,7 @@ impl HttpMetrics {
             method: method.to_owned(),
             status,
         };
-        self.requests.get_or_create(&labels).inc();
-        self.seconds
-            .get_or_create(&labels)
-            .observe(took.as_secs_f64());
+        self.0.observe(&labels, took);
     }
 }
 

@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tillit_integration_tests::identity::bearer;
 use tillit_integration_tests::platform::Platform;
-use tillit_integration_tests::processes::ReportingProcess;
+use tillit_integration_tests::processes::ServiceProcess;
 use tillit_integration_tests::receivers::{SmtpSink, WebhookReceiver};
 use tillit_proto::Vocabulary as _;
 use tillit_proto::reporting::reporting_service_client::ReportingServiceClient;
@@ -262,10 +262,20 @@ async fn two_processes_issue_once_and_a_kill_mid_retry_still_ends_in_one_success
         ]
     };
     let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut first =
-        ReportingProcess::start(&platform.nats.url(), one.path(), &settings(&webhook.url)).await;
-    let mut second =
-        ReportingProcess::start(&platform.nats.url(), two.path(), &settings(&webhook.url)).await;
+    let mut first = ServiceProcess::start(
+        "reporting",
+        &platform.nats.url(),
+        one.path(),
+        &settings(&webhook.url),
+    )
+    .await;
+    let mut second = ServiceProcess::start(
+        "reporting",
+        &platform.nats.url(),
+        two.path(),
+        &settings(&webhook.url),
+    )
+    .await;
     breach(&platform).await;
 
     assert!(
